@@ -1,0 +1,3 @@
+"""autoenc: learn and study bottleneck representations of images."""
+
+__version__ = "0.1.0"

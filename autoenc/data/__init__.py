@@ -1,0 +1,22 @@
+"""Image sources (a registry) and the Lightning data module that serves them."""
+
+from autoenc.data import sklearn_sources as _sklearn_sources  # noqa: F401  (registers)
+from autoenc.data.base import SOURCES, ImageArrays, ImageSource, register_source
+from autoenc.data.celeba import CelebA
+from autoenc.data.cifar import CIFAR10
+from autoenc.data.fake import Fake
+from autoenc.data.folder import ImageFolder
+from autoenc.data.idx import MNIST, FashionMNIST, read_idx
+from autoenc.data.module import ImageDataModule, make_source
+from autoenc.data.sklearn_sources import Digits, Patches
+
+try:  # the sprites renderer lands separately
+    from autoenc.data.sprites import Sprites
+except ImportError:  # pragma: no cover
+    Sprites = None  # type: ignore[assignment,misc]
+
+__all__ = [
+    "SOURCES", "ImageArrays", "ImageSource", "register_source", "ImageDataModule", "make_source",
+    "Digits", "Patches", "MNIST", "FashionMNIST", "CIFAR10", "CelebA", "ImageFolder", "Fake",
+    "Sprites", "read_idx",
+]

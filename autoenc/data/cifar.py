@@ -1,0 +1,133 @@
+"""CIFAR-10 from its python batches, read with a restricted unpickler (arrays and lists only)."""
+
+from __future__ import annotations
+
+import io
+import pickle
+from pathlib import Path
+from typing import Any, ClassVar, Literal
+
+import numpy as np
+import torch
+
+from autoenc.data.base import ImageArrays, ImageSource, default_root, register_source
+from autoenc.data.files import download, extract_archive_atomic, verify_md5
+from autoenc.data.transforms import conform
+from autoenc.errors import DataError, UserError
+
+
+class _ArrayUnpickler(pickle.Unpickler):
+    """Unpickles the CIFAR batch dicts: numpy arrays and builtins, nothing executable."""
+
+    _ALLOWED = {
+        ("numpy.core.multiarray", "_reconstruct"), ("numpy._core.multiarray", "_reconstruct"),
+        ("numpy", "ndarray"), ("numpy", "dtype"),
+    }
+
+    def find_class(self, module: str, name: str) -> Any:
+        if (module, name) in self._ALLOWED:
+            return super().find_class(module, name)
+        raise pickle.UnpicklingError(f"refusing to load {module}.{name}")
+
+
+def read_cifar_batch(path: Path) -> tuple[np.ndarray, np.ndarray]:
+    """One CIFAR-10 python batch -> images (N, 3, 32, 32) uint8, labels (N,) int64."""
+    try:
+        batch = _ArrayUnpickler(io.BytesIO(path.read_bytes()), encoding="latin1").load()
+        data = np.asarray(batch["data"], dtype=np.uint8).reshape(-1, 3, 32, 32)
+        labels = np.asarray(batch["labels"], dtype=np.int64)
+    except (pickle.UnpicklingError, KeyError, ValueError, EOFError, TypeError) as err:
+        raise DataError(f"{str(path)!r} is not a readable CIFAR-10 batch ({err}); download it again") from None
+    if len(data) != len(labels):
+        raise DataError(f"{str(path)!r}: {len(data)} images but {len(labels)} labels; download it again")
+    return data, labels
+
+
+@register_source
+class CIFAR10(ImageSource):
+    """CIFAR-10 (Krizhevsky 2009): 32 x 32 RGB, 10 classes; train 50,000 / test 10,000.
+
+    Reads ``root/cifar-10-batches-py/{data_batch_1..5, test_batch}``.
+
+    Args:
+        root: dataset root (default ``$AUTOENC_DATA`` or ``./data``).
+        split: ``train``, ``test`` or ``all`` (every split present).
+        download: fetch and extract the archive in ``prepare`` when files are missing.
+        check_md5: verify torchvision's checksums of the batch files.
+    """
+
+    name = "cifar10"
+    native_shape = (3, 32, 32)
+    classes: ClassVar[list[str]] = ["airplane", "automobile", "bird", "cat", "deer", "dog",
+                                    "frog", "horse", "ship", "truck"]
+    folder = "cifar-10-batches-py"
+
+    def __init__(self, *, root: str | None = None, split: Literal["all", "train", "test"] = "all",
+                 download: bool = False, check_md5: bool = True) -> None:
+        if split not in ("all", "train", "test"):
+            raise UserError(f"cifar10 split must be one of all, train, test; got {split!r}")
+        self.root = root if root is not None else default_root()
+        self.split = split
+        self.download = download
+        self.check_md5 = check_md5
+
+    @staticmethod
+    def _lists() -> dict[str, list[list[str]]]:
+        import torchvision.datasets as tvd
+
+        return {"train": tvd.CIFAR10.train_list, "test": tvd.CIFAR10.test_list}
+
+    def _dir(self) -> Path:
+        return Path(self.root).expanduser() / self.folder
+
+    def _wanted(self) -> list[str]:
+        return ["train", "test"] if self.split == "all" else [self.split]
+
+    def _present(self) -> list[str]:
+        lists = self._lists()
+        present = [s for s in self._wanted() if all((self._dir() / f).is_file() for f, _ in lists[s])]
+        if not present or (self.split != "all" and present != [self.split]):
+            missing = [f for s in self._wanted() for f, _ in lists[s]]
+            raise DataError(
+                f"cifar10 files not found: put {', '.join(missing)} in {str(self._dir())!r} "
+                "(or set root), or set download: true"
+            )
+        return present
+
+    def prepare(self) -> None:
+        if not self.download:
+            return
+        lists = self._lists()
+        if all((self._dir() / f).is_file() for s in self._wanted() for f, _ in lists[s]):
+            return
+        import torchvision.datasets as tvd
+
+        root = Path(self.root).expanduser()
+        archive = root / tvd.CIFAR10.filename
+        if not archive.is_file():
+            download([tvd.CIFAR10.url], archive, tvd.CIFAR10.tgz_md5)
+        extract_archive_atomic(archive, root, self.folder)
+
+    def load(self, image_size: int | None, channels: int | None) -> ImageArrays:
+        lists = self._lists()
+        images, labels, splits = [], [], []
+        for split in self._present():
+            for fname, md5 in lists[split]:
+                path = self._dir() / fname
+                if self.check_md5:
+                    verify_md5(path, md5)
+                x, y = read_cifar_batch(path)
+                images.append(torch.from_numpy(x))
+                labels.append(torch.from_numpy(y))
+            splits.append(split)
+        return ImageArrays(
+            images=conform(torch.cat(images), image_size, channels),
+            targets=torch.cat(labels),
+            target_names=list(self.classes),
+            description={"source": self.name, "splits": splits},
+        )
+
+    def estimated_bytes(self, image_size: int | None, channels: int | None) -> int:
+        n = sum({"train": 50_000, "test": 10_000}[s] for s in self._wanted())
+        s = image_size or 32
+        return n * (channels or 3) * s * s

@@ -1,0 +1,56 @@
+"""Bring uint8 image tensors to a requested size and channel count, in chunks."""
+
+from __future__ import annotations
+
+import torch
+import torch.nn.functional as F
+
+from autoenc.errors import UserError
+
+# ITU-R BT.601 luma, what PIL's convert("L") uses.
+_LUMA = torch.tensor([0.299, 0.587, 0.114])
+
+
+def convert_channels(images: torch.Tensor, channels: int | None) -> torch.Tensor:
+    """(N, C, H, W) uint8 -> (N, channels, H, W) uint8: grey is repeated to RGB, RGB is
+    reduced to luma (BT.601). ``channels=None`` keeps C."""
+    c = images.shape[1]
+    if channels is None or channels == c:
+        return images
+    if c == 1 and channels == 3:
+        return images.expand(-1, 3, -1, -1).contiguous()
+    if c == 3 and channels == 1:
+        luma = (images.float() * _LUMA.to(images.device).view(1, 3, 1, 1)).sum(1, keepdim=True)
+        return luma.round_().clamp_(0, 255).to(torch.uint8)
+    raise UserError(f"cannot convert {c}-channel images to {channels} channels; use channels 1 or 3")
+
+
+def resize(images: torch.Tensor, image_size: int | None, chunk: int = 2048) -> torch.Tensor:
+    """(N, C, H, W) uint8 -> (N, C, S, S) uint8 with S = ``image_size`` (bilinear, antialiased
+    when shrinking). Non-square inputs are centre-cropped to a square first. None keeps size."""
+    n, c, h, w = images.shape
+    if image_size is None or (h == w == image_size):
+        return images
+    if h != w:
+        side = min(h, w)
+        top, left = (h - side) // 2, (w - side) // 2
+        images = images[:, :, top : top + side, left : left + side]
+    out = torch.empty((n, c, image_size, image_size), dtype=torch.uint8, device=images.device)
+    for start in range(0, n, chunk):
+        block = images[start : start + chunk].float()
+        block = F.interpolate(block, size=(image_size, image_size), mode="bilinear",
+                              antialias=True, align_corners=False)
+        out[start : start + chunk] = block.round_().clamp_(0, 255).to(torch.uint8)
+    return out
+
+
+def conform(images: torch.Tensor, image_size: int | None, channels: int | None) -> torch.Tensor:
+    """Resize to ``image_size`` and convert to ``channels`` (either None = keep)."""
+    return resize(convert_channels(images, channels), image_size)
+
+
+def to_float(images: torch.Tensor) -> torch.Tensor:
+    """uint8 in [0, 255] -> float32 in [0, 1]; float input is returned unchanged."""
+    if images.dtype == torch.uint8:
+        return images.float().div_(255.0)
+    return images

@@ -1,0 +1,35 @@
+"""User-facing errors.
+
+A :class:`UserError` is a mistake the user can fix (a bad option, a missing file, a stale
+cache). Its message is one line that says what is wrong and how to fix it. The ``autoenc``
+command prints it to stderr and exits with code 2 (``--debug`` shows the traceback).
+It subclasses ``ValueError`` so library callers can catch it the usual way.
+"""
+
+from __future__ import annotations
+
+
+class UserError(ValueError):
+    """A problem with the user's input; the message is one actionable line."""
+
+
+class DataError(UserError):
+    """Dataset files missing, corrupt or of the wrong shape."""
+
+
+class CheckpointError(UserError):
+    """A file that is not an autoenc checkpoint / export, or a damaged one."""
+
+
+class CacheError(UserError):
+    """A feature cache that is missing, stale, damaged or in the way."""
+
+
+class NonFiniteLossError(RuntimeError):
+    """Training produced a NaN or infinite loss (raised by the guard callback)."""
+
+
+def check(condition: bool, message: str, error: type[UserError] = UserError) -> None:
+    """Raise ``error(message)`` unless ``condition``; for validating user input."""
+    if not condition:
+        raise error(message)
