@@ -1,0 +1,152 @@
+"""Validation of net arguments and the stride plan shared by the convolutional nets.
+
+Every check raises a one-line :class:`~autoenc.errors.UserError` naming the argument, what
+it accepts and the value given.
+"""
+
+from __future__ import annotations
+
+import math
+import numbers
+from collections.abc import Sequence
+
+from autoenc.errors import UserError
+
+#: Automatic downsampling stops before H or W would drop below this many pixels.
+MIN_AUTO_SIZE = 4
+
+
+def _is_int(value: object) -> bool:
+    return isinstance(value, numbers.Integral) and not isinstance(value, bool)
+
+
+def check_shape(shape: object, name: str) -> tuple[int, int, int]:
+    """``shape`` as a ``(C, H, W)`` tuple of positive ints; refuses anything else."""
+    if (
+        isinstance(shape, str)
+        or not isinstance(shape, Sequence)
+        or len(shape) != 3
+        or not all(_is_int(s) and s >= 1 for s in shape)
+    ):
+        raise UserError(f"{name} must be (C, H, W), three positive ints, got {shape!r}")
+    c, h, w = (int(s) for s in shape)
+    return c, h, w
+
+
+def check_size(value: object, name: str) -> int:
+    """``value`` as an int >= 1 (latent_dim, out_features)."""
+    if not _is_int(value) or value < 1:  # type: ignore[operator]
+        raise UserError(f"{name} must be an int >= 1, got {value!r}")
+    return int(value)  # type: ignore[arg-type]
+
+
+def check_int_list(value: object, name: str, *, allow_empty: bool = False) -> tuple[int, ...]:
+    """``value`` as a tuple of positive ints (a list from YAML or a tuple from Python)."""
+    ok = (
+        isinstance(value, Sequence)
+        and not isinstance(value, str)
+        and (allow_empty or len(value) > 0)
+        and all(_is_int(v) and v >= 1 for v in value)
+    )
+    if not ok:
+        what = "a list of positive ints" if allow_empty else "a non-empty list of positive ints"
+        raise UserError(f"{name} must be {what}, got {value!r}")
+    return tuple(int(v) for v in value)  # type: ignore[union-attr]
+
+
+def check_per_stage(value: object, name: str, n_stages: int, minimum: int) -> tuple[int, ...]:
+    """``value`` (one int for every stage, or one int per stage) as a tuple of ``n_stages`` ints."""
+    if _is_int(value) and value >= minimum:  # type: ignore[operator]
+        return (int(value),) * n_stages  # type: ignore[arg-type]
+    if (
+        isinstance(value, Sequence)
+        and not isinstance(value, str)
+        and len(value) == n_stages
+        and all(_is_int(v) and v >= minimum for v in value)
+    ):
+        return tuple(int(v) for v in value)
+    raise UserError(
+        f"{name} must be an int >= {minimum} or a list of {n_stages} ints >= {minimum} "
+        f"(one per entry of widths), got {value!r}"
+    )
+
+
+def check_choice(value: object, name: str, choices: Sequence[str]) -> str:
+    """``value`` if it is one of ``choices``."""
+    if value not in choices:
+        raise UserError(f"{name} must be one of {', '.join(choices)}; got {value!r}")
+    return value  # type: ignore[return-value]
+
+
+def _halvings(height: int, width: int) -> int:
+    """How many times H and W can both be halved exactly."""
+    k = 0
+    while height % 2 ** (k + 1) == 0 and width % 2 ** (k + 1) == 0:
+        k += 1
+    return k
+
+
+def auto_downsamples(height: int, width: int, n_stages: int) -> int:
+    """The number of stride-2 stages chosen when the user leaves ``downsamples`` unset.
+
+    As many as there are stages, while H and W stay exact integers and neither drops below
+    :data:`MIN_AUTO_SIZE`: 8x8 -> 1 (4x4), 28x28 -> 2 (7x7), 32x32 -> 3 (4x4), 64x64 -> 3 (8x8)
+    with three stages.
+    """
+    k = 0
+    while (
+        k < n_stages
+        and k < _halvings(height, width)
+        and min(height, width) // 2 ** (k + 1) >= MIN_AUTO_SIZE
+    ):
+        k += 1
+    return k
+
+
+def stage_strides(
+    height: int, width: int, n_stages: int, downsamples: object, net: str
+) -> tuple[int, ...]:
+    """The stride (2 or 1) of each stage: the first ``downsamples`` stages halve H and W.
+
+    Args:
+        height, width: image size in pixels.
+        n_stages: number of stages (``len(widths)``).
+        downsamples: the user's option: None for :func:`auto_downsamples`, else an int in
+            ``[0, n_stages]``; H and W must then be divisible by ``2**downsamples``.
+        net: what to call the net in messages ("conv encoder").
+
+    Raises:
+        UserError: bad ``downsamples``, or an image size it cannot halve that often; the
+            message names the sizes and settings that work.
+    """
+    if downsamples is None:
+        k = auto_downsamples(height, width, n_stages)
+    elif _is_int(downsamples) and 0 <= downsamples <= n_stages:  # type: ignore[operator]
+        k = int(downsamples)  # type: ignore[arg-type]
+        factor = 2**k
+        if height % factor or width % factor:
+            size = f"{height}" if height == width else f"{height}x{width}"
+            if height == width:
+                lower = (height // factor) * factor
+                examples = " or ".join(str(s) for s in (lower, lower + factor) if s > 0)
+                sizes = f"image size {examples} (a multiple of {factor})"
+            else:
+                sizes = f"an image height and width that are multiples of {factor}"
+            most = min(n_stages, _halvings(height, width))
+            raise UserError(
+                f"image size {size} is not divisible by 2**{k} = {factor} that the {net} "
+                f"with downsamples={k} needs; use {sizes}, downsamples <= {most}, "
+                f"or leave downsamples unset to choose automatically"
+            )
+    else:
+        raise UserError(
+            f"downsamples must be unset (automatic) or an int from 0 to {n_stages} "
+            f"(at most one per entry of widths), got {downsamples!r}"
+        )
+    return (2,) * k + (1,) * (n_stages - k)
+
+
+def reduced_size(height: int, width: int, strides: Sequence[int]) -> tuple[int, int]:
+    """(H, W) after the stages with ``strides``."""
+    factor = math.prod(strides)
+    return height // factor, width // factor
