@@ -7,7 +7,13 @@ from typing import ClassVar, Literal
 
 import torch
 
-from autoenc.data.base import ImageArrays, ImageSource, check_channels, default_root, register_source
+from autoenc.data.base import (
+    ImageArrays,
+    ImageSource,
+    check_channels,
+    default_root,
+    register_source,
+)
 from autoenc.data.files import verify_md5
 from autoenc.data.image_files import ImageFileDataset, load_into_memory
 from autoenc.errors import DataError, UserError
@@ -106,13 +112,15 @@ class CelebA(ImageSource):
         return [d / "img_align_celeba" / f for f in files], attrs, names
 
     def _dataset(self, image_size: int | None, channels: int | None) -> ImageFileDataset:
+        return self._dataset_and_names(image_size, channels)[0]
+
+    def _dataset_and_names(self, image_size: int | None, channels: int | None) -> tuple[ImageFileDataset, list[str]]:
         check_channels(channels)
-        files, attrs, _ = self._index()
-        return ImageFileDataset(files, attrs, image_size or 64, channels or 3, self.crop)
+        files, attrs, names = self._index()  # parses the 26 MB attribute list: once per load
+        return ImageFileDataset(files, attrs, image_size or 64, channels or 3, self.crop), names
 
     def load(self, image_size: int | None, channels: int | None) -> ImageArrays:
-        dataset = self._dataset(image_size, channels)
-        _, _, names = self._index()
+        dataset, names = self._dataset_and_names(image_size, channels)
         return ImageArrays(
             images=load_into_memory(dataset),
             targets=dataset.targets,

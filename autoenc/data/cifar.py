@@ -19,9 +19,13 @@ from autoenc.errors import DataError, UserError
 class _ArrayUnpickler(pickle.Unpickler):
     """Unpickles the CIFAR batch dicts: numpy arrays and builtins, nothing executable."""
 
+    # _reconstruct/ndarray/dtype: protocols <= 4 (the real files are Python 2 protocol 2);
+    # _frombuffer: protocol 5; _codecs.encode: bytes pickled by Python 3 at protocol <= 2.
+    # None of them can run code or touch files.
     _ALLOWED = {
         ("numpy.core.multiarray", "_reconstruct"), ("numpy._core.multiarray", "_reconstruct"),
-        ("numpy", "ndarray"), ("numpy", "dtype"),
+        ("numpy.core.numeric", "_frombuffer"), ("numpy._core.numeric", "_frombuffer"),
+        ("numpy", "ndarray"), ("numpy", "dtype"), ("_codecs", "encode"),
     }
 
     def find_class(self, module: str, name: str) -> Any:

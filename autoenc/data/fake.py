@@ -6,7 +6,7 @@ import numpy as np
 import torch
 from torch.utils.data import Dataset
 
-from autoenc.data.base import ImageArrays, ImageSource, register_source
+from autoenc.data.base import ImageArrays, ImageSource, check_channels, register_source
 from autoenc.errors import UserError
 
 
@@ -41,11 +41,14 @@ class Fake(ImageSource):
     def __init__(self, *, size: int = 1000, num_classes: int = 10, seed: int = 0) -> None:
         if size < 1:
             raise UserError(f"fake size must be >= 1, got {size}")
+        if num_classes < 1:
+            raise UserError(f"fake num_classes must be >= 1, got {num_classes}")
         self.size = size
         self.num_classes = num_classes
         self.seed = seed
 
     def _dataset(self, image_size: int | None, channels: int | None) -> _FakeUint8:
+        check_channels(channels)
         c, h, w = self.output_shape(image_size, channels)
         return _FakeUint8(self.size, (c, h, w), self.num_classes, self.seed)
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import http.client
 import os
 import shutil
 import tempfile
@@ -56,7 +57,9 @@ def download(urls: Sequence[str], target: Path, md5: str | None) -> None:
             try:
                 download_url(url, tmp, filename=target.name, md5=None)
                 verify_md5(Path(tmp) / target.name, md5)
-            except (OSError, DataError, RuntimeError) as err:
+            # OSError covers URLError; ValueError an unknown URL scheme; HTTPException a
+            # connection dropped mid-body; RuntimeError torchvision's redirect/integrity errors.
+            except (OSError, ValueError, RuntimeError, http.client.HTTPException) as err:
                 errors.append(f"{url}: {str(err).splitlines()[0] if str(err) else type(err).__name__}")
                 continue
             os.replace(Path(tmp) / target.name, target)

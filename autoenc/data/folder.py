@@ -7,7 +7,12 @@ from pathlib import Path
 import torch
 
 from autoenc.data.base import ImageArrays, ImageSource, check_channels, register_source
-from autoenc.data.image_files import IMAGE_EXTENSIONS, ImageFileDataset, decode_image, load_into_memory
+from autoenc.data.image_files import (
+    IMAGE_EXTENSIONS,
+    ImageFileDataset,
+    decode_image,
+    load_into_memory,
+)
 from autoenc.errors import DataError, UserError
 
 

@@ -108,7 +108,8 @@ class IdxImageSource(ImageSource):
                 continue
             for name in self._FILES[split]:
                 gz = name + ".gz"
-                download([m + gz for m in self.mirrors], raw / gz, self.md5s.get(gz))
+                md5 = self.md5s.get(gz) if self.check_md5 else None
+                download([m + gz for m in self.mirrors], raw / gz, md5)
 
     def _present(self) -> list[tuple[str, Path, Path]]:
         present = []

@@ -70,24 +70,61 @@ class ImageFileDataset(Dataset):
 
 def load_into_memory(dataset: ImageFileDataset, workers: int = 2, batch_size: int = 256):
     """Decode every image of ``dataset`` into one uint8 (N, C, S, S) tensor (parallel decoding
-    with ``workers`` processes for large sets). All images must share one size."""
+    with ``workers`` processes for large sets). All images must share one size.
+
+    Raises:
+        DataError: an unreadable file (named, also when decoded in a worker process), or
+            images of different sizes.
+    """
     n = len(dataset)
+    if n == 0:
+        raise DataError("no images to load")
     first, _ = dataset[0]
     out = torch.empty((n, *first.shape), dtype=torch.uint8)
     workers = workers if n >= 2_000 else 0
-    loader = DataLoader(dataset, batch_size=batch_size, num_workers=workers, collate_fn=_stack_same_size)
+    loader = DataLoader(_ErrorsAsItems(dataset), batch_size=batch_size, num_workers=workers,
+                        collate_fn=_stack_or_error)
     start = 0
     for images in loader:
+        if isinstance(images, DataError):
+            # Re-raised here rather than in the worker: DataLoader would wrap a worker's error
+            # in a multi-line message whose first line no longer names the file.
+            raise type(images)(str(images)) from None
+        if images.shape[1:] != first.shape:
+            raise DataError(
+                f"images have different sizes ({tuple(first.shape)} for item 0, "
+                f"{tuple(images.shape[1:])} for item {start}); set data.image_size to resize them"
+            )
         out[start : start + len(images)] = images
         start += len(images)
     return out
 
 
-def _stack_same_size(items):
+class _ErrorsAsItems(Dataset):
+    """Wraps a dataset so a DataError becomes the item instead of escaping a worker."""
+
+    def __init__(self, dataset: Dataset) -> None:
+        self.dataset = dataset
+
+    def __len__(self) -> int:
+        return len(self.dataset)  # type: ignore[arg-type]
+
+    def __getitem__(self, i: int):
+        try:
+            return self.dataset[i]
+        except DataError as err:
+            return err, None
+
+
+def _stack_or_error(items):
+    """Collate (image, target) items into (B, C, H, W), or return the first DataError."""
+    for image, _ in items:
+        if isinstance(image, DataError):
+            return image
     images = [im for im, _ in items]
     shapes = {tuple(im.shape) for im in images}
     if len(shapes) > 1:
-        raise DataError(
+        return DataError(
             f"images have different sizes {sorted(shapes)[:3]}; set data.image_size to resize them"
         )
     return torch.stack(images)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import numbers
 from typing import Any, Literal
 
 import lightning as L
@@ -28,6 +29,14 @@ def make_source(source: ImageSource | str | dict[str, Any]) -> ImageSource:
         except TypeError as err:
             raise UserError(f"bad options for data source {source['name']!r}: {err}") from None
     raise UserError(f"data source must be a name ({', '.join(SOURCES.list())}) or a source object, got {source!r}")
+
+
+def _is_int(value: object) -> bool:
+    return isinstance(value, numbers.Integral) and not isinstance(value, bool)
+
+
+def _is_number(value: object) -> bool:
+    return isinstance(value, numbers.Real) and not isinstance(value, bool)
 
 
 def source_spec(source: ImageSource) -> dict[str, Any]:
@@ -72,12 +81,18 @@ class ImageDataModule(L.LightningDataModule):
         super().__init__()
         check_image_size(image_size)
         check_channels(channels)
-        if not isinstance(val_fraction, int | float) or not 0.0 < val_fraction < 1.0:
+        if not _is_number(val_fraction) or not 0.0 < val_fraction < 1.0:
             raise UserError(f"val_fraction must be in (0, 1), got {val_fraction!r}; e.g. 0.1")
-        if batch_size < 1:
-            raise UserError(f"batch_size must be >= 1, got {batch_size}")
-        if subset is not None and subset < 2:
-            raise UserError(f"subset must be >= 2 items (one for each split), got {subset}")
+        if not _is_int(batch_size) or batch_size < 1:
+            raise UserError(f"batch_size must be an integer >= 1, got {batch_size!r}")
+        if subset is not None and (not _is_int(subset) or subset < 2):
+            raise UserError(f"subset must be an integer >= 2 (one item for each split) or null, got {subset!r}")
+        if not _is_int(seed):
+            raise UserError(f"seed must be an integer, got {seed!r}")
+        if not _is_int(num_workers) or num_workers < 0:
+            raise UserError(f"num_workers must be an integer >= 0, got {num_workers!r}")
+        if not _is_number(memory_budget_gb) or memory_budget_gb < 0:
+            raise UserError(f"memory_budget_gb must be a number >= 0 (0 streams every streamable source), got {memory_budget_gb!r}")
         self.source = make_source(source)
         self.image_size = image_size
         self.channels = channels
@@ -145,6 +160,11 @@ class ImageDataModule(L.LightningDataModule):
         g = torch.Generator().manual_seed(self.seed)
         order = torch.randperm(n, generator=g)
         if self.subset is not None:
+            if self.subset > n:
+                raise UserError(
+                    f"subset {self.subset} exceeds the {n} images of source {self.source.name!r}; "
+                    f"use subset <= {n} or null (all images)"
+                )
             order = order[: self.subset]
         n_val = max(1, round(len(order) * self.val_fraction))
         if n_val >= len(order):
@@ -182,8 +202,11 @@ class ImageDataModule(L.LightningDataModule):
     # -- direct access for analysis ------------------------------------------------------
     def arrays(self, split: Literal["train", "val", "all"] = "val") -> ImageArrays:
         """The images of ``split`` as uint8 :class:`ImageArrays` (loads streamed sources)."""
+        if split not in ("train", "val", "all"):
+            raise UserError(f"split must be one of train, val, all; got {split!r}")
         self.setup()
-        idx = torch.arange(sum(len(v) for v in self.splits.values())) if split == "all" else self.splits[split]
+        # "all" is the items in use: both splits, i.e. the subset when one is set.
+        idx = torch.cat([self.splits["train"], self.splits["val"]]).sort().values if split == "all" else self.splits[split]
         if self.data is not None:
             d = self.data
             idx = idx.to(d.images.device)

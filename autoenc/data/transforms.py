@@ -11,17 +11,22 @@ from autoenc.errors import UserError
 _LUMA = torch.tensor([0.299, 0.587, 0.114])
 
 
-def convert_channels(images: torch.Tensor, channels: int | None) -> torch.Tensor:
+def convert_channels(images: torch.Tensor, channels: int | None, chunk: int = 2048) -> torch.Tensor:
     """(N, C, H, W) uint8 -> (N, channels, H, W) uint8: grey is repeated to RGB, RGB is
-    reduced to luma (BT.601). ``channels=None`` keeps C."""
-    c = images.shape[1]
+    reduced to luma (BT.601) ``chunk`` images at a time (bounded float memory).
+    ``channels=None`` keeps C."""
+    n, c, h, w = images.shape
     if channels is None or channels == c:
         return images
     if c == 1 and channels == 3:
         return images.expand(-1, 3, -1, -1).contiguous()
     if c == 3 and channels == 1:
-        luma = (images.float() * _LUMA.to(images.device).view(1, 3, 1, 1)).sum(1, keepdim=True)
-        return luma.round_().clamp_(0, 255).to(torch.uint8)
+        weights = _LUMA.to(images.device).view(1, 3, 1, 1)
+        out = torch.empty((n, 1, h, w), dtype=torch.uint8, device=images.device)
+        for start in range(0, n, chunk):
+            luma = (images[start : start + chunk].float() * weights).sum(1, keepdim=True)
+            out[start : start + chunk] = luma.round_().clamp_(0, 255).to(torch.uint8)
+        return out
     raise UserError(f"cannot convert {c}-channel images to {channels} channels; use channels 1 or 3")
 
 
@@ -46,6 +51,10 @@ def resize(images: torch.Tensor, image_size: int | None, chunk: int = 2048) -> t
 
 def conform(images: torch.Tensor, image_size: int | None, channels: int | None) -> torch.Tensor:
     """Resize to ``image_size`` and convert to ``channels`` (either None = keep)."""
+    if channels == 3 and images.shape[1] == 1:
+        # Grey -> RGB repeats the channel: resize the single channel first (3x less work,
+        # same result since resizing is per channel).
+        return convert_channels(resize(images, image_size), channels)
     return resize(convert_channels(images, channels), image_size)
 
 
