@@ -25,7 +25,7 @@ class CacheError(UserError):
     """A feature cache that is missing, stale, damaged or in the way."""
 
 
-class NonFiniteLossError(RuntimeError):
+class NonFiniteLossError(UserError):
     """Training produced a NaN or infinite loss (raised by the guard callback)."""
 
 

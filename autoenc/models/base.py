@@ -1,0 +1,198 @@
+"""The shared model interface: encode / decode / forward -> AutoencoderOutput, one training loop."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, ClassVar, Literal
+
+import lightning as L
+import torch
+from torch import nn
+
+from autoenc.errors import UserError
+from autoenc.models.likelihoods import LIKELIHOODS
+from autoenc.registry import Registry
+
+MODELS: Registry[type[AutoencoderModule]] = Registry("model")
+OPTIMIZERS: Registry[type[torch.optim.Optimizer]] = Registry("optimizer")
+OPTIMIZERS.register("adam", torch.optim.Adam)
+OPTIMIZERS.register("adamw", torch.optim.AdamW)
+OPTIMIZERS.register("sgd", torch.optim.SGD)
+OPTIMIZERS.register("rmsprop", torch.optim.RMSprop)
+
+#: Checkpoint key that marks a file as ours; its value names the model (registry name).
+CHECKPOINT_KEY = "autoenc"
+CHECKPOINT_FORMAT = 1
+
+
+def register_model(cls: type[AutoencoderModule]) -> type[AutoencoderModule]:
+    MODELS.register(cls.model_name, cls)
+    return cls
+
+
+@dataclass
+class AutoencoderOutput:
+    """What every model's ``forward`` returns.
+
+    Attributes:
+        loss: scalar the optimiser minimises (nats per image, mean over the batch).
+        recon: (B, C, H, W) reconstruction mean in [0, 1].
+        logits: (B, C, H, W) decoder output before the sigmoid.
+        z: (B, latent_dim) the code the decoder saw (a posterior sample for a VAE).
+        recon_nll: (B,) reconstruction negative log-likelihood per image, nats.
+        terms: named scalar loss terms in nats per image (``recon`` always; ``kl``,
+            ``neg_elbo`` ... for a VAE), for logging.
+    """
+
+    loss: torch.Tensor
+    recon: torch.Tensor
+    logits: torch.Tensor
+    z: torch.Tensor
+    recon_nll: torch.Tensor
+    terms: dict[str, torch.Tensor] = field(default_factory=dict)
+
+
+class AutoencoderModule(L.LightningModule):
+    """Base of all autoencoders: encoder -> latent code (``latent_dim``) -> decoder.
+
+    Args:
+        input_shape: (C, H, W) of the images; linked from the data module by the CLI.
+        latent_dim: size of the bottleneck.
+        encoder: registered encoder net (``mlp``, ``conv``, ``resnet``).
+        decoder: registered decoder net (default: the same name as the encoder).
+        net_options: options passed to both nets (e.g. ``{"widths": [32, 64]}``).
+        likelihood: ``bernoulli`` or ``gaussian`` reconstruction likelihood.
+        sigma: the fixed standard deviation of the gaussian likelihood.
+        optimizer: registered optimiser (``adam``, ``adamw``, ``sgd``, ``rmsprop``).
+        lr: learning rate; weight_decay: L2 penalty passed to the optimiser.
+        nested_dropout: train an ordered code (Rippel et al. 2014): each example's code is
+            truncated after a unit drawn from Geometric(``nested_dropout_p``).
+    """
+
+    model_name: ClassVar[str] = ""
+
+    def __init__(
+        self,
+        input_shape: tuple[int, int, int],
+        latent_dim: int = 16,
+        encoder: str = "conv",
+        decoder: str | None = None,
+        net_options: dict[str, Any] | None = None,
+        likelihood: Literal["bernoulli", "gaussian"] = "bernoulli",
+        sigma: float = 0.1,
+        optimizer: str = "adam",
+        lr: float = 1e-3,
+        weight_decay: float = 0.0,
+        nested_dropout: bool = False,
+        nested_dropout_p: float = 0.1,
+    ) -> None:
+        super().__init__()
+        from autoenc.nets import build_decoder, build_encoder
+
+        if not isinstance(latent_dim, int) or latent_dim < 1:
+            raise UserError(f"latent_dim must be an integer >= 1, got {latent_dim!r}")
+        if input_shape is None or len(tuple(input_shape)) != 3:
+            raise UserError(f"input_shape must be (C, H, W), got {input_shape!r}")
+        if sigma <= 0:
+            raise UserError(f"sigma must be > 0, got {sigma}")
+        if lr <= 0:
+            raise UserError(f"lr must be > 0, got {lr}")
+        if not 0.0 < nested_dropout_p < 1.0:
+            raise UserError(f"nested_dropout_p must be in (0, 1), got {nested_dropout_p}")
+        self.likelihood_fn = LIKELIHOODS.get(likelihood)
+        OPTIMIZERS.get(optimizer)
+        input_shape = tuple(int(s) for s in input_shape)
+        self.save_hyperparameters()
+        self.hparams["input_shape"] = list(input_shape)  # plain types only (weights_only loading)
+        self.input_shape = input_shape
+        self.latent_dim = latent_dim
+        options = dict(net_options or {})
+        self.encoder = build_encoder(encoder, input_shape, self.encoder_outputs(), options)
+        self.decoder = build_decoder(decoder or encoder, input_shape, latent_dim, options)
+
+    # -- the interface ---------------------------------------------------------------------
+    def encoder_outputs(self) -> int:
+        """Width of the encoder's output (2 * latent_dim for a Gaussian posterior)."""
+        return self.latent_dim
+
+    def encode(self, x: torch.Tensor) -> torch.Tensor:
+        """x: (B, C, H, W) in [0, 1] -> deterministic code (B, latent_dim)."""
+        return self.encoder(x)
+
+    def decode_logits(self, z: torch.Tensor) -> torch.Tensor:
+        """z: (B, latent_dim) -> (B, C, H, W) logits."""
+        return self.decoder(z)
+
+    def decode(self, z: torch.Tensor) -> torch.Tensor:
+        """z: (B, latent_dim) -> (B, C, H, W) image mean in [0, 1]."""
+        return torch.sigmoid(self.decode_logits(z))
+
+    def reconstruction_nll(self, logits: torch.Tensor, x: torch.Tensor) -> torch.Tensor:
+        """(B,) negative log-likelihood of x under the decoder, summed over pixels, nats."""
+        return self.likelihood_fn(logits, x, self.hparams.sigma)
+
+    def forward(self, x: torch.Tensor) -> AutoencoderOutput:
+        z = self.encode(x)
+        return self._output(x, self.truncate_code(z))
+
+    def _output(self, target: torch.Tensor, z: torch.Tensor, **extra: torch.Tensor) -> AutoencoderOutput:
+        logits = self.decode_logits(z)
+        nll = self.reconstruction_nll(logits, target)
+        recon = nll.mean()
+        return AutoencoderOutput(loss=recon, recon=torch.sigmoid(logits), logits=logits, z=z,
+                                 recon_nll=nll, terms={"recon": recon, **extra})
+
+    # -- ordered codes (nested dropout) ---------------------------------------------------------
+    def truncate_code(self, z: torch.Tensor) -> torch.Tensor:
+        """During training with ``nested_dropout``, zero each row of z after a random unit
+        b ~ Geometric(p) (b = 0 keeps only the first unit). Identity otherwise."""
+        if not (self.hparams.nested_dropout and self.training):
+            return z
+        b = torch.distributions.Geometric(probs=torch.tensor(self.hparams.nested_dropout_p))
+        keep = b.sample((z.shape[0],)).to(z.device).clamp_(max=self.latent_dim - 1)
+        mask = torch.arange(self.latent_dim, device=z.device)[None, :] <= keep[:, None]
+        return z * mask
+
+    # -- Lightning -------------------------------------------------------------------------------
+    def training_step(self, batch: Any, batch_idx: int) -> torch.Tensor:
+        out = self.training_output(batch[0])
+        self.log_dict({f"train/{k}": v.detach() for k, v in out.terms.items()} | {"train/loss": out.loss.detach()},
+                      on_step=True, on_epoch=False, prog_bar=False, batch_size=len(batch[0]))
+        return out.loss
+
+    def training_output(self, x: torch.Tensor) -> AutoencoderOutput:
+        """The output whose loss is optimised (denoising models corrupt ``x`` here)."""
+        return self(x)
+
+    def validation_step(self, batch: Any, batch_idx: int) -> None:
+        out = self(batch[0])
+        self.log_dict({f"val/{k}": v for k, v in out.terms.items()} | {"val/loss": out.loss},
+                      on_epoch=True, prog_bar=False, batch_size=len(batch[0]))
+
+    def test_step(self, batch: Any, batch_idx: int) -> None:
+        out = self(batch[0])
+        self.log_dict({f"test/{k}": v for k, v in out.terms.items()} | {"test/loss": out.loss},
+                      on_epoch=True, batch_size=len(batch[0]))
+
+    def configure_optimizers(self) -> torch.optim.Optimizer:
+        cls = OPTIMIZERS.get(self.hparams.optimizer)
+        return cls(self.parameters(), lr=self.hparams.lr, weight_decay=self.hparams.weight_decay)
+
+    def on_save_checkpoint(self, checkpoint: dict[str, Any]) -> None:
+        checkpoint[CHECKPOINT_KEY] = {"format": CHECKPOINT_FORMAT, "model": self.model_name}
+        checkpoint["hyper_parameters"] = _plain({k: v for k, v in self.hparams.items() if not k.startswith("_")})
+
+
+def _plain(value: Any) -> Any:
+    """Nested dicts/lists/tuples of builtins only, so checkpoints load with weights_only=True."""
+    if isinstance(value, dict):
+        return {str(k): _plain(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_plain(v) for v in value]
+    if value is None or isinstance(value, bool | int | float | str):
+        return value
+    raise TypeError(f"hyperparameter value {value!r} is not plain data")
+
+
+def count_parameters(module: nn.Module) -> int:
+    return sum(p.numel() for p in module.parameters())

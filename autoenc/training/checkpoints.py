@@ -1,0 +1,167 @@
+"""Checkpoints and encoder exports: save atomically, load without unpickling code."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import pickle
+import zipfile
+from pathlib import Path
+from typing import Any
+
+import torch
+from lightning.fabric.plugins.io.torch_io import TorchCheckpointIO
+
+from autoenc.atomic import atomic_dir, atomic_file
+from autoenc.errors import CheckpointError
+from autoenc.models.base import CHECKPOINT_KEY, MODELS, AutoencoderModule
+
+EXPORT_FORMAT = 1
+
+
+class AtomicCheckpointIO(TorchCheckpointIO):
+    """Lightning checkpoint IO that writes to a temporary file and renames it into place, so an
+    interrupted save never leaves a truncated ``.ckpt``."""
+
+    def save_checkpoint(self, checkpoint: dict[str, Any], path: str | os.PathLike, storage_options: Any = None) -> None:
+        with atomic_file(path) as f:
+            torch.save(checkpoint, f)
+
+
+def resolve_checkpoint(path: str | os.PathLike) -> Path:
+    """A ``.ckpt`` file, or a run directory -> its best (else last) checkpoint."""
+    p = Path(path).expanduser()
+    if p.is_dir():
+        ckpts = p / "checkpoints"
+        best = sorted(ckpts.glob("best*.ckpt"), key=lambda q: q.stat().st_mtime)
+        for candidate in [*reversed(best), ckpts / "last.ckpt", p / "last.ckpt"]:
+            if candidate.is_file():
+                return candidate
+        raise CheckpointError(f"no checkpoint in {str(p)!r} (looked for checkpoints/best*.ckpt and last.ckpt); train first")
+    if not p.is_file():
+        raise CheckpointError(f"checkpoint {str(p)!r} does not exist")
+    return p
+
+
+def read_checkpoint(path: str | os.PathLike) -> dict[str, Any]:
+    """Load a checkpoint dict with ``weights_only=True`` (no code is unpickled) and check it is
+    one of ours."""
+    p = resolve_checkpoint(path)
+    try:
+        ckpt = torch.load(p, map_location="cpu", weights_only=True)
+    except (pickle.UnpicklingError, RuntimeError, EOFError, zipfile.BadZipFile, ValueError, OSError) as err:
+        first = str(err).strip().splitlines()[0] if str(err).strip() else type(err).__name__
+        raise CheckpointError(
+            f"{str(p)!r} is not a readable checkpoint (truncated, or not a PyTorch file: {first[:120]})"
+        ) from None
+    if not isinstance(ckpt, dict) or CHECKPOINT_KEY not in ckpt or "state_dict" not in ckpt:
+        raise CheckpointError(f"{str(p)!r} is not an autoenc checkpoint (no {CHECKPOINT_KEY!r} entry); "
+                              "train it with `autoenc fit`")
+    return ckpt
+
+
+def load_model(path: str | os.PathLike, expected: type[AutoencoderModule] | None = None,
+               map_location: str | torch.device = "cpu") -> AutoencoderModule:
+    """Rebuild the model saved in a checkpoint (or a run directory's best checkpoint), in eval
+    mode, from the file alone.
+
+    Args:
+        expected: refuse a checkpoint of another model class.
+    Raises:
+        CheckpointError: not ours, damaged, or of the wrong class.
+    """
+    ckpt = read_checkpoint(path)
+    name = ckpt[CHECKPOINT_KEY]["model"]
+    cls = MODELS.get(name)
+    if expected is not None and not issubclass(cls, expected):
+        raise CheckpointError(f"{str(path)!r} holds a {cls.__name__} ({name!r}), not a {expected.__name__}")
+    hparams = {k: v for k, v in ckpt.get("hyper_parameters", {}).items() if not k.startswith("_")}
+    hparams["input_shape"] = tuple(hparams["input_shape"])
+    model = cls(**hparams)
+    try:
+        model.load_state_dict(ckpt["state_dict"])
+    except RuntimeError as err:
+        raise CheckpointError(f"{str(path)!r}: weights do not match the model ({str(err).splitlines()[0]})") from None
+    return model.to(map_location).eval()
+
+
+def datamodule_config(path: str | os.PathLike) -> dict[str, Any] | None:
+    """The data module's hyperparameters stored in a checkpoint (source spec, image_size, ...)."""
+    return read_checkpoint(path).get("datamodule_hyper_parameters")
+
+
+def state_sha256(state: dict[str, torch.Tensor]) -> str:
+    """sha256 over the names, dtypes, shapes and bytes of a state dict, in key order."""
+    h = hashlib.sha256()
+    for key in sorted(state):
+        t = state[key].detach().cpu().contiguous()
+        h.update(f"{key}:{t.dtype}:{tuple(t.shape)};".encode())
+        h.update(t.numpy().tobytes() if t.dtype != torch.bfloat16 else t.view(torch.int16).numpy().tobytes())
+    return h.hexdigest()
+
+
+def export_encoder(model: AutoencoderModule, directory: str | os.PathLike, overwrite: bool = False) -> Path:
+    """Write ``encoder.safetensors`` + ``encoder.json`` (architecture, kwargs, input_shape,
+    latent_dim, sha256) into ``directory``, atomically. The encoder maps (B, C, H, W) in [0, 1]
+    to codes (B, latent_dim) (the posterior mean for a VAE)."""
+    from safetensors.torch import save_file
+
+    state = {k: v.detach().cpu().contiguous() for k, v in model.encoder.state_dict().items()}
+    hp = model.hparams
+    meta = {
+        "format": EXPORT_FORMAT,
+        "kind": "autoenc-encoder",
+        "model": model.model_name,
+        "encoder": hp["encoder"],
+        "net_options": dict(hp.get("net_options") or {}),
+        "input_shape": list(model.input_shape),
+        "latent_dim": model.latent_dim,
+        "out_features": model.encoder_outputs(),
+        "takes": "first latent_dim outputs" if model.encoder_outputs() != model.latent_dim else "all outputs",
+        "sha256": state_sha256(state),
+    }
+    with atomic_dir(directory, overwrite=overwrite) as tmp:
+        save_file(state, str(tmp / "encoder.safetensors"))
+        (tmp / "encoder.json").write_text(json.dumps(meta, indent=2) + "\n")
+    return Path(directory)
+
+
+class ExportedEncoder(torch.nn.Module):
+    """An exported encoder: (B, C, H, W) in [0, 1] -> (B, latent_dim)."""
+
+    def __init__(self, net: torch.nn.Module, latent_dim: int, input_shape: tuple[int, int, int]) -> None:
+        super().__init__()
+        self.net = net
+        self.latent_dim = latent_dim
+        self.input_shape = input_shape
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.net(x)[:, : self.latent_dim]
+
+
+def load_exported_encoder(directory: str | os.PathLike) -> ExportedEncoder:
+    """Load an :func:`export_encoder` directory (no Lightning, no pickle), verifying its sha256."""
+    from safetensors import SafetensorError
+    from safetensors.torch import load_file
+
+    from autoenc.nets import build_encoder
+
+    d = Path(directory)
+    try:
+        meta = json.loads((d / "encoder.json").read_text())
+        kind = meta["kind"]
+    except (OSError, ValueError, KeyError, TypeError) as err:
+        raise CheckpointError(f"{str(d)!r} is not an autoenc encoder export (encoder.json unreadable: {err})") from None
+    if kind != "autoenc-encoder":
+        raise CheckpointError(f"{str(d)!r} is not an autoenc encoder export (kind {kind!r})")
+    try:
+        state = load_file(str(d / "encoder.safetensors"))
+    except (OSError, SafetensorError) as err:
+        raise CheckpointError(f"{str(d / 'encoder.safetensors')!r} is unreadable ({err}); export again") from None
+    if state_sha256(state) != meta["sha256"]:
+        raise CheckpointError(f"{str(d)!r}: weights do not match encoder.json's sha256; export again")
+    shape = tuple(meta["input_shape"])
+    net = build_encoder(meta["encoder"], shape, meta["out_features"], meta["net_options"])
+    net.load_state_dict(state)
+    return ExportedEncoder(net, meta["latent_dim"], shape).eval()
