@@ -45,24 +45,47 @@ def find_file(dirs: Sequence[Path], names: Iterable[str]) -> Path | None:
     return None
 
 
+def fetch(url: str, dest: Path, timeout: float = 60.0, chunk: int = 1 << 20) -> None:
+    """Copy ``url`` (http(s), ftp or file) to ``dest``, with a progress bar on a terminal.
+
+    Raises:
+        OSError (URLError, timeouts), ValueError (unknown scheme), http.client.HTTPException,
+        DataError (fewer bytes than the server announced).
+    """
+    import urllib.request
+
+    from tqdm import tqdm
+
+    # Some dataset hosts refuse urllib's default agent.
+    request = urllib.request.Request(url, headers={"User-Agent": "autoenc (python urllib)"})
+    with urllib.request.urlopen(request, timeout=timeout) as response, open(dest, "wb") as out:
+        length = response.headers.get("Content-Length")
+        total = int(length) if length and length.isdigit() else None
+        with tqdm(total=total, unit="B", unit_scale=True, desc=dest.name, disable=None, leave=False) as bar:
+            while block := response.read(chunk):
+                out.write(block)
+                bar.update(len(block))
+    if total is not None and dest.stat().st_size != total:
+        raise DataError(f"transfer cut short: {dest.stat().st_size} of {total} bytes")
+
+
 def download(urls: Sequence[str], target: Path, md5: str | None) -> None:
     """Fetch ``target`` from the first URL that works, checking md5; the file appears only
     when complete and verified (downloaded to a temporary name, then renamed)."""
-    from torchvision.datasets.utils import download_url
-
     target.parent.mkdir(parents=True, exist_ok=True)
     errors = []
     for url in urls:
         with tempfile.TemporaryDirectory(dir=target.parent, prefix=".download-") as tmp:
+            part = Path(tmp) / target.name
             try:
-                download_url(url, tmp, filename=target.name, md5=None)
-                verify_md5(Path(tmp) / target.name, md5)
-            # OSError covers URLError; ValueError an unknown URL scheme; HTTPException a
-            # connection dropped mid-body; RuntimeError torchvision's redirect/integrity errors.
-            except (OSError, ValueError, RuntimeError, http.client.HTTPException) as err:
+                fetch(url, part)
+                verify_md5(part, md5)
+            # OSError covers URLError and timeouts; ValueError an unknown URL scheme and our
+            # DataError (md5, short transfer); HTTPException a connection dropped mid-body.
+            except (OSError, ValueError, http.client.HTTPException) as err:
                 errors.append(f"{url}: {str(err).splitlines()[0] if str(err) else type(err).__name__}")
                 continue
-            os.replace(Path(tmp) / target.name, target)
+            os.replace(part, target)
             return
     raise DataError(
         f"could not download {target.name} into {str(target.parent)!r} ({'; '.join(errors)}); "
@@ -71,12 +94,31 @@ def download(urls: Sequence[str], target: Path, md5: str | None) -> None:
 
 
 def extract_archive_atomic(archive: Path, into: Path, top: str) -> None:
-    """Extract ``archive`` (which holds folder ``top``) into ``into``: extracted to a temporary
-    sibling first, so ``into/top`` never exists half-written."""
-    from torchvision.datasets.utils import extract_archive
+    """Extract the tar ``archive`` (which holds folder ``top``) into ``into``: extracted to a
+    temporary sibling first, so ``into/top`` never exists half-written. Members that would
+    land outside the folder (absolute paths, ``..``, device files) are refused.
+
+    Raises:
+        DataError: unreadable archive, unsafe member, or no ``top`` folder in it.
+    """
+    import tarfile
 
     with tempfile.TemporaryDirectory(dir=into, prefix=".extract-") as tmp:
-        extract_archive(str(archive), tmp)
+        try:
+            with tarfile.open(archive) as tar:
+                if hasattr(tarfile, "data_filter"):  # Python >= 3.11.4
+                    tar.extractall(tmp, filter="data")
+                else:  # pragma: no cover
+                    tar.extractall(tmp)
+        except (OSError, EOFError, tarfile.TarError) as err:
+            reason = str(err).splitlines()[0].rstrip(":") if str(err) else type(err).__name__
+            raise DataError(
+                f"cannot extract {str(archive)!r} ({reason}); delete it and download again"
+            ) from None
+        if not (Path(tmp) / top).is_dir():
+            raise DataError(
+                f"{str(archive)!r} does not hold the folder {top!r}; delete it and download again"
+            )
         dest = into / top
         if dest.exists():
             shutil.rmtree(dest)
