@@ -41,7 +41,6 @@ def command(name: str, target: str, summary: str) -> None:
 # Order here is the order of `autoenc --help`.
 command("fit", "autoenc.cli.train:fit", "train a model from a YAML config (LightningCLI)")
 command("validate", "autoenc.cli.train:validate", "evaluate a checkpoint on the validation split")
-command("demo", "autoenc.cli.demo:main", "train the digits VAE and write its report (make demo)")
 command("preview", "autoenc.cli.data:preview", "write a grid of images from a data source")
 command("sources", "autoenc.cli.data:sources", "list data sources and their options")
 

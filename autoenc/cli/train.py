@@ -2,8 +2,21 @@
 
 from __future__ import annotations
 
+import sys
+
 from autoenc.cli._config import one_line_error
 from autoenc.errors import UserError
+
+
+def find_user_error(exc: BaseException) -> UserError | None:
+    """The UserError that caused ``exc`` (jsonargparse wraps errors raised by constructors)."""
+    seen = set()
+    while exc is not None and id(exc) not in seen:
+        if isinstance(exc, UserError):
+            return exc
+        seen.add(id(exc))
+        exc = exc.__cause__ or exc.__context__
+    return None
 
 
 def _run(subcommand: str, argv: list[str]) -> int:
@@ -11,10 +24,18 @@ def _run(subcommand: str, argv: list[str]) -> int:
 
     from autoenc.training.cli import AutoencCLI
 
+    saved, sys.argv = sys.argv, sys.argv[:1]  # the CLI gets its arguments from `args`
     try:
         AutoencCLI(args=[subcommand, *argv])
-    except ArgumentError as err:
-        raise UserError(one_line_error(err)) from None
+    except Exception as err:  # constructors' UserErrors arrive wrapped by jsonargparse
+        cause = find_user_error(err)
+        if cause is not None:
+            raise cause from None
+        if isinstance(err, ArgumentError):
+            raise UserError(one_line_error(err)) from None
+        raise
+    finally:
+        sys.argv = saved
     return 0
 
 
