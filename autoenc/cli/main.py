@@ -43,6 +43,7 @@ command("fit", "autoenc.cli.train:fit", "train a model from a YAML config (Light
 command("validate", "autoenc.cli.train:validate", "evaluate a checkpoint on the validation split")
 command("preview", "autoenc.cli.data:preview", "write a grid of images from a data source")
 command("sources", "autoenc.cli.data:sources", "list data sources and their options")
+command("id", "autoenc.cli.intrinsic_dim:main", "intrinsic dimension of data, codes or a .npy array")
 
 
 def usage() -> str:
