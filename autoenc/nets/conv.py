@@ -21,19 +21,9 @@ from collections.abc import Sequence
 
 from torch import nn
 
-from autoenc.nets._checks import (
-    check_choice,
-    check_int_list,
-    check_per_stage,
-    check_shape,
-    check_size,
-    reduced_size,
-    stage_strides,
-)
+from autoenc.nets._plan import StagePlan
 from autoenc.nets.base import Decoder, Encoder
 from autoenc.nets.layers import (
-    ACTIVATIONS,
-    NORMS,
     Activation,
     Norm,
     conv_block,
@@ -42,34 +32,6 @@ from autoenc.nets.layers import (
     up_block,
 )
 from autoenc.nets.registry import DECODERS, ENCODERS
-
-
-class _ConvPlan:
-    """Validated options and derived sizes shared by the conv encoder and decoder."""
-
-    def __init__(
-        self,
-        shape: object,
-        shape_name: str,
-        size: object,
-        size_name: str,
-        role: str,
-        *,
-        widths: object,
-        blocks_per_stage: object,
-        downsamples: object,
-        norm: object,
-        activation: object,
-    ) -> None:
-        self.shape = check_shape(shape, shape_name)
-        self.size = check_size(size, size_name)
-        self.widths = check_int_list(widths, "widths")
-        self.extra = check_per_stage(blocks_per_stage, "blocks_per_stage", len(self.widths), 0)
-        self.norm = check_choice(norm, "norm", NORMS.list())
-        self.activation = check_choice(activation, "activation", ACTIVATIONS.list())
-        _, h, w = self.shape
-        self.strides = stage_strides(h, w, len(self.widths), downsamples, f"conv {role}")
-        self.feature_shape = (self.widths[-1], *reduced_size(h, w, self.strides))
 
 
 @ENCODERS.register("conv")
@@ -98,22 +60,23 @@ class ConvEncoder(Encoder):
         norm: Norm = "batch",
         activation: Activation = "relu",
     ) -> None:
-        plan = _ConvPlan(
+        plan = StagePlan(
             input_shape,
             "input_shape",
             out_features,
             "out_features",
-            "encoder",
+            "conv encoder",
             widths=widths,
             blocks_per_stage=blocks_per_stage,
             downsamples=downsamples,
             norm=norm,
             activation=activation,
+            min_blocks=0,
         )
         layers: OrderedDict[str, nn.Module] = OrderedDict()
         channels = plan.shape[0]
         for i, (width, stride, extra) in enumerate(
-            zip(plan.widths, plan.strides, plan.extra, strict=True)
+            zip(plan.widths, plan.strides, plan.blocks, strict=True)
         ):
             blocks = [conv_block(channels, width, stride, plan.norm, plan.activation)]
             blocks += [
@@ -155,17 +118,18 @@ class ConvDecoder(Decoder):
         norm: Norm = "batch",
         activation: Activation = "relu",
     ) -> None:
-        plan = _ConvPlan(
+        plan = StagePlan(
             output_shape,
             "output_shape",
             latent_dim,
             "latent_dim",
-            "decoder",
+            "conv decoder",
             widths=widths,
             blocks_per_stage=blocks_per_stage,
             downsamples=downsamples,
             norm=norm,
             activation=activation,
+            min_blocks=0,
         )
         layers: OrderedDict[str, nn.Module] = OrderedDict()
         layers["fc"] = nn.Linear(plan.size, math.prod(plan.feature_shape))
@@ -176,7 +140,7 @@ class ConvDecoder(Decoder):
             width, target = plan.widths[i], plan.widths[max(i - 1, 0)]
             blocks = [
                 conv_block(width, width, 1, plan.norm, plan.activation)
-                for _ in range(plan.extra[i])
+                for _ in range(plan.blocks[i])
             ]
             if plan.strides[i] == 2:
                 blocks.append(up_block(width, target, plan.norm, plan.activation))

@@ -20,19 +20,9 @@ from collections.abc import Sequence
 
 from torch import nn
 
-from autoenc.nets._checks import (
-    check_choice,
-    check_int_list,
-    check_per_stage,
-    check_shape,
-    check_size,
-    reduced_size,
-    stage_strides,
-)
+from autoenc.nets._plan import StagePlan
 from autoenc.nets.base import Decoder, Encoder
 from autoenc.nets.layers import (
-    ACTIVATIONS,
-    NORMS,
     Activation,
     Bottleneck,
     Norm,
@@ -44,34 +34,6 @@ from autoenc.nets.layers import (
 from autoenc.nets.registry import DECODERS, ENCODERS
 
 EXPANSION = Bottleneck.expansion
-
-
-class _ResNetPlan:
-    """Validated options and derived sizes shared by the ResNet encoder and decoder."""
-
-    def __init__(
-        self,
-        shape: object,
-        shape_name: str,
-        size: object,
-        size_name: str,
-        role: str,
-        *,
-        widths: object,
-        blocks_per_stage: object,
-        downsamples: object,
-        norm: object,
-        activation: object,
-    ) -> None:
-        self.shape = check_shape(shape, shape_name)
-        self.size = check_size(size, size_name)
-        self.widths = check_int_list(widths, "widths")
-        self.blocks = check_per_stage(blocks_per_stage, "blocks_per_stage", len(self.widths), 1)
-        self.norm = check_choice(norm, "norm", NORMS.list())
-        self.activation = check_choice(activation, "activation", ACTIVATIONS.list())
-        _, h, w = self.shape
-        self.strides = stage_strides(h, w, len(self.widths), downsamples, f"resnet {role}")
-        self.feature_shape = (EXPANSION * self.widths[-1], *reduced_size(h, w, self.strides))
 
 
 @ENCODERS.register("resnet")
@@ -101,17 +63,19 @@ class ResNetEncoder(Encoder):
         norm: Norm = "batch",
         activation: Activation = "relu",
     ) -> None:
-        plan = _ResNetPlan(
+        plan = StagePlan(
             input_shape,
             "input_shape",
             out_features,
             "out_features",
-            "encoder",
+            "resnet encoder",
             widths=widths,
             blocks_per_stage=blocks_per_stage,
             downsamples=downsamples,
             norm=norm,
             activation=activation,
+            min_blocks=1,
+            expansion=EXPANSION,
         )
         kw = {"norm": plan.norm, "activation": plan.activation}
         layers: OrderedDict[str, nn.Module] = OrderedDict()
@@ -158,17 +122,19 @@ class ResNetDecoder(Decoder):
         norm: Norm = "batch",
         activation: Activation = "relu",
     ) -> None:
-        plan = _ResNetPlan(
+        plan = StagePlan(
             output_shape,
             "output_shape",
             latent_dim,
             "latent_dim",
-            "decoder",
+            "resnet decoder",
             widths=widths,
             blocks_per_stage=blocks_per_stage,
             downsamples=downsamples,
             norm=norm,
             activation=activation,
+            min_blocks=1,
+            expansion=EXPANSION,
         )
         kw = {"norm": plan.norm, "activation": plan.activation}
         layers: OrderedDict[str, nn.Module] = OrderedDict()

@@ -3,6 +3,8 @@ outputs, gradients reaching every parameter. New nets are picked up from the reg
 
 from __future__ import annotations
 
+import copy
+
 import pytest
 import torch
 import torch.nn.functional as F
@@ -135,3 +137,17 @@ def test_mlp_without_hidden_layers_is_linear() -> None:
         zero = enc(torch.zeros(1, 1, 4, 4))
         torch.testing.assert_close(enc(x + y) - zero, (enc(x) - zero) + (enc(y) - zero))
     assert len([m for m in dec.modules() if isinstance(m, torch.nn.Linear)]) == 1
+
+
+@pytest.mark.parametrize("name", ENCODERS.list())
+def test_state_dict_round_trip_and_deepcopy(name: str) -> None:
+    torch.manual_seed(0)
+    a = build_decoder(name, (2, 8, 12), 3, small(name)).eval()
+    torch.manual_seed(1)
+    b = build_decoder(name, (2, 8, 12), 3, small(name)).eval()
+    z = torch.randn(4, 3)
+    with torch.no_grad():
+        assert not torch.allclose(a(z), b(z))
+        b.load_state_dict(a.state_dict())
+        torch.testing.assert_close(b(z), a(z))
+        torch.testing.assert_close(copy.deepcopy(a)(z), a(z))
