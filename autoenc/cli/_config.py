@@ -1,26 +1,214 @@
-"""Turn jsonargparse's multi-line errors into one line that keeps the key and the reason."""
+"""Config errors as one line: jsonargparse's nested, multi-line messages -> key + reason.
+
+jsonargparse explains a bad value as a tree: the key, the Union subtypes it tried, one
+error per subtype (a ``class_path`` problem nests another key), the value given. The user
+needs the deepest key and the one reason that applies, e.g.
+``data.source: MNIST does not accept option 'rot'; it accepts root, split, download,
+check_md5 (did you mean 'root'?)``. :func:`one_line_error` walks that tree;
+:func:`find_user_error` recovers our own :class:`~autoenc.errors.UserError` when a
+constructor raised it and jsonargparse wrapped it.
+"""
 
 from __future__ import annotations
 
+import difflib
+import importlib
+import inspect
 import re
+from dataclasses import dataclass, field
 
-_SPECIFIC = re.compile(r"(does not accept|is not accepted|not accepted|Expected|must be|Not a valid|"
-                       r"unrecognized|invalid choice|required|does not validate|No action for)", re.I)
+from autoenc.errors import UserError
+
+_PARSER_KEY = re.compile(r'^Parser key "([^"]+)":?$')
+_CLASS_PATH = re.compile(r"^Problem with given class_path '([^']+)':?$")
+_NOT_ACCEPTED = re.compile(r"^Option '([^']+)' is not accepted")
+_REQUIRED = re.compile(r"^the following arguments are required: (.+)$")
+_EXPECTED = re.compile(r"^Expected a (.+?)(?:\. Got value: (.*))?$")
+_GROUP = re.compile(r"^Group '([^']+)' does not accept option '([^']+)'")
+_GIVEN = "Given value: "
+_MAX_VALUE = 60
+
+
+@dataclass
+class _Node:
+    """One line of the message and the more-indented lines under it."""
+
+    text: str
+    children: list[_Node] = field(default_factory=list)
+
+
+def _tree(text: str) -> list[_Node]:
+    """Lines -> forest by indentation; list bullets ("- ") are stripped."""
+    root = _Node("")
+    stack: list[tuple[int, _Node]] = [(-1, root)]
+    for line in text.splitlines():
+        if not line.strip():
+            continue
+        indent = len(line) - len(line.lstrip())
+        body = line.strip()
+        if body.startswith("- "):
+            body = body[2:].strip()
+        while stack[-1][0] >= indent:
+            stack.pop()
+        node = _Node(body)
+        stack[-1][1].children.append(node)
+        stack.append((indent, node))
+    return root.children
+
+
+def _short(value: str) -> str:
+    value = value.strip()
+    return value if len(value) <= _MAX_VALUE else value[: _MAX_VALUE - 3] + "..."
+
+
+def _type_name(text: str) -> str:
+    """"<class 'int'>" -> int, "<class 'NoneType'>" -> None, Literal[...] -> one of ..."""
+    m = re.fullmatch(r"<class '(?:[\w.]+\.)?(\w+)'>", text)
+    if m:
+        return "None" if m.group(1) == "NoneType" else m.group(1)
+    m = re.fullmatch(r"(?:typing\.|typing_extensions\.)?Literal\[(.*)\]", text)
+    if m:
+        return f"one of {m.group(1)}"
+    return text
+
+
+def _expected(types: list[str], given: str | None) -> str:
+    names = list(dict.fromkeys(types))
+    got = f"; got {_short(given)}" if given is not None else ""
+    return f"expected {' or '.join(names)}{got}"
+
+
+def _accepted(class_path: str) -> list[str] | None:
+    """Keyword options of the class at ``class_path``, or None when it cannot be imported."""
+    module, _, name = class_path.rpartition(".")
+    try:
+        cls = getattr(importlib.import_module(module), name)
+        params = inspect.signature(cls.__init__).parameters.values()
+    except (ImportError, AttributeError, ValueError, TypeError):
+        return None
+    return [p.name for p in params if p.name != "self"
+            and p.kind in (p.POSITIONAL_OR_KEYWORD, p.KEYWORD_ONLY)]
+
+
+def _not_accepted(class_path: str, option: str) -> str:
+    name = class_path.rpartition(".")[2]
+    reason = f"{name} does not accept option {option!r}"
+    accepted = _accepted(class_path)
+    if accepted is not None:
+        reason += f"; it accepts {', '.join(accepted) or 'no options'}"
+        close = difflib.get_close_matches(option, accepted, n=1)
+        if close:
+            reason += f" (did you mean {close[0]!r}?)"
+    return reason
+
+
+def _class_problem(class_path: str, nodes: list[_Node], key: list[str]) -> tuple[list[str], str]:
+    """Reason for an error under "Problem with given class_path '...'"."""
+    for node in nodes:
+        m = _PARSER_KEY.match(node.text)
+        if m:
+            return _explain(node.children, [*key, "init_args", m.group(1)])
+    for node in nodes:
+        m = _NOT_ACCEPTED.match(node.text)
+        if m:
+            return key, _not_accepted(class_path, m.group(1))
+        m = _REQUIRED.match(node.text)
+        if m:
+            name = class_path.rpartition(".")[2]
+            return key, f"{name} needs option {m.group(1)}"
+    if nodes and re.match(r"^(module '[^']*' has no attribute|No module named)", nodes[0].text):
+        return key, f"class_path {class_path!r} not found ({nodes[0].text})"
+    if nodes:
+        return _explain(nodes, key)
+    return key, f"cannot use class_path {class_path!r}"
+
+
+def _from_errors(items: list[_Node], given: str | None, key: list[str]) -> tuple[list[str], str]:
+    """Pick the most specific of a Union's per-subtype errors."""
+    for item in items:
+        m = _CLASS_PATH.match(item.text)
+        if m:
+            return _class_problem(m.group(1), item.children, key)
+    specific = [it for it in items if not _EXPECTED.match(it.text)]
+    for item in specific:
+        m = re.match(r"^Not a valid subclass of (\w+)", item.text)
+        if m:
+            got = f"; got {_short(given)}" if given is not None else ""
+            return key, (f"expected a name or a mapping with class_path (a subclass of {m.group(1)}) "
+                         f"and init_args{got}")
+    if specific:
+        return _explain(specific[:1], key)
+    types = [_type_name(_EXPECTED.match(it.text).group(1)) for it in items]  # type: ignore[union-attr]
+    return key, _expected(types, given)
+
+
+def _explain(nodes: list[_Node], key: list[str]) -> tuple[list[str], str]:
+    """(key path, reason) for the sibling ``nodes`` of a message tree."""
+    for node in nodes:
+        m = _PARSER_KEY.match(node.text)
+        if m:
+            return _explain(node.children, [*key, m.group(1)])
+    given = next((n.text[len(_GIVEN):] for n in nodes if n.text.startswith(_GIVEN)), None)
+    errors = next((n for n in nodes if n.text == "Errors:"), None)
+    if errors is not None and errors.children:
+        return _from_errors(errors.children, given, key)
+    for node in nodes:
+        m = _EXPECTED.match(node.text)
+        if m:
+            return key, _expected([_type_name(m.group(1))], m.group(2) if m.group(2) is not None else given)
+        m = _CLASS_PATH.match(node.text)
+        if m:
+            return _class_problem(m.group(1), node.children, key)
+        m = _GROUP.match(node.text)
+        if m:
+            return [*key, m.group(1)], f"unknown option {m.group(2)!r}"
+    if not nodes:
+        return key, "invalid value"
+    first = nodes[0]
+    text = first.text.rstrip(":")
+    if first.children and first.text.endswith(":"):  # "reason:" + detail below it
+        _, detail = _explain(first.children, [])
+        text = f"{text}: {detail}"
+    return key, text
 
 
 def one_line_error(exc: BaseException | str) -> str:
-    """One line naming the config key and the most specific reason in ``exc``'s message."""
+    """One line naming the config key and the most specific reason in ``exc``'s message.
+
+    Examples (jsonargparse's message -> result)::
+
+        Parser key "data.source": ... Problem with given class_path 'autoenc.data.MNIST':
+            Option 'rot' is not accepted ...
+        -> data.source: MNIST does not accept option 'rot'; it accepts root, split,
+           download, check_md5 (did you mean 'root'?)
+        Parser key "data.image_size": ... Expected a <class 'int'> / <class 'NoneType'>,
+            Given value: abc
+        -> data.image_size: expected int or None; got 'abc'
+
+    Messages it does not recognise come back as their first line (never empty, never
+    several lines).
+    """
     text = str(exc).strip()
-    lines = [ln.strip(" -") for ln in text.splitlines() if ln.strip(" -")]
-    if not lines:
+    if not text:
         return type(exc).__name__ if isinstance(exc, BaseException) else "invalid configuration"
-    head = lines[0]
-    key = re.search(r'[Kk]ey "([^"]+)"', head)
-    reasons = [ln for ln in lines[1:] if _SPECIFIC.search(ln) and "Union subtypes" not in ln]
-    given = next((ln for ln in lines if ln.startswith("Given value")), "")
-    if key and reasons:
-        reason = reasons[0]
-        return f"{key.group(1)}: {reason}" + (f" ({given.lower()})" if given and "Expected" in reason else "")
-    if key and len(lines) > 1:
-        return f"{key.group(1)}: {lines[1]}"
-    return head
+    if "\n" not in text:
+        m = _GROUP.match(text)
+        if m:
+            return f"{m.group(1)}: unknown option {m.group(2)!r}"
+        return text
+    key, reason = _explain(_tree(text), [])
+    line = f"{'.'.join(key)}: {reason}" if key else reason
+    return " ".join(line.split())
+
+
+def find_user_error(exc: BaseException) -> UserError | None:
+    """The :class:`UserError` behind ``exc``: itself, or its cause / context (jsonargparse
+    wraps errors raised by constructors in its own ValueError)."""
+    seen: set[int] = set()
+    current: BaseException | None = exc
+    while current is not None and id(current) not in seen:
+        if isinstance(current, UserError):
+            return current
+        seen.add(id(current))
+        current = current.__cause__ or current.__context__
+    return None

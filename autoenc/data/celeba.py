@@ -82,7 +82,15 @@ class CelebA(ImageSource):
         if self.download and not (self._dir() / "list_attr_celeba.txt").is_file():
             import torchvision.datasets as tvd
 
-            tvd.CelebA(str(Path(self.root).expanduser()), split="all", download=True)
+            try:
+                tvd.CelebA(str(Path(self.root).expanduser()), split="all", download=True)
+            except (RuntimeError, OSError, ValueError) as err:  # no gdown, quota, network
+                reason = str(err).splitlines()[0] if str(err) else type(err).__name__
+                raise DataError(
+                    f"could not download celeba with torchvision ({reason}); download "
+                    f"img_align_celeba.zip (unzipped), list_attr_celeba.txt and "
+                    f"list_eval_partition.txt yourself into {str(self._dir())!r}"
+                ) from None
 
     def _md5(self, name: str) -> str | None:
         import torchvision.datasets as tvd

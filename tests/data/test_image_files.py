@@ -231,3 +231,16 @@ def test_celeba_empty_split(tmp_path: Path) -> None:
     write_celeba(tmp_path, partition=(0, 0))
     with pytest.raises(DataError, match=r"celeba split 'test' is empty in"):
         CelebA(root=str(tmp_path), split="test", check_md5=False).load(8, None)
+
+
+def test_celeba_failed_download_says_what_to_place_where(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import torchvision.datasets as tvd
+
+    def no_gdown(*args, **kwargs):
+        raise RuntimeError("To download files from GDrive, 'gdown' is required.\nmore")
+
+    monkeypatch.setattr(tvd, "CelebA", no_gdown)
+    with pytest.raises(DataError, match=r"^could not download celeba with torchvision \(To download files from "
+                       r"GDrive, 'gdown' is required\.\); download img_align_celeba\.zip \(unzipped\), "
+                       rf"list_attr_celeba\.txt and list_eval_partition\.txt yourself into {q(tmp_path / 'celeba')}$"):
+        CelebA(root=str(tmp_path), download=True).prepare()

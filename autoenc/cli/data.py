@@ -1,0 +1,172 @@
+"""``autoenc preview`` (a PNG grid of a source's images) and ``autoenc sources`` (what exists)."""
+
+from __future__ import annotations
+
+import inspect
+import math
+import os
+import tempfile
+from pathlib import Path
+
+import numpy as np
+
+from autoenc.cli._args import ArgumentParser
+from autoenc.cli._data import add_data_arguments, build_datamodule
+from autoenc.errors import UserError
+
+
+def preview(argv: list[str]) -> int:
+    """``autoenc preview --data digits --out runs/preview.png [--count 64] [--set K=V ...]``:
+    write the first ``count`` images of a split as one grid image."""
+    parser = ArgumentParser(
+        prog="autoenc preview",
+        description="Write a grid of images from a data source, as the data module serves them "
+                    "(after resizing and channel conversion).")
+    add_data_arguments(parser)
+    parser.add_argument("--out", default="runs/preview.png", help="image to write (default: %(default)s)")
+    parser.add_argument("--count", type=int, default=64, help="number of images (default: %(default)s)")
+    parser.add_argument("--split", choices=("all", "train", "val"), default="all",
+                        help="which items: the first ones of this split (default: %(default)s)")
+    parser.add_argument("--columns", type=int, default=None, help="grid columns (default: ~sqrt(count))")
+    args = parser.parse_args(argv)
+    if args.count < 1:
+        raise UserError(f"--count must be >= 1, got {args.count}")
+    if args.columns is not None and args.columns < 1:
+        raise UserError(f"--columns must be >= 1, got {args.columns}")
+    out = Path(args.out).expanduser()
+    image_format = _format_for(out)
+    # memory_budget_gb 0 streams sources that can stream, so a preview of CelebA decodes
+    # `count` files instead of all 202,599; num_workers 0: a few items need no processes.
+    module = build_datamodule(args, memory_budget_gb=0.0, num_workers=0)
+    module.prepare_data()
+    images, total = first_images(module, args.split, args.count)
+    columns = args.columns or math.ceil(math.sqrt(len(images)))
+    save_image_atomic(image_grid(images, columns), out, image_format)
+    c, h, w = images.shape[1:]
+    note = f" (the {args.split} split has only {total})" if total < args.count else ""
+    print(f"wrote {out}: {len(images)} images{note} of {module.source.name}, {c} x {h} x {w}, "
+          f"{math.ceil(len(images) / columns)} x {columns} grid")
+    return 0
+
+
+def first_images(module, split: str, count: int):
+    """The first ``count`` items of ``split`` (in dataset order) as uint8 (N, C, H, W), and the
+    split's size; only those items are decoded when the module streams."""
+    import torch
+
+    module.setup()
+    if split == "all":
+        idx = torch.cat([module.splits["train"], module.splits["val"]]).sort().values
+    else:
+        idx = module.splits[split]
+    chosen = idx[:count]
+    if module.data is not None:
+        return module.data.images[chosen.to(module.data.images.device)].cpu(), len(idx)
+    return torch.stack([module.stream_dataset[i][0] for i in chosen.tolist()]), len(idx)
+
+
+def image_grid(images, columns: int, pad: int = 2, pad_value: int = 128) -> np.ndarray:
+    """uint8 (N, C, H, W) tensor or array -> one uint8 (rows*(H+pad)+pad, columns*(W+pad)+pad, C)
+    image, row-major, separated and framed by ``pad`` pixels of ``pad_value``; unused cells
+    stay ``pad_value``."""
+    array = np.asarray(images.cpu() if hasattr(images, "cpu") else images)
+    if array.dtype != np.uint8 or array.ndim != 4:
+        raise ValueError(f"images must be uint8 (N, C, H, W), got {array.dtype} {array.shape}")
+    n, c, h, w = array.shape
+    rows = math.ceil(n / columns)
+    grid = np.full((rows * (h + pad) + pad, columns * (w + pad) + pad, c), pad_value, dtype=np.uint8)
+    for i in range(n):
+        top, left = pad + (i // columns) * (h + pad), pad + (i % columns) * (w + pad)
+        grid[top : top + h, left : left + w] = array[i].transpose(1, 2, 0)
+    return grid
+
+
+def _format_for(out: Path) -> str:
+    from PIL import Image
+
+    formats = Image.registered_extensions()
+    fmt = formats.get(out.suffix.lower())
+    if fmt is None or fmt not in Image.SAVE:
+        raise UserError(f"--out {str(out)!r}: unknown image type {out.suffix or '(no suffix)'!r}; "
+                        "use a .png file")
+    return fmt
+
+
+def save_image_atomic(grid: np.ndarray, out: Path, image_format: str = "PNG") -> None:
+    """Write (H, W, 1 or 3) uint8 ``grid`` to ``out`` (parents created): to a temporary file in
+    the same folder first, then renamed, so ``out`` is never half-written."""
+    from PIL import Image
+
+    image = Image.fromarray(grid[:, :, 0] if grid.shape[2] == 1 else grid)
+    try:
+        out.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(dir=out.parent, prefix=f".{out.name}.", suffix=".part")
+    except OSError as err:
+        raise UserError(f"--out {str(out)!r}: cannot write there ({err.strerror or err})") from None
+    try:
+        with os.fdopen(fd, "wb") as f:
+            image.save(f, format=image_format)
+        os.replace(tmp, out)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def sources(argv: list[str]) -> int:
+    """``autoenc sources [PATTERN]``: each data source with its summary and options."""
+    parser = ArgumentParser(prog="autoenc sources",
+                            description="List the registered data sources, their options and defaults.")
+    parser.add_argument("pattern", nargs="?", default="*", help="shell-style name filter (default: all)")
+    args = parser.parse_args(argv)
+    print(describe_sources(args.pattern))
+    return 0
+
+
+def describe_sources(pattern: str = "*") -> str:
+    """Text listing every source whose name matches ``pattern``: name, class path, the first
+    paragraph of its docstring, and its options as ``name: type = default``."""
+    from autoenc.data import SOURCES
+
+    names = SOURCES.list(pattern)
+    if not names:
+        raise UserError(f"no data source matches {pattern!r}; known: {', '.join(SOURCES.list())}")
+    blocks = []
+    for name in names:
+        cls = SOURCES.get(name)
+        lines = [f"{name}  ({_public_path(cls)})", f"    {summary(cls)}"]
+        options = source_options(cls)
+        lines += [f"      {o}" for o in options] if options else ["      (no options)"]
+        blocks.append("\n".join(lines))
+    footer = ("Use one with `--data NAME [--set source.OPTION=VALUE]`, or in a config:\n"
+              "  data:\n    source:\n      class_path: CLASS\n      init_args: {OPTION: VALUE}")
+    return "\n\n".join([*blocks, footer])
+
+
+def summary(cls: type) -> str:
+    """The first paragraph of ``cls``'s docstring, on one line."""
+    doc = inspect.getdoc(cls) or ""
+    first = doc.split("\n\n", 1)[0].replace("``", "")
+    return " ".join(first.split()) or "(no description)"
+
+
+def source_options(cls: type) -> list[str]:
+    """Constructor options of a source class as ``"name: type = default"`` strings."""
+    out = []
+    for p in inspect.signature(cls.__init__).parameters.values():
+        if p.name == "self" or p.kind in (p.VAR_POSITIONAL, p.VAR_KEYWORD):
+            continue
+        text = p.name
+        if p.annotation is not p.empty:
+            text += f": {p.annotation if isinstance(p.annotation, str) else inspect.formatannotation(p.annotation)}"
+        text += " (required)" if p.default is p.empty else f" = {p.default!r}"
+        out.append(text)
+    return out
+
+
+def _public_path(cls: type) -> str:
+    """``autoenc.data.MNIST`` when the package exports the class, else its module path."""
+    import autoenc.data as package
+
+    if getattr(package, cls.__name__, None) is cls:
+        return f"autoenc.data.{cls.__name__}"
+    return f"{cls.__module__}.{cls.__qualname__}"
