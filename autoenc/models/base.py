@@ -42,6 +42,8 @@ class AutoencoderOutput:
         recon_nll: (B,) reconstruction negative log-likelihood per image, nats.
         terms: named scalar loss terms in nats per image (``recon`` always; ``kl``,
             ``neg_elbo`` ... for a VAE), for logging.
+        kl_per_dim: (latent_dim,) KL of each latent dimension, nats, mean over the batch
+            (VAE only; None otherwise); logged per dimension at validation.
     """
 
     loss: torch.Tensor
@@ -50,6 +52,7 @@ class AutoencoderOutput:
     z: torch.Tensor
     recon_nll: torch.Tensor
     terms: dict[str, torch.Tensor] = field(default_factory=dict)
+    kl_per_dim: torch.Tensor | None = None
 
 
 class AutoencoderModule(L.LightningModule):
@@ -89,7 +92,7 @@ class AutoencoderModule(L.LightningModule):
         super().__init__()
         from autoenc.nets import build_decoder, build_encoder
 
-        if not isinstance(latent_dim, int) or latent_dim < 1:
+        if isinstance(latent_dim, bool) or not isinstance(latent_dim, int) or latent_dim < 1:
             raise UserError(f"latent_dim must be an integer >= 1, got {latent_dim!r}")
         if input_shape is None or len(tuple(input_shape)) != 3:
             raise UserError(f"input_shape must be (C, H, W), got {input_shape!r}")
@@ -97,6 +100,8 @@ class AutoencoderModule(L.LightningModule):
             raise UserError(f"sigma must be > 0, got {sigma}")
         if lr <= 0:
             raise UserError(f"lr must be > 0, got {lr}")
+        if weight_decay < 0:
+            raise UserError(f"weight_decay must be >= 0, got {weight_decay}")
         if not 0.0 < nested_dropout_p < 1.0:
             raise UserError(f"nested_dropout_p must be in (0, 1), got {nested_dropout_p}")
         self.likelihood_fn = LIKELIHOODS.get(likelihood)
@@ -156,23 +161,37 @@ class AutoencoderModule(L.LightningModule):
     # -- Lightning -------------------------------------------------------------------------------
     def training_step(self, batch: Any, batch_idx: int) -> torch.Tensor:
         out = self.training_output(batch[0])
-        self.log_dict({f"train/{k}": v.detach() for k, v in out.terms.items()} | {"train/loss": out.loss.detach()},
-                      on_step=True, on_epoch=False, prog_bar=False, batch_size=len(batch[0]))
+        if self._logs_this_step():
+            self.log_dict({f"train/{k}": v.detach() for k, v in out.terms.items()} | {"train/loss": out.loss.detach()},
+                          on_step=True, on_epoch=False, prog_bar=False, batch_size=len(batch[0]))
         return out.loss
+
+    def _logs_this_step(self) -> bool:
+        """True on the steps the Trainer writes to its loggers (every ``log_every_n_steps``):
+        logging only then keeps Lightning's per-step bookkeeping off the other steps."""
+        trainer = self._trainer
+        if trainer is None:
+            return False
+        every = max(1, trainer.log_every_n_steps)
+        return (self.global_step + 1) % every == 0 or trainer.should_stop
 
     def training_output(self, x: torch.Tensor) -> AutoencoderOutput:
         """The output whose loss is optimised (denoising models corrupt ``x`` here)."""
         return self(x)
 
     def validation_step(self, batch: Any, batch_idx: int) -> None:
-        out = self(batch[0])
-        self.log_dict({f"val/{k}": v for k, v in out.terms.items()} | {"val/loss": out.loss},
-                      on_epoch=True, prog_bar=False, batch_size=len(batch[0]))
+        self._log_eval("val", self(batch[0]), len(batch[0]))
 
     def test_step(self, batch: Any, batch_idx: int) -> None:
-        out = self(batch[0])
-        self.log_dict({f"test/{k}": v for k, v in out.terms.items()} | {"test/loss": out.loss},
-                      on_epoch=True, batch_size=len(batch[0]))
+        self._log_eval("test", self(batch[0]), len(batch[0]))
+
+    def _log_eval(self, stage: str, out: AutoencoderOutput, batch_size: int) -> None:
+        """Epoch means of the loss terms (and the KL of each latent dimension), averaged over
+        every process in data-parallel runs (sync_dist) so all ranks agree on val/loss."""
+        metrics = {f"{stage}/{k}": v for k, v in out.terms.items()} | {f"{stage}/loss": out.loss}
+        if out.kl_per_dim is not None:
+            metrics |= {f"{stage}/kl_dim_{i}": v for i, v in enumerate(out.kl_per_dim)}
+        self.log_dict(metrics, on_epoch=True, prog_bar=False, batch_size=batch_size, sync_dist=True)
 
     def configure_optimizers(self) -> torch.optim.Optimizer:
         cls = OPTIMIZERS.get(self.hparams.optimizer)
@@ -180,7 +199,11 @@ class AutoencoderModule(L.LightningModule):
 
     def on_save_checkpoint(self, checkpoint: dict[str, Any]) -> None:
         checkpoint[CHECKPOINT_KEY] = {"format": CHECKPOINT_FORMAT, "model": self.model_name}
-        checkpoint["hyper_parameters"] = _plain({k: v for k, v in self.hparams.items() if not k.startswith("_")})
+        hparams = {k: v for k, v in self.hparams.items() if not k.startswith("_")}
+        # LightningCLI rebuilds the model of `--ckpt_path` from `_class_path` + these
+        # arguments (without it, the subclass-mode parser refuses e.g. a VAE's `beta`).
+        hparams["_class_path"] = f"{type(self).__module__}.{type(self).__qualname__}"
+        checkpoint["hyper_parameters"] = _plain(hparams)
 
 
 def _plain(value: Any) -> Any:

@@ -7,6 +7,7 @@ tensorboard is installed) and ``reconstructions/epoch_XXXX.png``.
 
 from __future__ import annotations
 
+import importlib
 import re
 from pathlib import Path
 from typing import Any
@@ -17,10 +18,10 @@ from lightning.pytorch.cli import LightningArgumentParser, LightningCLI
 from lightning.pytorch.loggers import CSVLogger
 
 from autoenc.data.module import ImageDataModule
-from autoenc.errors import UserError
-from autoenc.models.base import AutoencoderModule
+from autoenc.errors import CheckpointError, UserError
+from autoenc.models.base import CHECKPOINT_KEY, MODELS, AutoencoderModule
 from autoenc.training.callbacks import NonFiniteLossGuard, ReconstructionGrid
-from autoenc.training.checkpoints import AtomicCheckpointIO
+from autoenc.training.checkpoints import AtomicCheckpointIO, read_checkpoint
 
 
 def _tensorboard_available() -> bool:
@@ -70,16 +71,52 @@ class AutoencCLI(LightningCLI):
         parser.add_argument("--report", type=bool, default=False,
                             help="write the run's report (autoenc report) after fit")
 
-    def before_instantiate_classes(self) -> None:
-        cfg = self.config[self.subcommand]
+    def _subconfig(self):
+        return self.config[self.subcommand] if self.subcommand else self.config
+
+    def parse_arguments(self, parser: LightningArgumentParser, args: Any) -> None:
+        """Parse, then check ``--ckpt_path`` before anything is built or written: ``last``
+        becomes the newest run's ``last.ckpt`` (resumed in the same version directory); a
+        file that is not an autoenc checkpoint, or one of another model class than the
+        config's, is refused in one line. LightningCLI then takes the model's arguments
+        from the checkpoint."""
+        super().parse_arguments(parser, args)
         self._resume_version: int | None = None
-        if cfg.get("ckpt_path") == "last":
+        self._checkpoint_shapes: dict[str, tuple[int, ...]] | None = None
+        subcommand = self.config.get("subcommand")  # self.subcommand is not set yet
+        cfg = self.config[subcommand] if subcommand else self.config
+        ckpt_path = cfg.get("ckpt_path")
+        if not ckpt_path:
+            return
+        if ckpt_path == "last":
             version, path = find_last_checkpoint(cfg["runs_dir"], cfg["name"])
             self._resume_version = version
-            cfg["ckpt_path"] = str(path)
+            ckpt_path = cfg["ckpt_path"] = str(path)
+        if Path(ckpt_path).is_dir():
+            raise CheckpointError(f"--ckpt_path {ckpt_path!r} is a directory; give a .ckpt file "
+                                  "(e.g. its checkpoints/last.ckpt) or 'last'")
+        ckpt = read_checkpoint(ckpt_path)
+        _check_model_class(ckpt, cfg.get("model"), ckpt_path)
+        self._checkpoint_shapes = {k: tuple(v.shape) for k, v in ckpt["state_dict"].items()}
+
+    def after_instantiate_classes(self) -> None:
+        """Refuse a ``--ckpt_path`` whose weights do not fit the model built from the config
+        (e.g. data of another image size), before training writes anything."""
+        shapes = getattr(self, "_checkpoint_shapes", None)
+        if shapes is None or self.model is None:
+            return
+        ckpt_path = self._subconfig().get("ckpt_path")
+        model = {k: tuple(v.shape) for k, v in self.model.state_dict().items()}
+        for key in sorted(set(model) | set(shapes)):
+            if model.get(key) != shapes.get(key):
+                raise CheckpointError(
+                    f"{ckpt_path!r} does not fit the configured model: {key} is "
+                    f"{shapes.get(key, 'absent')} in the checkpoint but {model.get(key, 'absent')} in the "
+                    "model; use the data options of the run's config.yaml"
+                )
 
     def _instantiate_trainer(self, config: dict[str, Any], callbacks: list) -> Trainer:
-        cfg = self.config[self.subcommand]
+        cfg = self._subconfig()
         if config.get("logger") in (None, True):
             version = getattr(self, "_resume_version", None)
             loggers = [CSVLogger(cfg["runs_dir"], name=cfg["name"], version=version)]
@@ -107,7 +144,26 @@ class AutoencCLI(LightningCLI):
         print(f"run: {trainer.log_dir}")
         if best:
             print(f"best checkpoint: {best} (val/loss {float(score):.2f} nats/image)")
-        if self.config[self.subcommand].get("report") and trainer.log_dir:
+        if self._subconfig().get("report") and trainer.log_dir:
             from autoenc.cli.main import main as autoenc_main
 
             autoenc_main(["report", trainer.log_dir])
+
+
+def _check_model_class(ckpt: dict[str, Any], model_config: Any, ckpt_path: str) -> None:
+    """Refuse a checkpoint whose model class differs from the config's ``model.class_path``."""
+    name = ckpt[CHECKPOINT_KEY]["model"]
+    saved = MODELS.get(name) if name in MODELS else None
+    class_path = model_config.get("class_path") if model_config is not None else None
+    if saved is None or not class_path:
+        return
+    module, _, attr = str(class_path).rpartition(".")
+    try:
+        configured = getattr(importlib.import_module(module), attr)
+    except (ImportError, AttributeError, ValueError):
+        return  # the parser reports a bad class_path itself
+    if getattr(configured, "model_name", None) != name:
+        raise CheckpointError(
+            f"{ckpt_path!r} holds a {saved.__name__} ({name!r}) but the config's model is "
+            f"{configured.__name__}; use the config of the run that wrote it (its config.yaml)"
+        )
