@@ -43,7 +43,15 @@ command("fit", "autoenc.cli.train:fit", "train a model from a YAML config (Light
 command("validate", "autoenc.cli.train:validate", "evaluate a checkpoint on the validation split")
 command("preview", "autoenc.cli.data:preview", "write a grid of images from a data source")
 command("sources", "autoenc.cli.data:sources", "list data sources and their options")
+command("reconstruct", "autoenc.cli.look:reconstruct", "inputs above reconstructions, nats per image")
+command("traverse", "autoenc.cli.look:traverse", "latent traversals: grid PNG + animated GIF")
+command("sample", "autoenc.cli.look:sample", "decode samples (VAE prior, or a Gaussian fitted to AE codes)")
+command("interpolate", "autoenc.cli.look:interpolate", "decode paths between the codes of two images")
+command("latent-map", "autoenc.cli.look:latent_map", "2-D map of the codes coloured by label or factor")
+command("report", "autoenc.cli.report:report", "one-page report of a run: figures and key numbers")
 command("id", "autoenc.cli.intrinsic_dim:main", "intrinsic dimension of data, codes or a .npy array")
+command("features", "autoenc.cli.features:features", "encode a data split once into a feature cache")
+command("probe", "autoenc.cli.features:probe", "linear or kNN probe on a feature cache: accuracy vs chance")
 
 
 def usage() -> str:

@@ -1,0 +1,182 @@
+"""Codes of a dataset and how much each latent dimension is used.
+
+Everything here is a pure function of a model and image tensors: images go through the
+encoder in batches under ``torch.inference_mode()``; results are tensors on the CPU.
+
+Informativeness of a dimension is its average KL to the prior (nats) for a VAE and the
+variance of its codes over the data for a plain / denoising autoencoder. Active units
+follow Burda et al. 2015 ("Importance Weighted Autoencoders", Sec. 5.2): dimension u is
+active when Cov_x(E_{q(z|x)}[z_u]) > 0.01.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+
+import torch
+
+from autoenc.data.transforms import to_float
+from autoenc.errors import UserError
+from autoenc.models.base import AutoencoderModule
+
+DEFAULT_BATCH_SIZE = 512
+ACTIVE_THRESHOLD = 0.01
+
+
+def is_variational(model: AutoencoderModule) -> bool:
+    """True for models with a Gaussian posterior and a N(0, I) prior (``posterior`` and
+    ``kl_per_dim``), i.e. the VAE family."""
+    return callable(getattr(model, "posterior", None)) and callable(getattr(model, "kl_per_dim", None))
+
+
+def check_images(model: AutoencoderModule, images: torch.Tensor, what: str = "images") -> None:
+    """Refuse anything but an (N, C, H, W) batch of the model's input_shape (naming both)."""
+    if not isinstance(images, torch.Tensor) or images.ndim != 4:
+        shape = tuple(images.shape) if isinstance(images, torch.Tensor) else type(images).__name__
+        raise UserError(f"{what} must be an (N, C, H, W) tensor, got {shape}")
+    if tuple(images.shape[1:]) != tuple(model.input_shape):
+        raise UserError(
+            f"{what} are {tuple(images.shape[1:])} but the model takes {tuple(model.input_shape)}; "
+            "use data with the model's image_size/channels"
+        )
+    if len(images) == 0:
+        raise UserError(f"{what} are empty; choose a split or subset with images in it")
+
+
+def batches(images: torch.Tensor, batch_size: int, device: torch.device) -> Iterator[torch.Tensor]:
+    """Consecutive float (b, C, H, W) batches in [0, 1] on ``device`` (uint8 or float input)."""
+    if batch_size < 1:
+        raise UserError(f"batch_size must be >= 1, got {batch_size}")
+    for start in range(0, len(images), batch_size):
+        yield to_float(images[start : start + batch_size].to(device))
+
+
+def map_batches(model: AutoencoderModule, images: torch.Tensor,
+                fn: Callable[[torch.Tensor], torch.Tensor | tuple[torch.Tensor, ...]],
+                batch_size: int = DEFAULT_BATCH_SIZE) -> tuple[torch.Tensor, ...]:
+    """Apply ``fn`` to float batches of ``images`` under inference mode and concatenate each of
+    its outputs along dim 0, on the CPU."""
+    check_images(model, images)
+    outputs: list[tuple[torch.Tensor, ...]] = []
+    with torch.inference_mode():
+        for x in batches(images, batch_size, model.device):
+            out = fn(x)
+            outputs.append(out if isinstance(out, tuple) else (out,))
+    return tuple(torch.cat(parts).cpu() for parts in zip(*outputs, strict=True))
+
+
+def encode_all(model: AutoencoderModule, images: torch.Tensor, batch_size: int = DEFAULT_BATCH_SIZE) -> torch.Tensor:
+    """images: (N, C, H, W) uint8 or float in [0, 1] -> codes (N, latent_dim) float32
+    (the posterior mean for a VAE)."""
+    return map_batches(model, images, model.encode, batch_size)[0]
+
+
+def posterior_all(model: AutoencoderModule, images: torch.Tensor,
+                  batch_size: int = DEFAULT_BATCH_SIZE) -> tuple[torch.Tensor, torch.Tensor]:
+    """A VAE's posterior over ``images``: (mu, logvar), each (N, latent_dim)."""
+    if not is_variational(model):
+        raise UserError(f"{type(model).__name__} has no posterior; only a VAE does")
+    mu, logvar = map_batches(model, images, model.posterior, batch_size)
+    return mu, logvar
+
+
+def kl_per_dim(mu: torch.Tensor, logvar: torch.Tensor) -> torch.Tensor:
+    """(N, D) posterior parameters -> (D,) KL(q(z_d|x) || N(0, 1)) averaged over x, nats
+    (Kingma & Welling 2014, App. B)."""
+    return (0.5 * (mu.square() + logvar.exp() - 1.0 - logvar)).mean(0)
+
+
+def code_variance(codes: torch.Tensor) -> torch.Tensor:
+    """(N, D) codes -> (D,) variance of each dimension over the data (Cov_x diagonal)."""
+    if len(codes) < 2:
+        raise UserError(f"need at least 2 images to measure code variance, got {len(codes)}")
+    return codes.double().var(0).float()
+
+
+def unit_activity(model: AutoencoderModule, images: torch.Tensor,
+                  batch_size: int = DEFAULT_BATCH_SIZE) -> torch.Tensor:
+    """(D,) Cov_x(E[z_d | x]): the variance over ``images`` of each dimension of the
+    deterministic code (posterior mean for a VAE)."""
+    return code_variance(encode_all(model, images, batch_size))
+
+
+def active_units(model: AutoencoderModule, x: torch.Tensor, threshold: float = ACTIVE_THRESHOLD,
+                 batch_size: int = DEFAULT_BATCH_SIZE) -> int:
+    """Number of latent dimensions whose Cov_x(E[z_d|x]) exceeds ``threshold`` (Burda et al.
+    2015, "Importance Weighted Autoencoders", Sec. 5.2; 0.01 there).
+
+    Args:
+        x: (N, C, H, W) images, uint8 or float in [0, 1], N >= 2.
+    """
+    if threshold < 0:
+        raise UserError(f"active-unit threshold must be >= 0, got {threshold}")
+    return int((unit_activity(model, x, batch_size) > threshold).sum())
+
+
+@dataclass
+class LatentStats:
+    """Codes of a set of images and the informativeness of each latent dimension.
+
+    Attributes:
+        codes: (N, D) deterministic codes (posterior means for a VAE).
+        logvar: (N, D) posterior log-variances for a VAE, else None.
+        informativeness: (D,) KL per dimension in nats (VAE) or code variance (AE).
+        measure: "KL" or "var", the label of ``informativeness`` in figures.
+        unit: "nats" for KL, "" for variance.
+        variational: whether the model has a N(0, I) prior.
+    """
+
+    codes: torch.Tensor
+    logvar: torch.Tensor | None
+    informativeness: torch.Tensor
+    measure: str
+    unit: str
+    variational: bool
+
+    @property
+    def latent_dim(self) -> int:
+        return int(self.codes.shape[1])
+
+    @property
+    def order(self) -> torch.Tensor:
+        """(D,) dimension indices, most informative first (ties: lower index first)."""
+        return torch.sort(self.informativeness, descending=True, stable=True).indices
+
+    @property
+    def activity(self) -> torch.Tensor:
+        """(D,) Cov_x(E[z_d|x]), the quantity active units threshold."""
+        return code_variance(self.codes)
+
+    def active_units(self, threshold: float = ACTIVE_THRESHOLD) -> int:
+        return int((self.activity > threshold).sum())
+
+    def label(self, dim: int) -> str:
+        """"z3  KL 2.41" / "z3  var 0.850": a row label naming the dimension and its number."""
+        return f"z{dim}  {self.measure} {self.informativeness[dim].item():.3g}"
+
+
+def latent_stats(model: AutoencoderModule, images: torch.Tensor,
+                 batch_size: int = DEFAULT_BATCH_SIZE) -> LatentStats:
+    """Encode ``images`` (N, C, H, W) and measure each dimension: KL per dimension (nats)
+    for a VAE, variance of the codes for an AE. N >= 2."""
+    if is_variational(model):
+        mu, logvar = posterior_all(model, images, batch_size)
+        return LatentStats(mu, logvar, kl_per_dim(mu, logvar), "KL", "nats", True)
+    codes = encode_all(model, images, batch_size)
+    return LatentStats(codes, None, code_variance(codes), "var", "", False)
+
+
+def check_dims(dims: list[int] | None, latent_dim: int) -> list[int] | None:
+    """Validate chosen latent dimensions (0 <= d < latent_dim, no repeats)."""
+    if dims is None:
+        return None
+    if not dims:
+        raise UserError("dims is empty; give at least one latent dimension or none for all")
+    bad = [d for d in dims if not 0 <= d < latent_dim]
+    if bad:
+        raise UserError(f"latent dimension {bad[0]} is out of range: the model has latent_dim "
+                        f"{latent_dim}, so use 0..{latent_dim - 1}")
+    if len(set(dims)) != len(dims):
+        raise UserError(f"dims repeat a dimension: {dims}; list each once")
+    return list(dims)

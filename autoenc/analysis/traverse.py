@@ -1,0 +1,162 @@
+"""Latent traversals: vary one code dimension from a base code, keep the others, decode.
+
+The range of a dimension is where the codes live: for a VAE the prior's central quantiles
+(N(0, 1): +/- ``sigma``), for a plain autoencoder the same quantiles of that dimension's
+codes over the data (it has no prior). Dimensions are shown most informative first.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import torch
+
+from autoenc.analysis.latents import DEFAULT_BATCH_SIZE, LatentStats, check_dims
+from autoenc.errors import UserError
+from autoenc.models.base import AutoencoderModule
+
+DEFAULT_SIGMA = 3.0
+
+
+def check_steps(steps: int, what: str = "steps") -> int:
+    if not isinstance(steps, int) or steps < 2:
+        raise UserError(f"{what} must be an integer >= 2 (both ends of the range), got {steps!r}")
+    return steps
+
+
+def tail_probability(sigma: float) -> float:
+    """P(Z < -sigma) for Z ~ N(0, 1): the lower quantile level matching +/- sigma."""
+    if not sigma > 0:
+        raise UserError(f"traversal range must be > 0 standard deviations, got {sigma}")
+    return 0.5 * math.erfc(sigma / math.sqrt(2.0))
+
+
+def traversal_values(stats: LatentStats, dims: list[int], steps: int,
+                     sigma: float = DEFAULT_SIGMA) -> tuple[torch.Tensor, str]:
+    """(K, steps) evenly spaced values for each of ``dims``, and a description of the range.
+
+    VAE: from -sigma to +sigma (the prior's quantiles at P(Z < -sigma) and 1 - that).
+    AE: from the empirical quantile of the dimension's codes at the same levels to its mirror,
+    so the values never leave the range of the codes seen.
+    """
+    check_steps(steps)
+    p = tail_probability(sigma)
+    t = torch.linspace(0.0, 1.0, steps)
+    if stats.variational:
+        lo = torch.full((len(dims),), -sigma)
+        hi = torch.full((len(dims),), sigma)
+        what = f"prior N(0, 1) quantiles, +/-{sigma:g} sigma"
+    else:
+        codes = stats.codes[:, dims].double()
+        levels = torch.tensor([p, 1.0 - p], dtype=torch.float64)
+        lo, hi = torch.quantile(codes, levels, dim=0).float()
+        what = f"empirical quantiles {100 * p:.3g}%..{100 * (1 - p):.4g}% of the codes"
+    return lo[:, None] + (hi - lo)[:, None] * t[None, :], what
+
+
+def decode_codes(model: AutoencoderModule, codes: torch.Tensor, batch_size: int = DEFAULT_BATCH_SIZE) -> torch.Tensor:
+    """(N, D) codes -> (N, C, H, W) decoded means in [0, 1], in batches, on the CPU."""
+    if codes.ndim != 2 or codes.shape[1] != model.latent_dim:
+        raise UserError(f"codes must be (N, {model.latent_dim}), got {tuple(codes.shape)}")
+    out = []
+    with torch.inference_mode():
+        for start in range(0, len(codes), batch_size):
+            out.append(model.decode(codes[start : start + batch_size].to(model.device)).cpu())
+    if not out:
+        c, h, w = model.input_shape
+        return torch.empty((0, c, h, w))
+    return torch.cat(out)
+
+
+def sweep_codes(bases: torch.Tensor, dims: list[int], values: torch.Tensor) -> torch.Tensor:
+    """(B, D) base codes -> (B, K, S, D) copies with dimension ``dims[k]`` set to ``values[k, s]``."""
+    k, s = values.shape
+    if k != len(dims):
+        raise UserError(f"values has {k} rows for {len(dims)} dims; give one row per dimension")
+    codes = bases.detach().cpu().float()[:, None, None, :].repeat(1, k, s, 1)
+    # Advanced indices on axes 1 and 3 put their axis first: the target is (K, B, S).
+    codes[:, torch.arange(k), :, torch.tensor(dims)] = values.float()[:, None, :]
+    return codes
+
+
+def traverse_code(model: AutoencoderModule, base: torch.Tensor, dims: list[int], values: torch.Tensor,
+                  batch_size: int = DEFAULT_BATCH_SIZE) -> torch.Tensor:
+    """Decode ``base`` (D,) with dimension ``dims[k]`` set to ``values[k, s]``.
+
+    Returns:
+        (K, S, C, H, W) images in [0, 1], K = len(dims), S = values.shape[1].
+    """
+    dims = check_dims(dims, model.latent_dim)
+    codes = sweep_codes(base.reshape(1, -1), dims, values)[0]
+    k, s = values.shape
+    return decode_codes(model, codes.reshape(k * s, -1), batch_size).reshape(k, s, *model.input_shape)
+
+
+@dataclass
+class Traversal:
+    """Traversals of several base codes.
+
+    Attributes:
+        images: (B, K, S, C, H, W) in [0, 1]: bases x dimensions x steps.
+        values: (K, S) the value each dimension takes at each step.
+        dims: (K,) the dimensions shown, most informative first.
+        informativeness: (K,) KL (nats, VAE) or code variance (AE) of those dimensions.
+        measure: "KL" or "var"; unit: "nats" or "".
+        bases: (B, D) the base codes.
+        base_names: B names ("mean code", "image 12").
+        range_text: how the range of each dimension was chosen.
+    """
+
+    images: torch.Tensor
+    values: torch.Tensor
+    dims: torch.Tensor
+    informativeness: torch.Tensor
+    measure: str
+    unit: str
+    bases: torch.Tensor
+    base_names: list[str]
+    range_text: str
+
+    def row_labels(self) -> list[str]:
+        """"z3  KL 2.41" for each row: the dimension and its informativeness."""
+        return [f"z{d}  {self.measure} {v:.3g}" for d, v in zip(self.dims.tolist(), self.informativeness.tolist(),
+                                                                  strict=True)]
+
+
+def traverse(model: AutoencoderModule, stats: LatentStats, bases: torch.Tensor, base_names: list[str] | None = None,
+             dims: list[int] | None = None, steps: int = 10, sigma: float = DEFAULT_SIGMA,
+             top: int | None = None, batch_size: int = DEFAULT_BATCH_SIZE) -> Traversal:
+    """Traverse each of ``dims`` (default: all) from each base code.
+
+    Args:
+        stats: codes and informativeness of the data (:func:`latent_stats`); sets the
+            order of the dimensions and, for an AE, their ranges.
+        bases: (B, D) base codes (an image's code, or ``stats.codes.mean(0)``).
+        dims: dimensions to show; they are ordered most informative first.
+        steps: values per dimension, >= 2.
+        sigma: range in prior standard deviations (VAE) or the matching quantile levels (AE).
+        top: keep only the ``top`` most informative of ``dims``.
+    """
+    check_steps(steps)
+    if bases.ndim == 1:
+        bases = bases[None]
+    if bases.ndim != 2 or bases.shape[1] != model.latent_dim or len(bases) == 0:
+        raise UserError(f"bases must be (B, {model.latent_dim}) codes, got {tuple(bases.shape)}")
+    if stats.latent_dim != model.latent_dim:
+        raise UserError(f"stats are for latent_dim {stats.latent_dim}, the model has {model.latent_dim}")
+    chosen = check_dims(dims, model.latent_dim)
+    order = [d for d in stats.order.tolist() if chosen is None or d in chosen]
+    if top is not None:
+        if top < 1:
+            raise UserError(f"top must be >= 1, got {top}")
+        order = order[:top]
+    values, range_text = traversal_values(stats, order, steps, sigma)
+    codes = sweep_codes(bases, order, values)  # (B, K, S, D): one batched decode for all
+    images = decode_codes(model, codes.reshape(-1, model.latent_dim), batch_size)
+    images = images.reshape(*codes.shape[:3], *model.input_shape)
+    names = base_names or [f"base {i}" for i in range(len(bases))]
+    if len(names) != len(bases):
+        raise UserError(f"{len(names)} base names for {len(bases)} bases")
+    return Traversal(images, values, torch.tensor(order), stats.informativeness[order], stats.measure,
+                     stats.unit, bases.detach().cpu(), list(names), range_text)
