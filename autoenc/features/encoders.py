@@ -1,0 +1,340 @@
+"""Frozen encoders: any source of features as one ``nn.Module`` mapping images to vectors.
+
+``load_encoder(source)`` accepts
+
+* an autoenc checkpoint (``.ckpt``) or run directory (its best, else last, checkpoint);
+* an :func:`~autoenc.training.checkpoints.export_encoder` directory (safetensors, no Lightning);
+* ``torchvision:<model>[:<node>]``, e.g. ``torchvision:resnet18`` (pooled features, the input
+  of the classification head) or ``torchvision:resnet18:layer3`` (any graph node, globally
+  average-pooled or flattened);
+* an in-memory :class:`~autoenc.models.AutoencoderModule`.
+
+Each returns a :class:`FrozenEncoder`: eval mode, no gradients, ``(B, C, H, W)`` float in
+[0, 1] -> ``(B, D)`` float32, carrying the input shape it takes, its preprocessing and a
+fingerprint (sha256 of its weights) for feature caches.
+"""
+
+from __future__ import annotations
+
+import copy
+import difflib
+import os
+from pathlib import Path
+from typing import Any, Literal
+
+import torch
+from torch import nn
+
+from autoenc.errors import CheckpointError, UserError
+from autoenc.registry import Registry
+
+#: ImageNet channel statistics every torchvision classification model was trained with.
+IMAGENET_MEAN = (0.485, 0.456, 0.406)
+IMAGENET_STD = (0.229, 0.224, 0.225)
+
+Pool = Literal["avg", "flatten"]
+
+
+class Preprocess(nn.Module):
+    """What a torchvision backbone expects from images in [0, 1]: grey repeated to 3 channels,
+    an optional resize, then ImageNet mean/std normalisation.
+
+    Resize policy: images keep their own size unless ``image_size`` is given, in which case
+    they are resized (bilinear, antialiased, square) to ``image_size`` x ``image_size``.
+    """
+
+    def __init__(self, image_size: int | None = None) -> None:
+        super().__init__()
+        self.image_size = image_size
+        self.register_buffer("mean", torch.tensor(IMAGENET_MEAN).view(1, 3, 1, 1))
+        self.register_buffer("std", torch.tensor(IMAGENET_STD).view(1, 3, 1, 1))
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        """x: (B, 1 or 3, H, W) in [0, 1] -> (B, 3, H', W') normalised."""
+        if x.shape[1] == 1:
+            x = x.expand(-1, 3, -1, -1)
+        if self.image_size is not None and tuple(x.shape[-2:]) != (self.image_size, self.image_size):
+            x = nn.functional.interpolate(x, size=(self.image_size, self.image_size), mode="bilinear",
+                                          antialias=True, align_corners=False)
+        return (x - self.mean) / self.std
+
+    def spec(self) -> dict[str, Any]:
+        return {"channels": "grey repeated to 3", "resize": self.image_size,
+                "normalize": {"mean": list(IMAGENET_MEAN), "std": list(IMAGENET_STD)}}
+
+
+class FrozenEncoder(nn.Module):
+    """A frozen feature extractor: (B, C, H, W) float in [0, 1] -> (B, D) float32.
+
+    Attributes:
+        net: the wrapped network (its output is pooled / flattened to (B, D)).
+        source: where it came from (path or ``torchvision:...``), for messages and caches.
+        layer: which output is taken ("bottleneck", or a torchvision node name).
+        input_shape: the (C, H, W) it takes, or None when any size with 1 or 3 channels works
+            (torchvision backbones).
+        preprocess: applied inside ``forward`` before ``net`` (None: images go in as they are).
+        pool: how a (B, C', H', W') output becomes (B, D): global average or flatten.
+    """
+
+    def __init__(self, net: nn.Module, *, source: str, layer: str,
+                 input_shape: tuple[int, int, int] | None, preprocess: Preprocess | None = None,
+                 pool: Pool = "avg") -> None:
+        super().__init__()
+        if pool not in ("avg", "flatten"):
+            raise UserError(f"pool must be 'avg' or 'flatten', got {pool!r}")
+        self.net = net
+        self.preprocess = preprocess
+        self.source = source
+        self.layer = layer
+        self.input_shape = None if input_shape is None else tuple(int(s) for s in input_shape)
+        self.pool = pool
+        self._sha256: str | None = None
+        self.requires_grad_(False)
+        self.eval()
+
+    def train(self, mode: bool = True) -> FrozenEncoder:
+        """Always stays in eval mode: a frozen encoder's batch-norm statistics never move."""
+        return super().train(False)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        """x: (B, C, H, W) float in [0, 1] -> (B, D) float32."""
+        if x.ndim != 4:
+            raise UserError(f"encoder input must be images (B, C, H, W), got shape {tuple(x.shape)}")
+        self.check_input(tuple(x.shape[1:]))
+        if self.preprocess is not None:
+            x = self.preprocess(x)
+        out = self.net(x)
+        if isinstance(out, dict):  # torchvision feature extractors return {node: tensor}
+            out = next(iter(out.values()))
+        if out.ndim > 2:
+            out = out.flatten(2).mean(2) if self.pool == "avg" else out.flatten(1)
+        return out.float()
+
+    def check_input(self, shape: tuple[int, ...]) -> None:
+        """Refuse images of a (C, H, W) this encoder cannot take, naming both shapes."""
+        shape = tuple(int(s) for s in shape)
+        if self.input_shape is not None:
+            if shape != self.input_shape:
+                raise UserError(
+                    f"encoder {self.source} takes images {self.input_shape} (C, H, W) but the data has "
+                    f"{shape}; set the data's image_size/channels to match (e.g. --set image_size="
+                    f"{self.input_shape[1]} --set channels={self.input_shape[0]})")
+        elif len(shape) != 3 or shape[0] not in (1, 3):
+            raise UserError(f"encoder {self.source} takes grey or RGB images (1 or 3 channels), "
+                            f"but the data has {shape} (C, H, W); set the data's channels to 1 or 3")
+
+    def output_dim(self, shape: tuple[int, int, int]) -> int:
+        """D for images of ``shape`` (C, H, W), by a one-image dry run; a clear error when the
+        network cannot take that size."""
+        self.check_input(shape)
+        device = next((p.device for p in self.parameters()), torch.device("cpu"))
+        try:
+            with torch.inference_mode():
+                return int(self(torch.zeros((1, *shape), device=device)).shape[1])
+        except UserError:
+            raise
+        except (RuntimeError, ValueError, AssertionError, IndexError) as err:
+            first = (str(err).strip().splitlines() or [type(err).__name__])[0][:160]
+            raise UserError(f"encoder {self.source} cannot take images {tuple(shape)} ({first}); "
+                            "resize them (data image_size, or the encoder's image_size)") from None
+
+    @property
+    def sha256(self) -> str:
+        """sha256 of the weights and buffers (preprocessing statistics included)."""
+        if self._sha256 is None:
+            from autoenc.training.checkpoints import state_sha256
+
+            self._sha256 = state_sha256(self.state_dict())
+        return self._sha256
+
+    def spec(self) -> dict[str, Any]:
+        """The encoder fingerprint for a cache's meta.json: weights, layer, input shape, pooling
+        (not the path it was loaded from: a moved run directory is the same encoder)."""
+        return {"sha256": self.sha256, "layer": self.layer,
+                "input_shape": None if self.input_shape is None else list(self.input_shape),
+                "pool": self.pool}
+
+    def transform_spec(self) -> dict[str, Any]:
+        """What happens to images in [0, 1] before the network (part of the data fingerprint)."""
+        return {"preprocess": None if self.preprocess is None else self.preprocess.spec(), "pool": self.pool}
+
+
+# -- sources -------------------------------------------------------------------------------------
+def _wrap_model(model: nn.Module, source: str) -> FrozenEncoder:
+    """An AutoencoderModule -> its encoder (the posterior mean's half for a VAE), as exported."""
+    from autoenc.training.checkpoints import ExportedEncoder
+
+    # A copy: freezing must not change the caller's model.
+    net = ExportedEncoder(copy.deepcopy(model.encoder), model.latent_dim, tuple(model.input_shape))
+    return FrozenEncoder(net, source=source, layer="bottleneck", input_shape=tuple(model.input_shape))
+
+
+def _load_checkpoint(source: str, **options: Any) -> FrozenEncoder:
+    from autoenc.training.checkpoints import load_model
+
+    _no_options("an autoenc checkpoint", options)
+    return _wrap_model(load_model(source), source)
+
+
+def _load_export(source: str, **options: Any) -> FrozenEncoder:
+    from autoenc.training.checkpoints import load_exported_encoder
+
+    _no_options("an exported encoder", options)
+    net = load_exported_encoder(source)
+    return FrozenEncoder(net, source=source, layer="bottleneck", input_shape=tuple(net.input_shape))
+
+
+def _no_options(what: str, options: dict[str, Any]) -> None:
+    given = [k for k, v in options.items() if v is not None and not (k == "pool" and v == "avg")]
+    if given:
+        raise UserError(f"{', '.join(given)} only apply to torchvision encoders, not to {what}; drop them")
+
+
+def _torchvision_models() -> list[str]:
+    import torchvision
+
+    return list(torchvision.models.list_models(module=torchvision.models))
+
+
+def _closest(name: str, options: list[str], n: int = 5) -> str:
+    close = difflib.get_close_matches(name, options, n=n, cutoff=0.5)
+    return ", ".join(close) if close else ", ".join(options[:n]) + ", ..."
+
+
+def _torchvision_weights(model_name: str, weights: str | os.PathLike | None) -> tuple[Any, Path | None]:
+    """(weights enum or None, local file or None) from the ``weights`` argument."""
+    if weights is None:
+        return None, None
+    path = Path(weights).expanduser()
+    if path.exists() or os.sep in str(weights) or str(weights).endswith((".pth", ".pt", ".safetensors")):
+        if not path.is_file():
+            raise UserError(f"weights file {str(path)!r} does not exist; pass a local .pth/.safetensors file, "
+                            "a weights enum name (e.g. IMAGENET1K_V1) or none")
+        return None, path
+    from torchvision.models import get_model_weights
+
+    enum = get_model_weights(model_name)
+    name = str(weights).rsplit(".", 1)[-1]
+    members = list(enum.__members__)
+    if name not in members:
+        raise UserError(f"torchvision {model_name} has no weights {str(weights)!r}; known: {', '.join(members)} "
+                        "(or a local weights file path, or none for random init)")
+    return enum[name], None
+
+
+def _read_state(path: Path) -> dict[str, torch.Tensor]:
+    try:
+        if path.suffix == ".safetensors":
+            from safetensors.torch import load_file
+
+            return load_file(str(path))
+        state = torch.load(path, map_location="cpu", weights_only=True)
+    except Exception as err:  # noqa: BLE001 - any unreadable file is the same user error
+        first = (str(err).strip().splitlines() or [type(err).__name__])[0][:120]
+        raise UserError(f"weights file {str(path)!r} is unreadable ({first}); pass a state_dict saved "
+                        "with torch.save or safetensors") from None
+    if isinstance(state, dict) and "state_dict" in state and isinstance(state["state_dict"], dict):
+        state = state["state_dict"]
+    if not isinstance(state, dict):
+        raise UserError(f"weights file {str(path)!r} does not hold a state_dict (got {type(state).__name__})")
+    return state
+
+
+def _load_weights_file(model: nn.Module, model_name: str, path: Path) -> None:
+    state = _read_state(path)
+    own = model.state_dict()
+    missing = [k for k in own if k not in state]
+    unexpected = [k for k in state if k not in own]
+    wrong = [k for k in own if k in state and tuple(state[k].shape) != tuple(own[k].shape)]
+    if missing or unexpected or wrong:
+        parts = []
+        if missing:
+            parts.append(f"{len(missing)} missing (e.g. {missing[0]})")
+        if unexpected:
+            parts.append(f"{len(unexpected)} unexpected (e.g. {unexpected[0]})")
+        if wrong:
+            k = wrong[0]
+            parts.append(f"{len(wrong)} of another shape (e.g. {k}: {tuple(state[k].shape)} in the file, "
+                         f"{tuple(own[k].shape)} in the model)")
+        raise UserError(f"weights file {str(path)!r} does not match torchvision {model_name}: "
+                        f"{'; '.join(parts)}; pass weights saved from {model_name}")
+    model.load_state_dict(state)
+
+
+def _load_torchvision(source: str, *, weights: str | os.PathLike | None = None, pool: Pool = "avg",
+                      image_size: int | None = None) -> FrozenEncoder:
+    from torchvision.models import get_model
+    from torchvision.models.feature_extraction import create_feature_extractor, get_graph_node_names
+
+    _, _, rest = source.partition(":")
+    model_name, _, node = rest.partition(":")
+    known = _torchvision_models()
+    if model_name not in known:
+        raise UserError(f"unknown torchvision model {model_name!r}; close names: {_closest(model_name, known)} "
+                        "(torchvision.models.list_models() lists all)")
+    if image_size is not None and (not isinstance(image_size, int) or image_size < 1):
+        raise UserError(f"image_size must be a positive integer or None, got {image_size!r}")
+    enum, path = _torchvision_weights(model_name, weights)
+    model = get_model(model_name, weights=enum)  # an enum downloads into the torch hub cache
+    if path is not None:
+        _load_weights_file(model, model_name, path)
+    model.eval()
+    nodes = get_graph_node_names(model)[1]
+    # Default: the input of the last operation (the classification head): pooled features.
+    node = node or nodes[-2]
+    if node not in nodes:
+        raise UserError(f"torchvision {model_name} has no node {node!r}; close names: {_closest(node, nodes)} "
+                        "(torchvision.models.feature_extraction.get_graph_node_names lists all)")
+    net = create_feature_extractor(model, return_nodes=[node])
+    return FrozenEncoder(net, source=f"torchvision:{model_name}:{node}", layer=node, input_shape=None,
+                         preprocess=Preprocess(image_size), pool=pool)
+
+
+#: how each kind of source is loaded: ``loader(source, **options) -> FrozenEncoder``.
+ENCODER_LOADERS: Registry[Any] = Registry("encoder source kind")
+ENCODER_LOADERS.register("torchvision", _load_torchvision)
+ENCODER_LOADERS.register("export", _load_export)
+ENCODER_LOADERS.register("checkpoint", _load_checkpoint)
+
+
+def source_kind(source: str) -> str:
+    """Which loader takes ``source``: a ``scheme:`` prefix names it, else the path decides."""
+    scheme, sep, _ = source.partition(":")
+    if sep and scheme in ENCODER_LOADERS:
+        return scheme
+    path = Path(source).expanduser()
+    if path.is_dir() and (path / "encoder.json").is_file():
+        return "export"
+    if path.exists():
+        return "checkpoint"
+    raise CheckpointError(f"encoder source {source!r} is neither an existing checkpoint, run directory or "
+                          "export directory nor 'torchvision:<model>[:<node>]'; check the path")
+
+
+def load_encoder(source: str | os.PathLike | nn.Module, *, weights: str | os.PathLike | None = None,
+                 pool: Pool = "avg", image_size: int | None = None) -> FrozenEncoder:
+    """A frozen encoder in eval mode mapping (B, C, H, W) float in [0, 1] to (B, D).
+
+    Args:
+        source: checkpoint / run directory / export directory path, ``torchvision:<model>[:<node>]``,
+            an :class:`~autoenc.models.AutoencoderModule`, or a :class:`FrozenEncoder` (returned as is).
+        weights: torchvision only: None (random init), a weights enum name (``IMAGENET1K_V1``,
+            ``DEFAULT``; downloaded into the torch hub cache when not there) or a local file.
+        pool: torchvision only: how a feature map (B, C', H', W') becomes (B, D): ``avg``
+            (global average, D = C') or ``flatten`` (D = C' H' W').
+        image_size: torchvision only: resize images to this square size first (None: keep).
+
+    Raises:
+        UserError: unknown torchvision model or node (with close names), a weights file that does
+            not match, a path that is not a checkpoint or export.
+    """
+    if isinstance(source, FrozenEncoder):
+        return source
+    if isinstance(source, nn.Module):
+        if not hasattr(source, "encoder") or not hasattr(source, "latent_dim"):
+            raise UserError(f"cannot use a {type(source).__name__} as an encoder; pass an autoenc model, "
+                            "a checkpoint path or 'torchvision:<model>'")
+        return _wrap_model(source, f"<in-memory {type(source).__name__}>")
+    source = str(source)
+    kind = source_kind(source)
+    return ENCODER_LOADERS.get(kind)(source, weights=weights, pool=pool, image_size=image_size)

@@ -1,0 +1,207 @@
+"""Compute an encoder's features of a data split once, into an on-disk cache.
+
+``extract_features(encoder, data, cache_dir)`` checks the request against any cache already
+there (reuse when it matches, refuse when it differs), then encodes the images in batches under
+``torch.inference_mode`` and writes the cache into a temporary sibling directory that is renamed
+into place only when complete. ``devices > 1`` runs the same extraction through
+``Trainer.predict`` (see :mod:`autoenc.features.distributed`).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import sys
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Literal
+
+import numpy as np
+import torch
+
+from autoenc.atomic import atomic_dir
+from autoenc.data.base import ImageArrays
+from autoenc.data.module import ImageDataModule, source_spec
+from autoenc.data.transforms import to_float
+from autoenc.errors import UserError
+from autoenc.features.cache import (
+    FEATURES,
+    FORMAT,
+    KIND,
+    FeatureCache,
+    existing_cache,
+    fsync_dir,
+    open_cache,
+    save_targets,
+    write_meta,
+)
+from autoenc.features.encoders import FrozenEncoder, load_encoder
+
+Split = Literal["train", "val", "all"]
+DataLike = ImageDataModule | ImageArrays | str
+
+
+@dataclass
+class ExtractionRequest:
+    """What to extract: images, their targets, and the cache fingerprint they imply.
+
+    Attributes:
+        images: (N, C, H, W) uint8.
+        targets: (N,) or (N, F), or None.
+        fingerprint: ``{"format", "kind", "encoder", "data"}`` for meta.json.
+    """
+
+    encoder: FrozenEncoder
+    images: torch.Tensor
+    targets: np.ndarray | None
+    target_names: list[str] | None
+    fingerprint: dict[str, Any]
+
+
+def items_sha256(images: torch.Tensor, targets: torch.Tensor | None) -> str:
+    """sha256 over the uint8 image bytes (and targets) of the sampled items, in order."""
+    h = hashlib.sha256()
+    h.update(f"{tuple(images.shape)}:{images.dtype};".encode())
+    h.update(images.detach().cpu().contiguous().numpy().tobytes())
+    if targets is not None:
+        t = targets.detach().cpu().contiguous()
+        h.update(f"{tuple(t.shape)}:{t.dtype};".encode())
+        h.update(t.numpy().tobytes())
+    return h.hexdigest()
+
+
+def _arrays(data: DataLike, split: Split) -> tuple[ImageArrays, dict[str, Any]]:
+    """The split's images and a description of where they come from."""
+    if isinstance(data, str):
+        data = ImageDataModule(source=data)
+    if isinstance(data, ImageDataModule):
+        arrays = data.arrays(split)
+        hp = {k: data.hparams.get(k) for k in ("image_size", "channels", "val_fraction", "seed", "subset")}
+        return arrays, {"source": source_spec(data.source), "datamodule": hp, "split": split}
+    if isinstance(data, ImageArrays):
+        desc = {k: v for k, v in data.description.items() if k != "split"}
+        return data, {"source": desc or "arrays", "datamodule": None, "split": data.description.get("split", split)}
+    raise UserError(f"data must be an ImageDataModule, ImageArrays or a source name, got {type(data).__name__}")
+
+
+def build_request(encoder: FrozenEncoder | str | os.PathLike | torch.nn.Module, data: DataLike,
+                  split: Split = "val") -> ExtractionRequest:
+    """Resolve encoder and data and check they fit together (before anything is written).
+
+    Raises:
+        UserError: the encoder cannot take the data's images (both shapes named).
+    """
+    encoder = load_encoder(encoder)
+    if split not in ("train", "val", "all"):
+        raise UserError(f"split must be one of train, val, all; got {split!r}")
+    arrays, where = _arrays(data, split)
+    images = arrays.images.cpu()
+    shape = tuple(int(s) for s in images.shape[1:])
+    encoder.check_input(shape)
+    if len(images) == 0:
+        raise UserError(f"the {split} split has no images; choose another split or more data")
+    targets = None if arrays.targets is None else arrays.targets.cpu()
+    data_fp = {
+        **where,
+        "n": len(images),
+        "image_shape": list(shape),
+        "transform": {"scale": "uint8 / 255", **encoder.transform_spec()},
+        "items_sha256": items_sha256(images, targets),
+    }
+    fingerprint = {"format": FORMAT, "kind": KIND, "encoder": encoder.spec(), "data": data_fp}
+    return ExtractionRequest(encoder, images, None if targets is None else targets.numpy(),
+                             arrays.target_names, fingerprint)
+
+
+def progress_bar(total: int, enabled: bool | None, desc: str = "features") -> Any:
+    """A tqdm bar on stderr; ``enabled=None`` shows it only when stderr is a terminal."""
+    from tqdm.auto import tqdm
+
+    show = sys.stderr.isatty() if enabled is None else enabled
+    return tqdm(total=total, desc=desc, unit="img", file=sys.stderr, disable=not show, leave=False)
+
+
+def encode_batches(encoder: FrozenEncoder, images: torch.Tensor, batch_size: int,
+                   device: torch.device) -> Iterator[tuple[int, np.ndarray]]:
+    """Yield (start, (b, D) float32 features) for consecutive batches of uint8 ``images``."""
+    with torch.inference_mode():
+        for start in range(0, len(images), batch_size):
+            x = to_float(images[start : start + batch_size].to(device, non_blocking=True))
+            yield start, encoder(x).cpu().numpy()
+
+
+def finish_meta(request: ExtractionRequest, n: int, dim: int, build: dict[str, Any]) -> dict[str, Any]:
+    """The full meta.json: fingerprint + shapes + build info."""
+    shapes = {"features": [n, dim], "targets": None if request.targets is None else list(request.targets.shape)}
+    return {**request.fingerprint, "encoder_source": request.encoder.source, "shapes": shapes, "dtype": "float32", "target_names": request.target_names,
+            "build": {**build, "created": time.strftime("%Y-%m-%dT%H:%M:%S%z")}}
+
+
+def _build_local(request: ExtractionRequest, path: Path, batch_size: int, device: str | torch.device,
+                 progress: bool | None) -> None:
+    device = torch.device(device)
+    encoder = request.encoder.to(device)
+    n = len(request.images)
+    started = time.perf_counter()
+    with atomic_dir(path, overwrite=path.exists()) as tmp, progress_bar(n, progress) as bar:
+        out = None
+        for start, feats in encode_batches(encoder, request.images, batch_size, device):
+            if out is None:  # D is known from the first batch
+                out = np.lib.format.open_memmap(tmp / FEATURES, mode="w+", dtype=np.float32,
+                                                shape=(n, feats.shape[1]))
+            out[start : start + len(feats)] = feats
+            bar.update(len(feats))
+        out.flush()
+        dim = out.shape[1]
+        del out
+        save_targets(tmp, request.targets)
+        build = {"devices": 1, "batch_size": batch_size, "device": str(device),
+                 "seconds": round(time.perf_counter() - started, 3)}
+        write_meta(tmp, finish_meta(request, n, dim, build))
+        fsync_dir(tmp)
+
+
+def extract_features(encoder: FrozenEncoder | str | os.PathLike | torch.nn.Module, data: DataLike,
+                     cache_dir: str | os.PathLike, *, split: Split = "val", batch_size: int = 256,
+                     overwrite: bool = False, progress: bool | None = None, device: str | torch.device = "cpu",
+                     devices: int = 1, accelerator: str = "cpu") -> FeatureCache:
+    """Encode ``split`` of ``data`` with the frozen ``encoder`` into the cache ``cache_dir``.
+
+    Args:
+        encoder: anything :func:`~autoenc.features.load_encoder` takes.
+        data: an ImageDataModule, ImageArrays (images (N, C, H, W) uint8) or a source name.
+        split: ``train``, ``val`` or ``all`` (data modules only; ImageArrays are used whole).
+        batch_size: images per forward pass.
+        overwrite: rebuild a cache that exists (a matching one is otherwise reused, a different
+            one refused).
+        progress: progress bar on stderr (None: only when stderr is a terminal).
+        device: where the single-process extraction runs.
+        devices, accelerator: more than one device runs ``Trainer.predict`` under DDP (run from a
+            script with a ``__main__`` guard: Lightning re-launches it once per extra device).
+
+    Returns:
+        the opened cache: ``features`` (N, D) float32 memory-mapped, ``targets``, ``meta``.
+
+    Raises:
+        UserError / CacheError: shape mismatch, a stale or damaged cache, a path that is a file.
+    """
+    if not isinstance(batch_size, int) or batch_size < 1:
+        raise UserError(f"batch_size must be an integer >= 1, got {batch_size!r}")
+    if not isinstance(devices, int) or devices < 1:
+        raise UserError(f"devices must be an integer >= 1, got {devices!r}")
+    path = Path(cache_dir).expanduser()
+    request = build_request(encoder, data, split)
+    found = existing_cache(path, request.fingerprint, overwrite)
+    if found is not None:
+        return found
+    request.encoder.output_dim(tuple(request.images.shape[1:]))  # a clear error before any file exists
+    if devices == 1 and accelerator == "cpu":
+        _build_local(request, path, batch_size, device, progress)
+    else:
+        from autoenc.features.distributed import build_with_trainer
+
+        build_with_trainer(request, path, batch_size=batch_size, devices=devices, accelerator=accelerator,
+                           progress=progress)
+    return open_cache(path)
