@@ -108,8 +108,9 @@ def test_two_channels_are_refused(tiny_source: ImageSource) -> None:
 
 def test_stream_yields_the_loaded_items(tiny_source: ImageSource) -> None:
     dataset = tiny_source.stream(16, None)
-    if dataset is None:
-        pytest.skip(f"{tiny_source.name} is in-memory only")
+    if dataset is None:  # in-memory only: the module must hold it in memory whatever the budget
+        assert ImageDataModule(tiny_source, image_size=16, memory_budget_gb=0).in_memory
+        return
     data = tiny_source.load(16, None)
     assert len(dataset) == len(data)
     for i in (0, len(data) - 1):
@@ -146,3 +147,18 @@ def test_data_module_shape_and_batches(tiny_source: ImageSource) -> None:
     assert x.dtype == torch.float32 and tuple(x.shape[1:]) == before and len(x) <= 4
     assert 0.0 <= float(x.min()) and float(x.max()) <= 1.0
     assert y is None or len(y) == len(x)
+
+
+def test_streaming_module_serves_the_same_items(tiny_source: ImageSource) -> None:
+    kwargs = {"image_size": 16, "val_fraction": 0.25, "num_workers": 0, "seed": 5}
+    streamed = ImageDataModule(tiny_source, memory_budget_gb=0, **kwargs)
+    if streamed.in_memory:
+        return  # in-memory only (checked above)
+    held = ImageDataModule(tiny_source, **kwargs)
+    streamed.setup(), held.setup()
+    assert held.data is not None and streamed.data is None
+    for split in ("train", "val"):
+        a, b = held.arrays(split), streamed.arrays(split)
+        assert torch.equal(a.images, b.images)
+        if a.targets is not None:
+            assert torch.equal(a.targets, b.targets)
