@@ -183,7 +183,13 @@ class ImageDataModule(L.LightningDataModule):
             Subset(self.stream_dataset, indices.tolist()), batch_size=self.batch_size, shuffle=shuffle,
             num_workers=self.num_workers, persistent_workers=self.num_workers > 0,
             pin_memory=torch.cuda.is_available(),
+            collate_fn=_images_only if self._stream_has_no_targets() else None,
         )
+
+    def _stream_has_no_targets(self) -> bool:
+        # e.g. an image folder without class subfolders: its items carry a placeholder -1,
+        # served as y = None like the in-memory path does.
+        return getattr(self.stream_dataset, "targets", False) is None
 
     def train_dataloader(self):
         return self._loader("train", shuffle=True)
@@ -213,5 +219,11 @@ class ImageDataModule(L.LightningDataModule):
             return ImageArrays(d.images[idx], None if d.targets is None else d.targets[idx],
                                d.target_names, {**d.description, "split": split})
         items = [self.stream_dataset[i] for i in idx.tolist()]
-        return ImageArrays(torch.stack([im for im, _ in items]), torch.stack([t for _, t in items]),
+        targets = None if self._stream_has_no_targets() else torch.stack([t for _, t in items])
+        return ImageArrays(torch.stack([im for im, _ in items]), targets,
                            None, {"source": self.source.name, "split": split})
+
+
+def _images_only(items: list[tuple[torch.Tensor, Any]]) -> tuple[torch.Tensor, None]:
+    """Collate ``(image, placeholder)`` items of an unlabelled stream into ``(images, None)``."""
+    return torch.stack([image for image, _ in items]), None

@@ -186,3 +186,14 @@ def test_trainer_sees_float_batches(tmp_path: Path) -> None:
     trainer.fit(Probe(), datamodule=module)
     assert len(seen) == -(-len(module.splits["train"]) // 256)
     assert all(dtype == torch.float32 and 0.0 <= lo and hi <= 1.0 for dtype, lo, hi in seen)
+
+
+def test_unlabelled_folder_has_no_targets_in_memory_or_streamed(tmp_path: Path) -> None:
+    for i in range(6):
+        write_image(tmp_path / f"{i}.png", (i, i, i), (8, 8))
+    for budget in (4.0, 1e-9):
+        module = ImageDataModule(ImageFolder(root=str(tmp_path)), image_size=8, memory_budget_gb=budget,
+                                 num_workers=0, batch_size=4, val_fraction=0.5)
+        x, y = next(iter(module.train_dataloader()))
+        assert module.in_memory == (budget > 1) and y is None and x.shape == (3, 3, 8, 8)
+        assert module.arrays("val").targets is None
