@@ -26,7 +26,8 @@ def jsonargparse_error(data: dict) -> Exception:
     parser = ArgumentParser(exit_on_error=False)
     parser.add_class_arguments(ImageDataModule, "data")
     try:
-        parser.instantiate(parser.parse_object({"data": data}))
+        instantiate = getattr(parser, "instantiate", None) or parser.instantiate_classes  # < 4.49
+        instantiate(parser.parse_object({"data": data}))
     except Exception as err:  # noqa: BLE001 - the error is what we test
         return err
     raise AssertionError(f"{data} was accepted")

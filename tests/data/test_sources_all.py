@@ -13,8 +13,8 @@ from pathlib import Path
 import pytest
 import torch
 from _datafiles import write_celeba, write_cifar, write_image, write_mnist
-from jsonargparse import ArgumentParser
 
+from autoenc.cli._data import instantiate_datamodule
 from autoenc.data import SOURCES, ImageDataModule, ImageSource, make_source
 from autoenc.data.module import source_spec
 from autoenc.errors import UserError
@@ -128,13 +128,11 @@ def test_spec_round_trip_rebuilds_the_same_source(tiny_source: ImageSource) -> N
 
 
 def test_every_source_is_configurable_through_jsonargparse(tiny_source: ImageSource) -> None:
-    # The YAML route of `autoenc fit`: class_path + init_args, types checked.
-    parser = ArgumentParser(exit_on_error=False)
-    parser.add_class_arguments(ImageDataModule, "data")
+    # The YAML route of `autoenc fit` and `--data`: class_path + init_args through jsonargparse.
     cls = type(tiny_source)
-    config = {"data": {"source": {"class_path": f"{cls.__module__}.{cls.__name__}",
-                                  "init_args": tiny_source.options()}, "image_size": 16}}
-    module = parser.instantiate(parser.parse_object(config)).data
+    section = {"source": {"class_path": f"{cls.__module__}.{cls.__name__}", "init_args": tiny_source.options()},
+               "image_size": 16}
+    module = instantiate_datamodule(section)
     assert type(module.source) is cls and module.source.options() == tiny_source.options()
 
 
