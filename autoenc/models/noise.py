@@ -27,20 +27,20 @@ def _uniform(x: torch.Tensor, generator: torch.Generator | None) -> torch.Tensor
 
 
 @NOISES.register("gaussian")
-def gaussian_noise(x, level, generator=None):
+def gaussian_noise(x: torch.Tensor, level: float, generator: torch.Generator | None = None) -> torch.Tensor:
     """x + N(0, level^2), clipped to [0, 1]; ``level`` is sigma."""
     noise = torch.randn(x.shape, generator=generator, device=x.device, dtype=x.dtype)
     return (x + level * noise).clamp_(0.0, 1.0)
 
 
 @NOISES.register("masking")
-def masking_noise(x, level, generator=None):
+def masking_noise(x: torch.Tensor, level: float, generator: torch.Generator | None = None) -> torch.Tensor:
     """Each pixel set to 0 with probability ``level`` (Vincent et al. 2008)."""
     return x * (_uniform(x, generator) >= level)
 
 
 @NOISES.register("salt_and_pepper")
-def salt_and_pepper_noise(x, level, generator=None):
+def salt_and_pepper_noise(x: torch.Tensor, level: float, generator: torch.Generator | None = None) -> torch.Tensor:
     """Each pixel replaced with probability ``level`` by 0 or 1 (equally likely)."""
     u = _uniform(x, generator)
     salt = (_uniform(x, generator) < 0.5).to(x.dtype)

@@ -79,9 +79,9 @@ class VariationalAutoencoder(AutoencoderModule):
         else:
             c = self.capacity()
             out.loss = recon + self.hparams.gamma * (kl - c).abs()
-            out.terms["capacity"] = torch.tensor(c)
+            out.terms["capacity"] = torch.tensor(c, dtype=recon.dtype, device=recon.device)
         out.terms.update(kl=kl, neg_elbo=recon + kl)
-        out.kl_per_dim = kl_dims.mean(0)  # type: ignore[attr-defined]
+        out.kl_per_dim = kl_dims.mean(0)
         return out
 
     def kl_per_dim(self, x: torch.Tensor) -> torch.Tensor:

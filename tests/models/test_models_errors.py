@@ -1,0 +1,59 @@
+"""Bad model arguments are refused at construction with one line naming the argument, what it
+accepts and the value given."""
+
+from __future__ import annotations
+
+import pytest
+
+from autoenc.errors import UserError
+from autoenc.models import Autoencoder, DenoisingAutoencoder, VariationalAutoencoder
+
+SHAPE = (1, 8, 8)
+MLP = {"encoder": "mlp", "net_options": {"hidden": [4]}}
+
+CASES = [
+    (Autoencoder, {"latent_dim": 0}, r"latent_dim must be an integer >= 1, got 0"),
+    (Autoencoder, {"latent_dim": -3}, r"latent_dim must be an integer >= 1, got -3"),
+    (Autoencoder, {"latent_dim": 2.5}, r"latent_dim must be an integer >= 1, got 2\.5"),
+    (Autoencoder, {"latent_dim": True}, r"latent_dim must be an integer >= 1, got True"),
+    (Autoencoder, {"sigma": 0.0}, r"sigma must be > 0, got 0\.0"),
+    (Autoencoder, {"lr": -1e-3}, r"lr must be > 0, got -0\.001"),
+    (Autoencoder, {"weight_decay": -0.1}, r"weight_decay must be >= 0, got -0\.1"),
+    (Autoencoder, {"nested_dropout_p": 1.0}, r"nested_dropout_p must be in \(0, 1\), got 1\.0"),
+    (Autoencoder, {"likelihood": "poisson"}, r"unknown likelihood 'poisson'.*Known: bernoulli, gaussian"),
+    (Autoencoder, {"optimizer": "adamm"}, r"unknown optimizer 'adamm'\. Did you mean 'adam'\?"),
+    (Autoencoder, {"encoder": "convv"}, r"unknown encoder 'convv'\. Did you mean 'conv'\?"),
+    (VariationalAutoencoder, {"beta": -0.5}, r"beta must be >= 0, got -0\.5"),
+    (VariationalAutoencoder, {"capacity_max": -1.0}, r"capacity_max must be >= 0 nats, got -1\.0"),
+    (VariationalAutoencoder, {"capacity_steps": 0}, r"capacity_steps must be >= 1, got 0"),
+    (VariationalAutoencoder, {"gamma": -2.0}, r"gamma must be >= 0, got -2\.0"),
+    (DenoisingAutoencoder, {"noise": "masking", "noise_level": 1.5},
+     r"noise_level for masking noise must be \[0\.0, 1\.0\], got 1\.5"),
+    (DenoisingAutoencoder, {"noise": "salt_and_pepper", "noise_level": -0.1},
+     r"noise_level for salt_and_pepper noise must be \[0\.0, 1\.0\], got -0\.1"),
+    (DenoisingAutoencoder, {"noise": "gaussian", "noise_level": -0.2},
+     r"noise_level for gaussian noise must be >= 0\.0, got -0\.2"),
+    (DenoisingAutoencoder, {"noise": "speckle"}, r"unknown noise 'speckle'"),
+]
+
+
+@pytest.mark.parametrize(("cls", "kwargs", "message"), CASES, ids=lambda v: getattr(v, "__name__", None))
+def test_bad_arguments_are_one_line_user_errors(cls: type, kwargs: dict, message: str) -> None:
+    with pytest.raises(UserError, match=message) as info:
+        cls(SHAPE, **(MLP | kwargs))
+    assert "\n" not in str(info.value)
+
+
+def test_an_image_size_the_net_cannot_take_names_sizes_that_work() -> None:
+    with pytest.raises(UserError, match=r"image size 10 is not divisible by 2\*\*2 = 4.*use image size 8 or 12"):
+        Autoencoder((1, 10, 10), encoder="conv", net_options={"widths": [4, 8], "downsamples": 2})
+
+
+def test_unknown_net_option_is_named() -> None:
+    with pytest.raises(UserError, match=r"mlp net does not accept option 'hiden' \(did you mean 'hidden'\?\)"):
+        Autoencoder(SHAPE, encoder="mlp", net_options={"hiden": [4]})
+
+
+@pytest.mark.parametrize("level", [0.0, 1.0])
+def test_noise_levels_at_the_bounds_are_accepted(level: float) -> None:
+    assert DenoisingAutoencoder(SHAPE, noise="masking", noise_level=level, **MLP).hparams.noise_level == level
