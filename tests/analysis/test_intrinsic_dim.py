@@ -110,8 +110,8 @@ def test_mle_also_reports_k5_and_k10():
 @pytest.mark.parametrize(
     "transform",
     [
-        lambda x: 1e3 * x,
-        lambda x: 1e-3 * x,
+        lambda x: 1e30 * x,
+        lambda x: 1e-30 * x,
         lambda x: x + 1e3,
         lambda x: x @ np.linalg.qr(np.random.default_rng(5).standard_normal((x.shape[1],) * 2))[0],
     ],

@@ -48,7 +48,7 @@ def gride_mle(distances: np.ndarray, n1: int, n2: int) -> tuple[float, float]:
         return n / d**2 + c * float(_l2_over_sinh2(d, log_mu).sum())
 
     d = _decreasing_root(score, information, guess=n / (n1 * total))
-    return d, 1.0 / np.sqrt(information(d))
+    return float(d), float(1.0 / np.sqrt(information(d)))
 
 
 def _l_over(d: float, log_mu: np.ndarray) -> np.ndarray:

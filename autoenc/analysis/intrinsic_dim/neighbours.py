@@ -15,7 +15,8 @@ How the k nearest neighbours of every point are found (no trees; one pass of GEM
    ratios (TwoNN, MLE, Gride) therefore carry float64 accuracy even for points whose
    nearest neighbour is very close compared with their distance from the centroid.
 3. A certificate. A float32 key of a point ``b`` is off by at most
-   ``delta = (D + 5) u (R + ||a||)^2`` (``u = 2^-24``, ``R`` the largest norm; Higham,
+   ``delta = (D + 5) u (R + ||a||)^2`` (``u = 2^-24``, ``R`` the largest norm, to which
+   the keys are scaled so no data scale overflows or underflows float32; Higham,
    *Accuracy and Stability of Numerical Algorithms*, eq. 3.5, plus the rounding of the
    inputs). Every point left out has key >= ``t``, the largest kept key, so its true squared
    distance is >= ``t + ||a||^2 - delta``. When the k-th exact candidate distance is below
@@ -110,11 +111,13 @@ def knn(
     m = min(n - 1, k + (max(4, k // 4) if margin is None else int(margin)))
     rows = _rows_per_chunk(n, m, dim, chunk_bytes)
 
-    sq64 = (x64 * x64).sum(1)
-    queries = torch.cat([x64, torch.ones(n, 1, dtype=x64.dtype, device=device)], 1).float()
-    points = _padded_points(x64, sq64, m)
-    norms = sq64.sqrt()
-    delta = (dim + 5) * _UNIT_ROUNDOFF_F32 * (norms.max() + norms) ** 2  # (N,) per query row
+    # Keys in units of the largest norm: no float32 overflow or underflow at any data scale.
+    scale = torch.linalg.vector_norm(x64, dim=1).max().clamp_min(torch.finfo(x64.dtype).tiny)
+    unit = x64 / scale
+    sq = (unit * unit).sum(1)  # (N,) squared norms, units of scale^2
+    queries = torch.cat([unit, torch.ones(n, 1, dtype=unit.dtype, device=device)], 1).float()
+    points = _padded_points(unit, sq, m)
+    delta = (dim + 5) * _UNIT_ROUNDOFF_F32 * (1.0 + sq.sqrt()) ** 2  # (N,) per query row
 
     dist = torch.empty(n, k, dtype=torch.float64, device=device)
     index = torch.empty(n, k, dtype=torch.int64, device=device)
@@ -135,8 +138,8 @@ def knn(
                 cand_key, cand = _smallest(keys, m)
             with clock("refine"):
                 d, i = _refine(x64, x64[start:stop], cand, k, diff_buf)
-                bound = cand_key.max(1).values.double() + sq64[start:stop] - delta[start:stop]
-                ok = d[:, -1] ** 2 <= bound
+                bound = cand_key.max(1).values.double() + sq[start:stop] - delta[start:stop]
+                ok = (d[:, -1] / scale) ** 2 <= bound
                 dist[start:stop], index[start:stop] = d, i
                 if m < n - 1 and not bool(ok.all()):
                     uncertified.append(torch.nonzero(~ok).flatten() + start)
@@ -164,7 +167,7 @@ def _uses_groups(n: int, m: int) -> bool:
     return n >= _GROUP_MIN_ROW and -(-n // _GROUPS) >= 4 * m
 
 
-def _padded_points(x64: torch.Tensor, sq64: torch.Tensor, m: int) -> torch.Tensor:
+def _padded_points(x: torch.Tensor, sq: torch.Tensor, m: int) -> torch.Tensor:
     """(N [+ pad], D + 1) float32 rows ``[-2 b, ||b||^2]``; the key of a query is one GEMM.
 
     With group selection the row count is padded to a multiple of the group count by rows
@@ -172,8 +175,8 @@ def _padded_points(x64: torch.Tensor, sq64: torch.Tensor, m: int) -> torch.Tenso
     1), so no copy of the key block is needed. max_float rather than inf keeps 0 * pad
     products in a BLAS kernel's edge tiles finite.
     """
-    n = x64.shape[0]
-    points = torch.cat([-2.0 * x64, sq64[:, None]], 1).float()
+    n = x.shape[0]
+    points = torch.cat([-2.0 * x, sq[:, None]], 1).float()
     pad = -n % _GROUPS if _uses_groups(n, m) else 0
     if pad:
         filler = torch.zeros(pad, points.shape[1], dtype=points.dtype, device=points.device)
@@ -217,9 +220,7 @@ def _refine(
     return d[:, :k], cand.gather(1, order[:, :k])
 
 
-def _exact_rows(
-    x64: torch.Tensor, rows: torch.Tensor, k: int
-) -> tuple[torch.Tensor, torch.Tensor]:
+def _exact_rows(x64: torch.Tensor, rows: torch.Tensor, k: int) -> tuple[torch.Tensor, torch.Tensor]:
     """Rows the float32 keys could not certify: every distance from coordinate differences.
 
     No GEMM expansion here: in float64 it would still cancel when neighbour distances are

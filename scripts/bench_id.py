@@ -1,0 +1,215 @@
+"""Intrinsic dimension: autoenc vs scikit-dimension (TwoNN, MLE) on the same data, same run.
+
+Data: a curved 8-D manifold in R^32 (fixed seed): each of 8 coordinates in [0, 1] is bent
+onto a half circle (cos, sin) and the 16 coordinates are rotated into R^32 at random.
+Compared: ``estimate_all(x, [name], repeats=0)`` (validation, duplicate check, exact kNN,
+estimate: the same work as ``skdim.id.TwoNN().fit(x)`` / ``skdim.id.MLE().fit(x)``, which
+give no error bars). Also measured: the machine's float32 matmul FLOP/s (large square
+matrices, best of several) and the FLOP/s of the distance GEMM inside the kNN.
+
+    python scripts/bench_id.py                     # N = 10,000 and 50,000; writes docs/benchmarks.md
+    python scripts/bench_id.py --sizes 2000 --no-write
+"""
+
+from __future__ import annotations
+
+import argparse
+import platform
+import re
+import subprocess
+import sys
+import time
+import warnings
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from autoenc.analysis.intrinsic_dim import MLE, TwoNN, estimate_all, knn
+
+SECTION = "## Intrinsic dimension"
+DOC = Path(__file__).resolve().parents[1] / "docs" / "benchmarks.md"
+
+
+def curved_manifold(n: int, dim: int = 8, ambient: int = 32, seed: int = 0) -> np.ndarray:
+    """(n, ambient) float64 points on a product of ``dim`` half circles, rotated."""
+    rng = np.random.default_rng(seed)
+    t = np.pi * rng.random((n, dim))
+    arcs = np.concatenate([np.cos(t), np.sin(t)], axis=1)
+    rotation, _ = np.linalg.qr(rng.standard_normal((ambient, 2 * dim)))
+    return arcs @ rotation.T
+
+
+def best_time(fn, repeats: int) -> tuple[float, object]:  # type: ignore[no-untyped-def]
+    best, out = float("inf"), None
+    for _ in range(repeats):
+        start = time.perf_counter()
+        out = fn()
+        best = min(best, time.perf_counter() - start)
+    return best, out
+
+
+def matmul_flops(size: int = 4096, repeats: int = 5) -> float:
+    """Best float32 FLOP/s of a (size x size) @ (size x size) torch matmul."""
+    a, b = torch.randn(size, size), torch.randn(size, size)
+    a @ b  # warm-up
+    seconds, _ = best_time(lambda: a @ b, repeats)
+    return 2 * size**3 / seconds
+
+
+def distance_step(x: np.ndarray, k: int, repeats: int) -> dict[str, float]:
+    """Seconds per kNN step (best total of ``repeats``) and the GEMM's FLOP/s."""
+    best: dict[str, float] = {}
+    for _ in range(repeats):
+        timings: dict[str, float] = {}
+        start = time.perf_counter()
+        knn(x, k, timings=timings)
+        timings["total"] = time.perf_counter() - start
+        if not best or timings["total"] < best["total"]:
+            best = timings
+    n, d = x.shape
+    n_cols = -(-n // 16) * 16  # rows padded for the group selection
+    best["gemm_flops"] = 2 * n * n_cols * (d + 1) / best["gemm"]
+    best["distance_flops"] = 2 * n * n * d / best["total"]  # whole kNN, useful flops
+    return best
+
+
+def compare(x: np.ndarray, repeats: int) -> list[str]:
+    """Table rows: autoenc vs skdim time and estimate for TwoNN and MLE on ``x``."""
+    import skdim
+
+    rows = []
+    for name, ours_est, ref_cls in (
+        ("twonn", TwoNN(), skdim.id.TwoNN),
+        ("mle", MLE(), skdim.id.MLE),
+    ):
+        t_ours, res = best_time(lambda e=ours_est: estimate_all(x, [e], repeats=0), repeats)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            t_ref, ref = best_time(lambda c=ref_cls: c().fit(x).dimension_, 1)
+        ours = res[0].value
+        rows.append(
+            f"| {len(x):,} | {name} | {t_ours:.2f} | {t_ref:.2f} | {t_ref / t_ours:.1f}x "
+            f"| {ours:.4f} | {ref:.4f} | {abs(ours / ref - 1):.1e} |"
+        )
+        print(rows[-1], flush=True)
+    return rows
+
+
+def profile(x: np.ndarray, peak: float, repeats: int) -> str:
+    """Table row: kNN (k = 20) phases and GEMM / kNN FLOP/s against the matmul peak."""
+    prof = distance_step(x, 20, repeats)
+    row = (
+        f"| {len(x):,} | {prof['total']:.2f} | {prof['gemm']:.2f} | {prof['select']:.2f} "
+        f"| {prof['refine']:.2f} | {prof['gemm_flops'] / 1e9:.0f} "
+        f"({prof['gemm_flops'] / peak:.0%}) | {prof['distance_flops'] / 1e9:.0f} "
+        f"({prof['distance_flops'] / peak:.0%}) |"
+    )
+    print(row, flush=True)
+    return row
+
+
+def with_error_bars(x: np.ndarray) -> str:
+    t_full, full = best_time(lambda: estimate_all(x, ["twonn", "mle"], repeats=5), 1)
+    return (
+        f"- N = {len(x):,}: twonn + mle together with error bars and size curves "
+        f"(`repeats=5`, 4 levels): {t_full:.1f} s; "
+        + ", ".join(f"{r.estimator} {r.value:.2f} ± {r.spread:.2f}" for r in full)
+    )
+
+
+def run(sizes: list[int], repeats: int) -> str:
+    import skdim
+
+    peak = matmul_flops()
+    print(f"matmul {peak / 1e9:.0f} GFLOP/s", flush=True)
+    rows, profiles, lines = [], [], []
+    for n in sizes:
+        x = curved_manifold(n)
+        rows += compare(x, repeats)
+        profiles.append(profile(x, peak, repeats))
+        lines.append(with_error_bars(x))
+        print(lines[-1], flush=True)
+
+    cpu = _cpu_model()
+    return "\n".join(
+        [
+            SECTION,
+            "",
+            "Command: `.venv/bin/python scripts/bench_id.py"
+            + (f" --sizes {','.join(map(str, sizes))}" if sizes != [10_000, 50_000] else "")
+            + "`",
+            "",
+            f"Machine: {cpu}, {torch.get_num_threads()} torch threads, no GPU; "
+            f"torch {torch.__version__}, Python {platform.python_version()}, "
+            f"scikit-dimension {getattr(skdim, '__version__', '?')}. Shared with other jobs, "
+            "so absolute times are noisy; both sides run in the same process, alternating.",
+            "",
+            "Data: curved 8-D manifold in R^32 (8 half circles, rotated), float64, seed 0. "
+            "autoenc: `estimate_all(x, [TwoNN()] or [MLE()], repeats=0)`, best of "
+            f"{repeats}; scikit-dimension: `skdim.id.TwoNN().fit(x)`, `skdim.id.MLE().fit(x)` "
+            "(defaults: discard 10% / k = 20), one run.",
+            "",
+            "| N | estimator | autoenc (s) | skdim (s) | speed-up | autoenc ID | skdim ID | rel. diff |",
+            "| --- | --- | --- | --- | --- | --- | --- | --- |",
+            *rows,
+            "",
+            f"Machine float32 matmul: {peak / 1e9:.0f} GFLOP/s (4096 x 4096, best of 5). "
+            "Distance step of the kNN (k = 20; best of "
+            f"{repeats}): seconds per phase, and GFLOP/s (fraction of the matmul figure) of the "
+            "GEMM alone (2 N^2 (D + 1) flops) and of the whole kNN (2 N^2 D useful flops):",
+            "",
+            "| N | kNN (s) | GEMM (s) | select (s) | refine (s) | GEMM GFLOP/s | kNN GFLOP/s |",
+            "| --- | --- | --- | --- | --- | --- | --- |",
+            *profiles,
+            "",
+            *lines,
+            "",
+        ]
+    )
+
+
+def _cpu_model() -> str:
+    try:
+        out = subprocess.run(["lscpu"], capture_output=True, text=True, check=True).stdout
+        model = re.search(r"Model name:\s*(.+)", out)
+        return f"{model.group(1).strip() if model else platform.processor()}, {_cores()} cores"
+    except (OSError, subprocess.CalledProcessError):
+        return platform.processor() or "unknown CPU"
+
+
+def _cores() -> int:
+    import os
+
+    return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 0
+
+
+def write_section(section: str, path: Path = DOC) -> None:
+    """Replace (or append) the ``## Intrinsic dimension`` section; leave the rest alone."""
+    text = path.read_text() if path.exists() else "# Benchmarks\n"
+    pattern = re.compile(rf"^{re.escape(SECTION)}\n.*?(?=^## |\Z)", re.S | re.M)
+    if pattern.search(text):
+        text = pattern.sub(lambda _: section + "\n", text, count=1)
+    else:
+        text = text.rstrip("\n") + "\n\n" + section + "\n"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(text)
+
+
+def main(argv: list[str]) -> int:
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p.add_argument("--sizes", default="10000,50000", help="comma-separated N (default 10000,50000)")
+    p.add_argument("--repeats", type=int, default=3, help="timing repeats for autoenc (best of)")
+    p.add_argument("--no-write", action="store_true", help="print only; leave docs/benchmarks.md")
+    args = p.parse_args(argv)
+    sizes = [int(s) for s in args.sizes.split(",")]
+    section = run(sizes, args.repeats)
+    print(section)
+    if not args.no_write:
+        write_section(section)
+        print(f"wrote {DOC}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))
