@@ -80,8 +80,7 @@ def estimate_all(
             if k
             else np.empty((len(sub), 0))
         )
-        sample = Sample(sub, distances)
-        return [e.estimate(sample) for e in chosen]
+        return [e.estimate(Sample(sub, distances)) for e in chosen]
 
     full = run(None)
     sizes: list[int] = []
@@ -99,31 +98,52 @@ def estimate_all(
         by_size = [[run(idx) for idx in subsamples(rng, n, s, repeats)] for s in sizes]
 
     settings = {"repeats": repeats, "fraction": fraction, "levels": levels, "seed": seed}
-    results = []
-    for i, est in enumerate(chosen):
-        runs = [[r[i].value for r in level] for level in by_size]
-        curve = full[i].curve
-        if est.curve_axis == SUBSAMPLE_SIZE and runs:
-            curve = ScaleCurve(
-                SUBSAMPLE_SIZE,
-                x=[float(n), *map(float, sizes)],
-                value=[full[i].value, *(float(np.mean(v)) for v in runs)],
-                error=[None, *(float(np.std(v, ddof=1)) for v in runs)],
-            )
-        results.append(
-            IDResult(
-                estimator=est.name,
-                value=full[i].value,
-                spread=jackknife_spread(runs[0], fraction) if runs else None,
-                n=n,
-                parameters={**est.parameters(), **settings},
-                linear=est.linear,
-                extra=full[i].extra,
-                curve=curve,
-                duplicates=duplicates,
-            )
+    return [
+        _result(
+            est,
+            full[i],
+            [[r[i].value for r in runs] for runs in by_size],
+            sizes,
+            n,
+            fraction,
+            parameters={**est.parameters(), **settings},
+            duplicates=duplicates,
         )
-    return results
+        for i, est in enumerate(chosen)
+    ]
+
+
+def _result(
+    est: Estimator,
+    full: Estimate,
+    by_size: list[list[float]],
+    sizes: list[int],
+    n: int,
+    fraction: float,
+    parameters: dict[str, Any],
+    duplicates: int,
+) -> IDResult:
+    """Assemble one estimator's result from its full-data estimate and its subsample values
+    ``by_size[j][r]`` (size ``sizes[j]``, repeat ``r``)."""
+    curve = full.curve
+    if est.curve_axis == SUBSAMPLE_SIZE and by_size:
+        curve = ScaleCurve(
+            SUBSAMPLE_SIZE,
+            x=[float(n), *map(float, sizes)],
+            value=[full.value, *(float(np.mean(v)) for v in by_size)],
+            error=[None, *(float(np.std(v, ddof=1)) for v in by_size)],
+        )
+    return IDResult(
+        estimator=est.name,
+        value=full.value,
+        spread=jackknife_spread(by_size[0], fraction) if by_size else None,
+        n=n,
+        parameters=parameters,
+        linear=est.linear,
+        extra=full.extra,
+        curve=curve,
+        duplicates=duplicates,
+    )
 
 
 def _check_points(
