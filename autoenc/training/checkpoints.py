@@ -6,7 +6,6 @@ import hashlib
 import json
 import os
 import pickle
-import zipfile
 from pathlib import Path
 from typing import Any
 
@@ -15,7 +14,7 @@ from lightning.fabric.plugins.io.torch_io import TorchCheckpointIO
 
 from autoenc.atomic import atomic_dir, atomic_file
 from autoenc.errors import CheckpointError
-from autoenc.models.base import CHECKPOINT_KEY, MODELS, AutoencoderModule
+from autoenc.models.base import CHECKPOINT_FORMAT, CHECKPOINT_KEY, MODELS, AutoencoderModule
 
 EXPORT_FORMAT = 1
 
@@ -30,12 +29,17 @@ class AtomicCheckpointIO(TorchCheckpointIO):
 
 
 def resolve_checkpoint(path: str | os.PathLike) -> Path:
-    """A ``.ckpt`` file, or a run directory -> its best (else last) checkpoint."""
+    """A ``.ckpt`` file, or a run directory -> its best (else last) checkpoint.
+
+    "Best" is the ``checkpoints/best*.ckpt`` with the lowest monitored score (val/loss) that
+    its ModelCheckpoint state records; files without a readable score come last (newest
+    first among them).
+    """
     p = Path(path).expanduser()
     if p.is_dir():
         ckpts = p / "checkpoints"
-        best = sorted(ckpts.glob("best*.ckpt"), key=lambda q: q.stat().st_mtime)
-        for candidate in [*reversed(best), ckpts / "last.ckpt", p / "last.ckpt"]:
+        best = _by_score(list(ckpts.glob("best*.ckpt")))
+        for candidate in [*best, ckpts / "last.ckpt", p / "last.ckpt"]:
             if candidate.is_file():
                 return candidate
         raise CheckpointError(f"no checkpoint in {str(p)!r} (looked for checkpoints/best*.ckpt and last.ckpt); train first")
@@ -44,13 +48,44 @@ def resolve_checkpoint(path: str | os.PathLike) -> Path:
     return p
 
 
+def _recorded_score(path: Path) -> float | None:
+    """The monitored score ModelCheckpoint recorded when it wrote ``path`` (None if absent)."""
+    try:
+        ckpt = torch.load(path, map_location="cpu", weights_only=True, mmap=True)
+        states = [v for k, v in ckpt.get("callbacks", {}).items() if str(k).startswith("ModelCheckpoint")]
+    except Exception:  # unreadable files are reported by read_checkpoint, not here
+        return None
+    for state in states:
+        score = state.get("current_score") if isinstance(state, dict) else None
+        if score is not None and bool(torch.isfinite(torch.as_tensor(score))):
+            return float(score)
+    return None
+
+
+def _by_score(paths: list[Path]) -> list[Path]:
+    """``paths`` ordered best (lowest score) first; unscored ones after, newest first."""
+    if len(paths) < 2:
+        return paths
+    scored = [(_recorded_score(q), q) for q in paths]
+    known = sorted((s, q) for s, q in scored if s is not None)
+    unknown = sorted((q for s, q in scored if s is None), key=lambda q: q.stat().st_mtime, reverse=True)
+    return [q for _, q in known] + unknown
+
+
 def read_checkpoint(path: str | os.PathLike) -> dict[str, Any]:
     """Load a checkpoint dict with ``weights_only=True`` (no code is unpickled) and check it is
     one of ours."""
     p = resolve_checkpoint(path)
     try:
         ckpt = torch.load(p, map_location="cpu", weights_only=True)
-    except (pickle.UnpicklingError, RuntimeError, EOFError, zipfile.BadZipFile, ValueError, OSError) as err:
+    except pickle.UnpicklingError:
+        # torch's weights-only message is a paragraph about torch.load; what matters here is
+        # that the file is not a checkpoint we can load safely.
+        raise CheckpointError(
+            f"{str(p)!r} is not a readable checkpoint (not a PyTorch file, or it pickles objects other "
+            "than tensors and plain data, which autoenc never loads)"
+        ) from None
+    except Exception as err:  # noqa: BLE001 - torch.load fails in many ways on foreign bytes (IndexError, ...)
         first = str(err).strip().splitlines()[0] if str(err).strip() else type(err).__name__
         raise CheckpointError(
             f"{str(p)!r} is not a readable checkpoint (truncated, or not a PyTorch file: {first[:120]})"
@@ -58,6 +93,12 @@ def read_checkpoint(path: str | os.PathLike) -> dict[str, Any]:
     if not isinstance(ckpt, dict) or CHECKPOINT_KEY not in ckpt or "state_dict" not in ckpt:
         raise CheckpointError(f"{str(p)!r} is not an autoenc checkpoint (no {CHECKPOINT_KEY!r} entry); "
                               "train it with `autoenc fit`")
+    mark = ckpt[CHECKPOINT_KEY]
+    if not isinstance(mark, dict) or not isinstance(mark.get("model"), str):
+        raise CheckpointError(f"{str(p)!r} has a damaged {CHECKPOINT_KEY!r} entry ({mark!r}); train it again")
+    if mark.get("format") != CHECKPOINT_FORMAT:
+        raise CheckpointError(f"{str(p)!r} is in checkpoint format {mark.get('format')!r}; this autoenc reads "
+                              f"format {CHECKPOINT_FORMAT}: use the autoenc version that wrote it")
     return ckpt
 
 
@@ -75,10 +116,18 @@ def load_model(path: str | os.PathLike, expected: type[AutoencoderModule] | None
     name = ckpt[CHECKPOINT_KEY]["model"]
     cls = MODELS.get(name)
     if expected is not None and not issubclass(cls, expected):
-        raise CheckpointError(f"{str(path)!r} holds a {cls.__name__} ({name!r}), not a {expected.__name__}")
-    hparams = {k: v for k, v in ckpt.get("hyper_parameters", {}).items() if not k.startswith("_")}
+        raise CheckpointError(f"{str(path)!r} holds a {cls.__name__} ({name!r}) model, not the "
+                              f"{expected.__name__} asked for; load it without expected= or pick another file")
+    hparams = {k: v for k, v in (ckpt.get("hyper_parameters") or {}).items() if not k.startswith("_")}
+    if "input_shape" not in hparams:
+        raise CheckpointError(f"{str(path)!r} does not record the model's input_shape; it was not written "
+                              "by autoenc fit, train it again")
     hparams["input_shape"] = tuple(hparams["input_shape"])
-    model = cls(**hparams)
+    try:
+        model = cls(**hparams)
+    except TypeError as err:
+        raise CheckpointError(f"{str(path)!r}: its hyperparameters do not fit {cls.__name__} ({err}); "
+                              "use the autoenc version that wrote it") from None
     try:
         model.load_state_dict(ckpt["state_dict"])
     except RuntimeError as err:
@@ -148,13 +197,20 @@ def load_exported_encoder(directory: str | os.PathLike) -> ExportedEncoder:
     from autoenc.nets import build_encoder
 
     d = Path(directory)
+    needed = ("kind", "format", "encoder", "net_options", "input_shape", "latent_dim", "out_features", "sha256")
     try:
         meta = json.loads((d / "encoder.json").read_text())
-        kind = meta["kind"]
-    except (OSError, ValueError, KeyError, TypeError) as err:
+        if not isinstance(meta, dict):
+            raise TypeError("not a JSON object")
+        missing = [k for k in needed if k not in meta]
+    except (OSError, ValueError, TypeError) as err:
         raise CheckpointError(f"{str(d)!r} is not an autoenc encoder export (encoder.json unreadable: {err})") from None
-    if kind != "autoenc-encoder":
-        raise CheckpointError(f"{str(d)!r} is not an autoenc encoder export (kind {kind!r})")
+    if missing or meta["kind"] != "autoenc-encoder":
+        what = f"encoder.json lacks {', '.join(missing)}" if missing else f"kind {meta['kind']!r}"
+        raise CheckpointError(f"{str(d)!r} is not an autoenc encoder export ({what}); export it again")
+    if meta["format"] != EXPORT_FORMAT:
+        raise CheckpointError(f"{str(d)!r} is export format {meta['format']!r}; this autoenc reads format "
+                              f"{EXPORT_FORMAT}: use the autoenc version that wrote it")
     try:
         state = load_file(str(d / "encoder.safetensors"))
     except (OSError, SafetensorError) as err:

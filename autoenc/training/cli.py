@@ -22,6 +22,7 @@ from autoenc.errors import CheckpointError, UserError
 from autoenc.models.base import CHECKPOINT_KEY, MODELS, AutoencoderModule
 from autoenc.training.callbacks import NonFiniteLossGuard, ReconstructionGrid
 from autoenc.training.checkpoints import AtomicCheckpointIO, read_checkpoint
+from autoenc.training.loggers import ResumedCSVLogger
 
 
 def _tensorboard_available() -> bool:
@@ -83,6 +84,7 @@ class AutoencCLI(LightningCLI):
         super().parse_arguments(parser, args)
         self._resume_version: int | None = None
         self._checkpoint_shapes: dict[str, tuple[int, ...]] | None = None
+        self._resume_step = 0
         subcommand = self.config.get("subcommand")  # self.subcommand is not set yet
         cfg = self.config[subcommand] if subcommand else self.config
         ckpt_path = cfg.get("ckpt_path")
@@ -98,6 +100,7 @@ class AutoencCLI(LightningCLI):
         ckpt = read_checkpoint(ckpt_path)
         _check_model_class(ckpt, cfg.get("model"), ckpt_path)
         self._checkpoint_shapes = {k: tuple(v.shape) for k, v in ckpt["state_dict"].items()}
+        self._resume_step = int(ckpt.get("global_step", 0))
 
     def after_instantiate_classes(self) -> None:
         """Refuse a ``--ckpt_path`` whose weights do not fit the model built from the config
@@ -119,7 +122,11 @@ class AutoencCLI(LightningCLI):
         cfg = self._subconfig()
         if config.get("logger") in (None, True):
             version = getattr(self, "_resume_version", None)
-            loggers = [CSVLogger(cfg["runs_dir"], name=cfg["name"], version=version)]
+            if version is None:
+                loggers = [CSVLogger(cfg["runs_dir"], name=cfg["name"])]
+            else:  # continue the run's metrics.csv instead of replacing it
+                loggers = [ResumedCSVLogger(cfg["runs_dir"], name=cfg["name"], version=version,
+                                            keep_below_step=self._resume_step)]
             if _tensorboard_available():
                 from lightning.pytorch.loggers import TensorBoardLogger
 
@@ -127,8 +134,12 @@ class AutoencCLI(LightningCLI):
                                                  default_hp_metric=False))
             config["logger"] = loggers
         if not any(isinstance(c, ModelCheckpoint) for c in (config.get("callbacks") or [])):
+            # enable_version_counter=False: a resumed run that was moved (or copied) would
+            # otherwise write last-v1.ckpt beside the old last.ckpt, and `--ckpt_path last`
+            # would keep resuming from the stale one.
             callbacks = [*callbacks, ModelCheckpoint(monitor="val/loss", mode="min", save_last=True,
-                                                     filename="best-{epoch:03d}-{step}", auto_insert_metric_name=False)]
+                                                     filename="best-{epoch:03d}-{step}", auto_insert_metric_name=False,
+                                                     enable_version_counter=False)]
         plugins = config.get("plugins") or []
         plugins = plugins if isinstance(plugins, list) else [plugins]
         config["plugins"] = [*plugins, AtomicCheckpointIO()]
