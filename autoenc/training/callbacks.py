@@ -37,14 +37,23 @@ class ReconstructionGrid(L.Callback):
 
 class NonFiniteLossGuard(L.Callback):
     """Stop training when the loss becomes NaN or infinite, before the bad step changes the
-    weights; the last checkpoint written so far stays the last good one."""
+    weights; the last checkpoint written so far stays the last good one.
+
+    In data-parallel runs the ranks agree first (one boolean all-reduce per step), so every
+    process stops at the same step instead of the healthy ones waiting forever for the
+    gradients of the one that stopped."""
 
     def on_before_backward(self, trainer, pl_module, loss: torch.Tensor) -> None:
-        if not bool(torch.isfinite(loss)):
+        finite = bool(torch.isfinite(loss))
+        stop = not finite
+        if trainer.world_size > 1:
+            stop = trainer.strategy.reduce_boolean_decision(stop, all=False)
+        if stop:
             ckpt = _last_checkpoint(trainer)
             keep = f"; the last good checkpoint is {ckpt}" if ckpt else "; no checkpoint was written yet"
+            what = f"loss became {loss.item()}" if not finite else "loss became non-finite in another process"
             raise NonFiniteLossError(
-                f"loss became {loss.item()} at step {trainer.global_step} (epoch {trainer.current_epoch})"
+                f"{what} at step {trainer.global_step} (epoch {trainer.current_epoch})"
                 f"{keep}; lower the learning rate or check the data"
             )
 

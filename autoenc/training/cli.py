@@ -92,7 +92,8 @@ class AutoencCLI(LightningCLI):
             return
         if ckpt_path == "last":
             version, path = find_last_checkpoint(cfg["runs_dir"], cfg["name"])
-            self._resume_version = version
+            if subcommand == "fit":  # validate/test log to a new version, not into the run
+                self._resume_version = version
             ckpt_path = cfg["ckpt_path"] = str(path)
         if Path(ckpt_path).is_dir():
             raise CheckpointError(f"--ckpt_path {ckpt_path!r} is a directory; give a .ckpt file "

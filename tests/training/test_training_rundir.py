@@ -92,3 +92,18 @@ def test_print_config_prints_yaml_with_latent_dim(tmp_path: Path, capsys: pytest
     assert config["model"]["init_args"]["latent_dim"] == 7
     assert config["data"]["source"] == "digits"
     assert not (tmp_path / "runs").exists()
+
+
+def test_validate_last_reports_without_touching_the_run(vae_run: Path, tmp_path: Path,
+                                                        capsys: pytest.CaptureFixture[str]) -> None:
+    from autoenc.cli.main import main
+
+    runs = tmp_path / "runs"
+    shutil.copytree(vae_run, runs / "vae" / "version_0")
+    metrics = (runs / "vae" / "version_0" / "metrics.csv").read_text()
+    code = main(["validate", "-c", str(CONFIGS / "digits_vae.yaml"), "--runs_dir", str(runs), "--name", "vae",
+                 *VAE_RUN_ARGS, "--trainer.enable_progress_bar", "false", "--ckpt_path", "last"])
+    assert code == 0
+    assert "val/recon" in capsys.readouterr().out
+    assert (runs / "vae" / "version_0" / "metrics.csv").read_text() == metrics
+    assert column(read_metrics(runs / "vae" / "version_1"), "val/loss")
