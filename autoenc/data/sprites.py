@@ -495,8 +495,8 @@ class Sprites(ImageSource):
             images[:, channel] = images[:, 0]
         values = factor_values()
         targets = torch.stack(
-            [values[name][factors[:, i]] for i, name in enumerate(FACTOR_NAMES)], dim=1
-        ).float()
+            [values[name].float()[factors[:, i]] for i, name in enumerate(FACTOR_NAMES)], dim=1
+        )
         return ImageArrays(
             images=images,
             targets=targets,
