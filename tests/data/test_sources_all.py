@@ -59,6 +59,14 @@ FACTORIES: dict[str, Callable[[Path], ImageSource]] = {
                                                    pos_x=[0, 31], pos_y=[0, 31]),
 }
 
+# Smallest image side a source renders (default 4, the data module's floor).
+MIN_SIZE: dict[str, int] = {"sprites": 32}
+
+
+def size(source: ImageSource, wanted: int = 16) -> int:
+    """``wanted``, raised to the smallest size ``source`` can render."""
+    return max(wanted, MIN_SIZE.get(source.name, 4))
+
 
 @pytest.fixture(params=SOURCES.list())
 def tiny_source(request, tmp_path: Path) -> ImageSource:
@@ -93,6 +101,7 @@ def test_load_gives_uint8_nchw_with_matching_targets(tiny_source: ImageSource) -
 
 @pytest.mark.parametrize("image_size, channels", [(16, 1), (16, 3), (20, None)])
 def test_output_shape_is_known_before_loading(tiny_source: ImageSource, image_size, channels) -> None:
+    image_size = size(tiny_source, image_size)
     expected = tuple(tiny_source.output_shape(image_size, channels))
     data = tiny_source.load(image_size, channels)
     assert data.shape == expected
@@ -103,15 +112,15 @@ def test_output_shape_is_known_before_loading(tiny_source: ImageSource, image_si
 
 def test_two_channels_are_refused(tiny_source: ImageSource) -> None:
     with pytest.raises(UserError, match=r"channels"):
-        tiny_source.load(16, 2)
+        tiny_source.load(size(tiny_source), 2)
 
 
 def test_stream_yields_the_loaded_items(tiny_source: ImageSource) -> None:
-    dataset = tiny_source.stream(16, None)
+    dataset = tiny_source.stream(size(tiny_source), None)
     if dataset is None:  # in-memory only: the module must hold it in memory whatever the budget
-        assert ImageDataModule(tiny_source, image_size=16, memory_budget_gb=0).in_memory
+        assert ImageDataModule(tiny_source, image_size=size(tiny_source), memory_budget_gb=0).in_memory
         return
-    data = tiny_source.load(16, None)
+    data = tiny_source.load(size(tiny_source), None)
     assert len(dataset) == len(data)
     for i in (0, len(data) - 1):
         image, target = dataset[i]
@@ -131,13 +140,13 @@ def test_every_source_is_configurable_through_jsonargparse(tiny_source: ImageSou
     # The YAML route of `autoenc fit` and `--data`: class_path + init_args through jsonargparse.
     cls = type(tiny_source)
     section = {"source": {"class_path": f"{cls.__module__}.{cls.__name__}", "init_args": tiny_source.options()},
-               "image_size": 16}
+               "image_size": size(tiny_source)}
     module = instantiate_datamodule(section)
     assert type(module.source) is cls and module.source.options() == tiny_source.options()
 
 
 def test_data_module_shape_and_batches(tiny_source: ImageSource) -> None:
-    module = ImageDataModule(tiny_source, image_size=16, val_fraction=0.25, batch_size=4, num_workers=0)
+    module = ImageDataModule(tiny_source, image_size=size(tiny_source), val_fraction=0.25, batch_size=4, num_workers=0)
     before = module.input_shape
     module.setup("fit")
     assert module.input_shape == before
@@ -148,7 +157,7 @@ def test_data_module_shape_and_batches(tiny_source: ImageSource) -> None:
 
 
 def test_streaming_module_serves_the_same_items(tiny_source: ImageSource) -> None:
-    kwargs = {"image_size": 16, "val_fraction": 0.25, "num_workers": 0, "seed": 5}
+    kwargs = {"image_size": size(tiny_source), "val_fraction": 0.25, "num_workers": 0, "seed": 5}
     streamed = ImageDataModule(tiny_source, memory_budget_gb=0, **kwargs)
     if streamed.in_memory:
         return  # in-memory only (checked above)
