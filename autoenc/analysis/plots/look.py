@@ -62,7 +62,14 @@ def traversal_frames(trav: Traversal, scale: int | None = None) -> list[np.ndarr
                  f"range: {trav.range_text}"]
         cells = trav.images[:, :, step].permute(1, 0, 2, 3, 4)  # (K, B, C, H, W)
         frames.append(draw_grid(cells, scale, title=title, row_labels=labels, col_labels=trav.base_names))
-    return frames
+    return _same_size(frames)
+
+
+def _same_size(frames: list[np.ndarray]) -> list[np.ndarray]:
+    """Pad frames with white on the right / bottom to the largest (a title can be wider in one)."""
+    h = max(f.shape[0] for f in frames)
+    w = max(f.shape[1] for f in frames)
+    return [np.pad(f, ((0, h - f.shape[0]), (0, w - f.shape[1]), (0, 0)), constant_values=255) for f in frames]
 
 
 def _dimension_labels(trav: Traversal) -> list[str]:
