@@ -11,8 +11,11 @@ import torch
 from autoenc.errors import UserError
 from autoenc.registry import Registry
 
-#: Targets with at most this many distinct values are coloured as categories.
+#: Class labels with at most this many distinct values are coloured as categories.
 MAX_CATEGORIES = 12
+#: A factor (ordered values, e.g. scale or position) is a category only with this few values;
+#: otherwise a sequential colour map shows its order.
+MAX_FACTOR_CATEGORIES = 4
 
 Projection = Callable[[np.ndarray, int], tuple[np.ndarray, list[str]]]
 PROJECTIONS: Registry[Projection] = Registry("projection")
@@ -87,7 +90,7 @@ def colour_by(targets: torch.Tensor | None, target_names: list[str] | None,
         raise UserError(f"unknown factor {chosen!r} to colour by; choose one of {', '.join(factors)}")
     values = t[:, factors.index(chosen)].numpy()
     uniques = np.unique(values)
-    categorical = len(uniques) <= MAX_CATEGORIES
+    categorical = len(uniques) <= MAX_FACTOR_CATEGORIES
     return Colouring(values, chosen, categorical, [f"{v:.3g}" for v in uniques] if categorical else None)
 
 

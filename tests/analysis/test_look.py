@@ -303,6 +303,9 @@ def test_latent_map_colouring_and_subsampling():
     by_scale = colour_by(factors, ["shape", "scale"], "scale")
     assert by_scale.name == "scale" and by_scale.values.tolist() == pytest.approx([0.5, 0.6, 0.7, 0.8])
     assert colour_by(factors, ["shape", "scale"]).name == "shape"
+    positions = torch.stack([torch.zeros(8), torch.linspace(0, 1, 8)], 1)
+    assert not colour_by(positions, ["shape", "pos_x"], "pos_x").categorical  # ordered: a colour map
+    assert colour_by(positions, ["shape", "pos_x"], "shape").categorical
     with pytest.raises(UserError, match="unknown factor 'size' to colour by; choose one of shape, scale"):
         colour_by(factors, ["shape", "scale"], "size")
     with pytest.raises(UserError, match="has class labels only"):
