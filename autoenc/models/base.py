@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field
 from typing import Any, ClassVar, Literal
 
@@ -149,14 +150,23 @@ class AutoencoderModule(L.LightningModule):
 
     # -- ordered codes (nested dropout) ---------------------------------------------------------
     def truncate_code(self, z: torch.Tensor) -> torch.Tensor:
-        """During training with ``nested_dropout``, zero each row of z after a random unit
-        b ~ Geometric(p) (b = 0 keeps only the first unit). Identity otherwise."""
+        """During training with ``nested_dropout``, keep each row's units 0..b and zero the rest,
+        b ~ Geometric(p) on {0, 1, ...} drawn per row (b = 0 keeps only the first unit; b is
+        clipped at latent_dim - 1, which then keeps the whole code). Rippel et al. 2014,
+        "Learning ordered representations with nested dropout", Sec. 3. Identity otherwise.
+
+        z: (B, latent_dim) -> (B, latent_dim)."""
         if not (self.hparams.nested_dropout and self.training):
             return z
-        b = torch.distributions.Geometric(probs=torch.tensor(self.hparams.nested_dropout_p))
-        keep = b.sample((z.shape[0],)).to(z.device).clamp_(max=self.latent_dim - 1)
-        mask = torch.arange(self.latent_dim, device=z.device)[None, :] <= keep[:, None]
-        return z * mask
+        # Inverse-CDF draw on z's device: P(b >= n) = (1 - p)^n  <=>  b = floor(log(1 - u) / log(1 - p)).
+        u = torch.rand(z.shape[0], device=z.device)
+        b = torch.floor(torch.log1p(-u) / math.log1p(-self.hparams.nested_dropout_p))
+        return keep_prefix(z, b.clamp_(max=self.latent_dim - 1) + 1)
+
+    def decode_prefix(self, z: torch.Tensor, k: int) -> torch.Tensor:
+        """Decode from the first ``k`` units of z only, the others zeroed (how nested dropout
+        trains an ordered code): z (B, latent_dim) -> image mean (B, C, H, W) in [0, 1]."""
+        return self.decode(keep_prefix(z, k))
 
     # -- Lightning -------------------------------------------------------------------------------
     def training_step(self, batch: Any, batch_idx: int) -> torch.Tensor:
@@ -204,6 +214,17 @@ class AutoencoderModule(L.LightningModule):
         # arguments (without it, the subclass-mode parser refuses e.g. a VAE's `beta`).
         hparams["_class_path"] = f"{type(self).__module__}.{type(self).__qualname__}"
         checkpoint["hyper_parameters"] = _plain(hparams)
+
+
+def keep_prefix(z: torch.Tensor, k: int | torch.Tensor) -> torch.Tensor:
+    """z (B, D) with units k, k+1, ... zeroed: ``k`` is one count for every row or a (B,)
+    tensor of counts per row. k >= D keeps everything; k = 0 zeroes the whole code."""
+    if not isinstance(k, torch.Tensor):
+        if isinstance(k, bool) or not isinstance(k, int) or k < 0:
+            raise UserError(f"prefix size must be an integer >= 0, got {k!r}")
+        k = torch.tensor(k)
+    units = torch.arange(z.shape[-1], device=z.device)
+    return z * (units < k.to(z.device).reshape(-1, 1)).to(z.dtype)
 
 
 def _plain(value: Any) -> Any:
