@@ -143,7 +143,8 @@ def _variants(encoder: FrozenEncoder) -> dict[str, tuple[nn.Module, bool]]:
     import copy
 
     # The conv Encoder's layers without its input-shape check (control flow FX cannot trace).
-    net = nn.Sequential(*encoder.net.net.children()).eval()
+    # FrozenEncoder already keeps conv weights channels_last; the baseline gets them back in NCHW.
+    net = copy.deepcopy(nn.Sequential(*encoder.net.net.children())).eval().to(memory_format=torch.contiguous_format)
     out: dict[str, tuple[nn.Module, bool]] = {"eager NCHW": (net, False)}
     out["eager channels_last"] = (copy.deepcopy(net).to(memory_format=torch.channels_last), True)
     try:
@@ -207,7 +208,7 @@ def bench_throughput(shape: tuple[int, int, int], n: int, batches: list[int], re
                          progress=False)
 
     extract()
-    rows.append(("extract_features (uint8 in, cache out, fsync)", batches[1],
+    rows.append(("extract_features (library: uint8 in, channels_last, cache out)", batches[1],
                  *beside_peak(lambda: n / best_time(extract, repeats))))
     return {"shape": shape, "flops": flops, "rows": rows}
 

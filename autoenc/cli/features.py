@@ -32,7 +32,7 @@ def build_features_parser() -> ArgumentParser:
     p.add_argument("--cache", required=True, type=Path, help="cache directory to write (created atomically)")
     p.add_argument("--split", default="val", choices=["train", "val", "all"], help="which split (default val)")
     p.add_argument("--overwrite", action="store_true", help="rebuild an existing cache")
-    p.add_argument("--batch-size", type=int, default=256, help="images per forward pass (default 256)")
+    p.add_argument("--batch-size", type=int, default=64, help="images per forward pass (default 64)")
     p.add_argument("--devices", type=int, default=1,
                    help="devices; more than 1 runs Trainer.predict with DDP (default 1)")
     p.add_argument("--accelerator", default="cpu", help="Lightning accelerator for --devices (default cpu)")

@@ -164,7 +164,7 @@ def _build_local(request: ExtractionRequest, path: Path, batch_size: int, device
 
 
 def extract_features(encoder: FrozenEncoder | str | os.PathLike | torch.nn.Module, data: DataLike,
-                     cache_dir: str | os.PathLike, *, split: Split = "val", batch_size: int = 256,
+                     cache_dir: str | os.PathLike, *, split: Split = "val", batch_size: int = 64,
                      overwrite: bool = False, progress: bool | None = None, device: str | torch.device = "cpu",
                      devices: int = 1, accelerator: str = "cpu") -> FeatureCache:
     """Encode ``split`` of ``data`` with the frozen ``encoder`` into the cache ``cache_dir``.
@@ -173,7 +173,8 @@ def extract_features(encoder: FrozenEncoder | str | os.PathLike | torch.nn.Modul
         encoder: anything :func:`~autoenc.features.load_encoder` takes.
         data: an ImageDataModule, ImageArrays (images (N, C, H, W) uint8) or a source name.
         split: ``train``, ``val`` or ``all`` (data modules only; ImageArrays are used whole).
-        batch_size: images per forward pass.
+        batch_size: images per forward pass; 64 keeps a conv net's activations in cache (256 ran
+            up to 2x slower on 64 x 64 images here, see docs/benchmarks.md).
         overwrite: rebuild a cache that exists (a matching one is otherwise reused, a different
             one refused).
         progress: progress bar on stderr (None: only when stderr is a terminal).
