@@ -45,7 +45,11 @@ def compare_figure(results: Mapping[str, SweepResult], title: str = "", mark_rec
             if mark_recommendation:
                 ax.axvline(result.recommendation.latent_dim, color=f"C{i}", ls=":", lw=1)
         if metric.name in _BOUNDED_BY_SIZE:
+            top = max((s.mean[metric.name] + (s.std[metric.name] if math.isfinite(s.std[metric.name]) else 0.0)
+                       for r in results.values() for s in r.summary if math.isfinite(s.mean[metric.name])),
+                      default=float(max(sizes)))
             ax.plot(sizes, sizes, ls="--", lw=0.8, color="0.6", label="= latent size")
+            ax.set_ylim(0, min(float(max(sizes)), top) * 1.15 + 0.5)  # the bound, cut where the data ends
         ax.set_xscale("log", base=2)
         ax.set_xticks(sizes, [str(k) for k in sizes])
         ax.minorticks_off()
