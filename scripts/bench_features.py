@@ -307,7 +307,9 @@ def render(args: argparse.Namespace, peak: float, probes: list[dict[str, Any]], 
             lines.append(f"| {name} | {batch} | {rate:,.0f} | {gflops:.1f} | {local / 1e9:.0f} | "
                          f"{100 * gflops * 1e9 / local:.0f}% |")
         lines.append("")
-    lines += ["Reading the tables: compare rows measured at similar matmul figures. `extract_features` "
+    lines += ["Reading the tables: compare rows measured at similar matmul figures. The matmul figure is the "
+              "rate MKL's sgemm reaches here, a practical peak, not the hardware's: oneDNN's convolutions can "
+              "exceed it (rows above 100%). `extract_features` "
               "keeps conv encoders channels_last and batches 64 images by default because those were the fastest "
               "eager settings in these runs; the gap between it and the bare forward pass is the uint8 -> float "
               "conversion, the memory-mapped write, hashing the items for the fingerprint and fsync.", "",
