@@ -1,8 +1,13 @@
-"""``autoenc id``: intrinsic dimension of an array saved as .npy -> JSON + plot.
+"""``autoenc id``: intrinsic dimension of codes, images, caches or arrays -> JSON + plot.
 
     autoenc id codes.npy --out runs/id [--estimators twonn,mle] [--k 20] [--repeats 5]
+    autoenc id runs/digits_vae/version_0 --out runs/id     # raw images and codes side by side
+    autoenc id features/cache_dir --out runs/id             # a feature cache
+    autoenc id --data digits --out runs/id                  # raw images of a data source
 
-The array is (N, D) points or (N, C, H, W) images (flattened). Everything else is a call to
+An array is (N, D) points or (N, C, H, W) images (flattened). For a checkpoint or run
+directory the validation split of the run's data (or ``--data``) is measured twice: the raw
+images and the model's codes, reported with latent_dim and, for a VAE, active units. Everything else is a call to
 :func:`autoenc.analysis.intrinsic_dim.estimate_all`; numpy/torch/matplotlib are imported
 only when the command runs, so ``--help`` is instant.
 """
@@ -35,7 +40,14 @@ def build_parser() -> ArgumentParser:
         "estimators, error bars from repeated subsamples and scale curves. Writes "
         f"{JSON_NAME} and {PLOT_NAME} to --out.",
     )
-    p.add_argument("array", type=Path, help=".npy file: (N, D) points or (N, C, H, W) images")
+    p.add_argument("array", type=Path, nargs="?",
+                   help=".npy file ((N, D) points or (N, C, H, W) images), a feature cache "
+                        "directory, or a checkpoint / run directory; omit with --data")
+    from autoenc.cli._data import add_data_arguments
+
+    add_data_arguments(p, default=None)
+    p.add_argument("--split", choices=["train", "val", "all"], default="val",
+                   help="data split for a checkpoint or --data (default val)")
     p.add_argument("--out", type=Path, required=True, help="output directory (created)")
     p.add_argument(
         "--estimators",
@@ -86,14 +98,7 @@ def main(argv: list[str]) -> int:
     from autoenc.analysis.intrinsic_dim import estimate_all, make_estimator
     from autoenc.analysis.intrinsic_dim.result import write_results
 
-    x = load_array(args.array)
-    shape = list(x.shape)
-    if args.max_points is not None:
-        if args.max_points < 2:
-            raise UserError(f"--max-points must be >= 2, got {args.max_points}")
-        if args.max_points < len(x):
-            rng = np.random.default_rng(args.seed)
-            x = x[np.sort(rng.choice(len(x), args.max_points, replace=False))]
+    inputs, context = _inputs(args)
     if args.chunk_mb <= 0:
         raise UserError(f"--chunk-mb must be > 0, got {args.chunk_mb}")
     names = [n.strip() for n in args.estimators.split(",") if n.strip()]
@@ -101,25 +106,74 @@ def main(argv: list[str]) -> int:
         raise UserError("--estimators is empty; give e.g. twonn,mle,gride,pca")
     params = _estimator_parameters(args, names)
     estimators = [make_estimator(n, **params.get(n, {})) for n in names]
-    results = estimate_all(
-        x,
-        estimators,
-        repeats=args.repeats,
-        fraction=args.fraction,
-        levels=args.levels,
-        seed=args.seed,
-        chunk_bytes=int(args.chunk_mb * 2**20),
-        device=args.device,
-    )
+    measured = {}
+    for label, x in inputs.items():
+        shape = list(x.shape)
+        if args.max_points is not None:
+            if args.max_points < 2:
+                raise UserError(f"--max-points must be >= 2, got {args.max_points}")
+            if args.max_points < len(x):
+                rng = np.random.default_rng(args.seed)
+                x = x[np.sort(rng.choice(len(x), args.max_points, replace=False))]
+        measured[label] = (shape, estimate_all(
+            x, estimators, repeats=args.repeats, fraction=args.fraction, levels=args.levels,
+            seed=args.seed, chunk_bytes=int(args.chunk_mb * 2**20), device=args.device))
     _make_out(args.out)
-    json_path = write_results(results, args.out / JSON_NAME, input=str(args.array), shape=shape)
-    plot_path = _plot(results, args.out / PLOT_NAME, title=f"{args.array.name}: N = {results[0].n}")
-    for r in results:
-        spread = "" if r.spread is None else f" ± {r.spread:.2f}"
-        kind = " (linear)" if r.linear else ""
-        print(f"{r.estimator:>6}{kind}: {r.value:.2f}{spread}   (N = {r.n})")
-    print(f"wrote {json_path} and {plot_path}")
+    for label, (shape, results) in measured.items():
+        suffix = "" if len(measured) == 1 else f"_{label}"
+        write_results(results, args.out / JSON_NAME.replace(".json", f"{suffix}.json"),
+                                  input=str(args.array or args.data), measured=label, shape=shape, **context)
+        _plot(results, args.out / PLOT_NAME.replace(".png", f"{suffix}.png"),
+                          title=f"{label}: N = {results[0].n}, D = {shape[-1] if len(shape) == 2 else shape[1:]}")
+        print(f"{label} {tuple(shape)}" + "".join(f"; {k} {v}" for k, v in context.items()))
+        for r in results:
+            spread = "" if r.spread is None else f" ± {r.spread:.2f}"
+            kind = " (linear)" if r.linear else ""
+            print(f"  {r.estimator:>6}{kind}: {r.value:.2f}{spread}   (N = {r.n})")
+    print(f"wrote {JSON_NAME[:-5]}*.json and *.png to {args.out}")
     return 0
+
+
+def _inputs(args: Any) -> tuple[dict[str, Any], dict[str, Any]]:
+    """{label: (N, ...) array} to measure, and context numbers (latent_dim, active units)."""
+    path = args.array
+    if path is None:
+        if args.data is None:
+            raise UserError("give an array / cache / checkpoint path, or --data SOURCE")
+        from autoenc.cli._data import build_datamodule
+
+        dm = build_datamodule(args, num_workers=0)
+        return {"images": _flat_images(dm.arrays(args.split).images)}, {}
+    if path.is_dir() and (path / "meta.json").is_file() and (path / "features.npy").is_file():
+        from autoenc.features.cache import open_cache
+
+        return {"features": open_cache(path).features}, {}
+    if path.suffix == ".npy" or (path.is_file() and path.suffix != ".ckpt"):
+        return {"array": load_array(path)}, {}
+    return _checkpoint_inputs(args)
+
+
+def _checkpoint_inputs(args: Any) -> tuple[dict[str, Any], dict[str, Any]]:
+    from autoenc.analysis.latents import active_units, encode_all, is_variational
+    from autoenc.training.runs import check_input_shape, load_run
+
+    model, dm, _ = load_run(args.array, num_workers=0)
+    if args.data is not None or args.overrides:
+        from autoenc.cli._data import build_datamodule
+
+        dm = build_datamodule(args, num_workers=0)
+        check_input_shape(model, dm.input_shape)
+    images = dm.arrays(args.split).images
+    codes = encode_all(model, images).numpy()
+    context: dict[str, Any] = {"latent_dim": model.latent_dim}
+    if is_variational(model):
+        context["active_units"] = active_units(model, images)
+    return {"images": _flat_images(images), "codes": codes}, context
+
+
+def _flat_images(images: Any) -> Any:
+    """uint8 (N, C, H, W) -> float32 (N, C*H*W) in [0, 1]."""
+    return (images.reshape(len(images), -1).float() / 255.0).numpy()
 
 
 def load_array(path: Path) -> Any:

@@ -94,6 +94,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         print(f"autoenc {name}: interrupted", file=sys.stderr)
         return 130
+    except SystemExit as done:  # argparse's --help / --version inside a subcommand
+        return done.code if isinstance(done.code, int) else (0 if done.code is None else 2)
     return int(code or 0)
 
 

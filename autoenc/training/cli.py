@@ -155,7 +155,8 @@ class AutoencCLI(LightningCLI):
         score = getattr(ckpt, "best_model_score", None)
         print(f"run: {trainer.log_dir}")
         if best:
-            print(f"best checkpoint: {best} (val/loss {float(score):.2f} nats/image)")
+            loss = f" (val/loss {float(score):.2f} nats/image)" if score is not None else ""
+            print(f"best checkpoint: {best}{loss}")
         if self._subconfig().get("report") and trainer.log_dir:
             from autoenc.cli.main import main as autoenc_main
 
