@@ -20,7 +20,7 @@ import time
 
 import torch
 
-from autoenc.data.base import ImageArrays, ImageSource, SOURCES, register_source
+from autoenc.data.base import SOURCES, ImageArrays, ImageSource, register_source
 
 REGIMES = {
     "conv_mnist": dict(model="Autoencoder", encoder="conv", net_options={"widths": [32, 64]}, latent_dim=16,
