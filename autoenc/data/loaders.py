@@ -35,6 +35,21 @@ class TensorBatches:
         self.world_size = world_size
         self.epoch = 0
 
+    #: Lightning reads these like a DataLoader's; there is no separate batch sampler.
+    batch_sampler = None
+
+    @property
+    def sampler(self) -> TensorBatches:
+        """Lightning calls ``loader.sampler.set_epoch(e)`` before each epoch: so a resumed run
+        continues the shuffling sequence instead of replaying epoch 0's order. Unshuffled
+        loaders have none (Lightning then treats them as sequential)."""
+        if not self.shuffle:
+            raise AttributeError("an unshuffled TensorBatches has no sampler")
+        return self
+
+    def set_epoch(self, epoch: int) -> None:
+        self.epoch = epoch
+
     def _per_rank(self) -> int:
         return len(self.indices) // self.world_size if self.world_size > 1 else len(self.indices)
 

@@ -68,3 +68,18 @@ def test_uneven_count_is_truncated_to_equal_shards() -> None:
     ranks = [make(n=21, seed=3, rank=r, world_size=2) for r in range(2)]
     shards = [epoch(r) for r in ranks]
     assert len(shards[0]) == len(shards[1]) == 10 and not set(shards[0]) & set(shards[1])
+
+
+def test_set_epoch_fixes_the_shuffle_order_like_a_sampler():
+    """Lightning calls loader.sampler.set_epoch(e): a resumed run must continue the sequence."""
+    import torch
+
+    from autoenc.data.loaders import TensorBatches
+
+    images = torch.arange(40, dtype=torch.uint8).view(40, 1, 1, 1)
+    fresh = TensorBatches(images, None, torch.arange(40), 8, shuffle=True, seed=3)
+    orders = [torch.cat([x.flatten() for x, _ in fresh]) for _ in range(3)]
+    resumed = TensorBatches(images, None, torch.arange(40), 8, shuffle=True, seed=3)
+    resumed.sampler.set_epoch(2)
+    assert torch.equal(torch.cat([x.flatten() for x, _ in resumed]), orders[2])
+    assert not torch.equal(orders[1], orders[2])
