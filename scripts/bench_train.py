@@ -75,11 +75,12 @@ def autoenc_steps_per_s(regime: dict, runs_dir: str) -> float:
         "data": {"source": regime["source"], "batch_size": regime["batch_size"], "val_fraction": 0.01},
         "model": {"class_path": regime["model"], "init_args": {
             "latent_dim": regime["latent_dim"], "encoder": regime["encoder"], "net_options": regime["net_options"]}},
-        "trainer": {"max_steps": total, "limit_val_batches": 0, "enable_progress_bar": False,
+        "trainer": {"max_steps": total, "max_epochs": -1, "limit_val_batches": 0, "enable_progress_bar": False,
                     "callbacks": [timer.callback], "num_sanity_val_steps": 0},
     }
     cli = AutoencCLI(args=args, run=False)
     cli.trainer.fit(cli.model, datamodule=cli.datamodule)
+    assert cli.trainer.global_step == total, f"ran {cli.trainer.global_step} of {total} steps"
     return regime["steps"] / (timer.end - timer.start)
 
 
