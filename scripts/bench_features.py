@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import argparse
 import platform
-import re
 import subprocess
 import sys
 import tempfile
@@ -28,6 +27,7 @@ from typing import Any
 
 import numpy as np
 import torch
+from _bench_doc import write_section  # noqa: E402  (scripts/ is on sys.path)
 from torch import nn
 
 from autoenc.data import ImageDataModule
@@ -323,18 +323,6 @@ def render(args: argparse.Namespace, peak: float, probes: list[dict[str, Any]], 
     return "\n".join(lines)
 
 
-def write_section(section: str, path: Path = DOC) -> None:
-    """Replace (or append) the ``## Features`` section; leave the rest alone."""
-    text = path.read_text() if path.exists() else "# Benchmarks\n"
-    pattern = re.compile(rf"^{re.escape(SECTION)}\n.*?(?=^## |\Z)", re.S | re.M)
-    if pattern.search(text):
-        text = pattern.sub(lambda _: section + "\n", text, count=1)
-    else:
-        text = text.rstrip("\n") + "\n\n" + section + "\n"
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(text)
-
-
 def main(argv: list[str]) -> int:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--quick", action="store_true", help="small sizes, for a smoke run")
@@ -363,7 +351,7 @@ def main(argv: list[str]) -> int:
     if args.no_write:
         print(section)
     else:
-        write_section(section)
+        write_section(SECTION, section)
         print(section)
     return 0
 

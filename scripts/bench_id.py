@@ -24,6 +24,7 @@ from pathlib import Path
 
 import numpy as np
 import torch
+from _bench_doc import write_section  # noqa: E402  (scripts/ is on sys.path)
 
 from autoenc.analysis.intrinsic_dim import MLE, TwoNN, estimate_all, knn
 
@@ -223,18 +224,6 @@ def _cores() -> int:
     return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 0
 
 
-def write_section(section: str, path: Path = DOC) -> None:
-    """Replace (or append) the ``## Intrinsic dimension`` section; leave the rest alone."""
-    text = path.read_text() if path.exists() else "# Benchmarks\n"
-    pattern = re.compile(rf"^{re.escape(SECTION)}\n.*?(?=^## |\Z)", re.S | re.M)
-    if pattern.search(text):
-        text = pattern.sub(lambda _: section + "\n", text, count=1)
-    else:
-        text = text.rstrip("\n") + "\n\n" + section + "\n"
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(text)
-
-
 def main(argv: list[str]) -> int:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--sizes", default="10000,50000", help="comma-separated N (default 10000,50000)")
@@ -245,7 +234,7 @@ def main(argv: list[str]) -> int:
     section = run(sizes, args.repeats)
     print(section)
     if not args.no_write:
-        write_section(section)
+        write_section(SECTION, section)
         print(f"wrote {DOC}")
     return 0
 

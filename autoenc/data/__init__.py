@@ -9,11 +9,7 @@ from autoenc.data.folder import ImageFolder
 from autoenc.data.idx import MNIST, FashionMNIST, read_idx
 from autoenc.data.module import ImageDataModule, make_source
 from autoenc.data.sklearn_sources import Digits, Patches
-
-try:  # the sprites renderer lands separately
-    from autoenc.data.sprites import Sprites
-except ImportError:  # pragma: no cover
-    Sprites = None  # type: ignore[assignment,misc]
+from autoenc.data.sprites import Sprites
 
 __all__ = [
     "SOURCES", "ImageArrays", "ImageSource", "register_source", "ImageDataModule", "make_source",

@@ -8,20 +8,19 @@ success and the completion marker is written; an interrupted run is resumed from
 
 from __future__ import annotations
 
-import contextlib
-import logging
 import os
 import shutil
 import signal
 import subprocess
 import sys
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
 
+from autoenc.cli.train import _quiet_seed_message
 from autoenc.errors import UserError
 
 from .plan import RunSpec, SweepPlan, read_marker, run_root, run_state, version_dir, write_marker
@@ -46,18 +45,6 @@ class TrainOutcome:
     run_dir: Path
 
 
-@contextlib.contextmanager
-def _quiet_lightning() -> Iterator[None]:
-    """Lightning's seed announcement goes to stderr for every run; the seed is in config.yaml."""
-    logger = logging.getLogger("lightning.fabric.utilities.seed")
-    level = logger.level
-    logger.setLevel(logging.WARNING)
-    try:
-        yield
-    finally:
-        logger.setLevel(level)
-
-
 def check_config_builds(plan: SweepPlan) -> None:
     """Build model, data module and Trainer of the largest run without training or writing
     anything, so a typo in the config or in ``fit_args`` fails before the first run."""
@@ -71,7 +58,7 @@ def check_config_builds(plan: SweepPlan) -> None:
     saved = sys.argv
     sys.argv = sys.argv[:1]
     try:
-        with _quiet_lightning():
+        with _quiet_seed_message():
             AutoencCLI(args=argv, run=False)
     except SystemExit as exc:
         raise UserError(f"config {str(plan.config_path)!r} does not build a model: {' '.join(str(exc.code).split())}") from None
@@ -136,7 +123,7 @@ def train_one(plan: SweepPlan, run: RunSpec, *, child: bool = False, threads: in
     if child:
         code = _fit_child(argv, log_path, threads)
     else:
-        with _quiet_lightning():
+        with _quiet_seed_message():
             code = _fit_here(argv)
     seconds = time.perf_counter() - start
     run_dir = version_dir(root)
