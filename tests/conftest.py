@@ -22,3 +22,12 @@ def shared_mnist() -> Path:
         pytest.skip(f"real MNIST test set not found: {', '.join(missing)} missing in {raw} "
                     "(only present in the project's shared workspace)")
     return SHARED_MNIST
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    """One torch intra-op thread for the whole suite: its tensors are tiny, and on a shared
+    2-core machine a second thread mostly waits for a core (a resnet step measured 20x slower
+    with 2 threads than with 1 under load). Benchmarks, not tests, measure multi-thread speed."""
+    import torch
+
+    torch.set_num_threads(1)

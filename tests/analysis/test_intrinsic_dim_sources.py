@@ -6,19 +6,15 @@ import json
 
 import numpy as np
 import pytest
-import torch
 
 from autoenc.cli.main import main
 
 
 @pytest.fixture(scope="module")
 def vae_run(tmp_path_factory):
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
     runs = tmp_path_factory.mktemp("runs")
     code = main(["fit", "-c", "configs/digits_vae.yaml", "--runs_dir", str(runs), "--trainer.max_epochs", "2",
                  "--trainer.enable_progress_bar", "false", "--model.init_args.latent_dim", "4"])
-    torch.set_num_threads(threads)
     assert code == 0
     return runs / "digits_vae" / "version_0"
 

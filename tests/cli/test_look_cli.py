@@ -17,16 +17,8 @@ CONFIG = Path(__file__).resolve().parents[2] / "configs" / "digits_vae.yaml"
 LATENT = 3
 
 
-@pytest.fixture(scope="module", autouse=True)
-def one_thread():
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
-
-
 @pytest.fixture(scope="module")
-def run(tmp_path_factory, one_thread) -> Path:
+def run(tmp_path_factory) -> Path:
     """A VAE run on 300 digits, one short epoch, with its report written by ``fit --report``."""
     runs = tmp_path_factory.mktemp("runs")
     code = main(["fit", "-c", str(CONFIG), "--runs_dir", str(runs), "--name", "tiny",

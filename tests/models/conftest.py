@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-
 import pytest
 import torch
 
@@ -22,12 +20,3 @@ def digits_images() -> torch.Tensor:
     images = torch.from_numpy(load_digits().images[:64]).float() / 16.0
     return images.unsqueeze(1)
 
-
-@pytest.fixture(autouse=True)
-def _one_torch_thread() -> Iterator[None]:
-    """One intra-op thread for these tests: on the shared 2-core machine a second thread mostly
-    waits for a core (a resnet step measured 20x slower under load with 2 threads than with 1)."""
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
