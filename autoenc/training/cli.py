@@ -134,7 +134,9 @@ class AutoencCLI(LightningCLI):
                 loggers.append(TensorBoardLogger(cfg["runs_dir"], name=cfg["name"], version=loggers[0].version,
                                                  default_hp_metric=False))
             config["logger"] = loggers
-        if not any(isinstance(c, ModelCheckpoint) for c in (config.get("callbacks") or [])):
+        wants_checkpoints = config.get("enable_checkpointing") is not False
+        user_has_one = any(isinstance(c, ModelCheckpoint) for c in (config.get("callbacks") or []))
+        if wants_checkpoints and not user_has_one:
             # enable_version_counter=False: a resumed run that was moved (or copied) would
             # otherwise write last-v1.ckpt beside the old last.ckpt, and `--ckpt_path last`
             # would keep resuming from the stale one.

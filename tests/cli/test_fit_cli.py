@@ -131,3 +131,15 @@ def test_non_finite_loss_stops_at_that_step(tmp_path: Path, capsys: pytest.Captu
     with open(run_dir / "metrics.csv", newline="") as f:
         steps = [int(r["step"]) for r in csv.DictReader(f)]
     assert max(steps) < bad_step  # nothing was trained or logged after the bad step
+
+
+def test_checkpointing_can_be_turned_off(tmp_path):
+    """`--trainer.enable_checkpointing false` trains without writing checkpoints (the default
+    ModelCheckpoint is only added when checkpointing is on)."""
+    from autoenc.cli.main import main
+
+    code = main(["fit", "-c", "configs/digits_ae.yaml", "--runs_dir", str(tmp_path), "--trainer.max_steps", "3",
+                 "--trainer.enable_checkpointing", "false", "--trainer.enable_progress_bar", "false"])
+    assert code == 0
+    run = tmp_path / "digits_ae" / "version_0"
+    assert (run / "config.yaml").is_file() and not (run / "checkpoints").exists()
