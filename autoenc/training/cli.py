@@ -134,6 +134,9 @@ class AutoencCLI(LightningCLI):
                 loggers.append(TensorBoardLogger(cfg["runs_dir"], name=cfg["name"], version=loggers[0].version,
                                                  default_hp_metric=False))
             config["logger"] = loggers
+        if config.get("default_root_dir") is None:
+            # where Lightning puts config.yaml and checkpoints when there is no logger
+            config["default_root_dir"] = str(Path(cfg["runs_dir"]) / cfg["name"])
         wants_checkpoints = config.get("enable_checkpointing") is not False
         user_has_one = any(isinstance(c, ModelCheckpoint) for c in (config.get("callbacks") or []))
         if wants_checkpoints and not user_has_one:

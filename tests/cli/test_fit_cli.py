@@ -143,3 +143,15 @@ def test_checkpointing_can_be_turned_off(tmp_path):
     assert code == 0
     run = tmp_path / "digits_ae" / "version_0"
     assert (run / "config.yaml").is_file() and not (run / "checkpoints").exists()
+
+
+def test_without_a_logger_the_run_still_goes_under_runs_dir(tmp_path, monkeypatch):
+    from autoenc.cli.main import main
+
+    monkeypatch.chdir(tmp_path)
+    runs = tmp_path / "runs"
+    config = Path(__file__).resolve().parents[2] / "configs" / "digits_ae.yaml"
+    assert main(["fit", "-c", str(config), "--runs_dir", str(runs), "--trainer.max_steps", "2",
+                 "--trainer.logger", "false", "--trainer.enable_progress_bar", "false"]) == 0
+    assert (runs / "digits_ae" / "config.yaml").is_file()
+    assert not (tmp_path / "config.yaml").exists()
