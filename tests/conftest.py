@@ -25,9 +25,12 @@ def shared_mnist() -> Path:
 
 
 def pytest_configure(config: pytest.Config) -> None:
-    """One torch intra-op thread for the whole suite: its tensors are tiny, and on a shared
-    2-core machine a second thread mostly waits for a core (a resnet step measured 20x slower
-    with 2 threads than with 1 under load). Benchmarks, not tests, measure multi-thread speed."""
+    """One thread for torch and for numpy's BLAS / OpenMP pools, for the whole suite: its
+    tensors are tiny, and on a shared 2-core machine a second thread mostly waits for a core
+    (a resnet step measured 20x slower with 2 threads than with 1 under load). Benchmarks,
+    not tests, measure multi-thread speed."""
     import torch
+    from threadpoolctl import threadpool_limits
 
     torch.set_num_threads(1)
+    threadpool_limits(1)

@@ -81,18 +81,6 @@ def kill_dimension(model: VariationalAutoencoder, dim: int) -> VariationalAutoen
     return dead
 
 
-@pytest.fixture(autouse=True, scope="module")
-def one_thread():
-    """Tiny tensors: one thread is faster, and much faster on a busy shared machine."""
-    from threadpoolctl import threadpool_limits
-
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    with threadpool_limits(1):
-        yield
-    torch.set_num_threads(before)
-
-
 @pytest.fixture(scope="session")
 def vae():
     return trained("vae")

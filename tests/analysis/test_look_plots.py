@@ -28,14 +28,6 @@ from autoenc.errors import UserError
 from autoenc.imaging import save_png
 
 
-@pytest.fixture(autouse=True, scope="module")
-def one_thread():
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
-
-
 @pytest.fixture(scope="module")
 def vae():
     return trained("vae")

@@ -6,29 +6,10 @@ spinning against other processes made a tiny MLP step ~60x slower than one threa
 
 from __future__ import annotations
 
-import contextlib
 import warnings
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-import torch
-
-
-@contextlib.contextmanager
-def one_thread() -> Iterator[None]:
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    try:
-        yield
-    finally:
-        torch.set_num_threads(before)
-
-
-@pytest.fixture(autouse=True)
-def _single_threaded_torch() -> Iterator[None]:
-    with one_thread():
-        yield
 
 
 @pytest.fixture(scope="session")
@@ -48,7 +29,7 @@ def trained_ckpt(tmp_path_factory, digits_dm) -> Path:
 
     from autoenc.models import Autoencoder
 
-    with one_thread(), warnings.catch_warnings():
+    with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         L.seed_everything(0, verbose=False)
         model = Autoencoder(digits_dm.input_shape, latent_dim=8, encoder="mlp", net_options={"hidden": [64]},
