@@ -5,7 +5,9 @@
     autoenc features torchvision:resnet18 --data cifar10 --cache cache/r18 --devices 2
     autoenc probe cache/digits-train --test-cache cache/digits-val --kind knn
 
-Without ``--data``, a checkpoint's own data (as recorded at training) is used.
+Without ``--data``, a checkpoint's own data (as recorded at training) is used; with it, the run's
+split (val_fraction, seed) stays the default, so ``val`` still means the run's validation images.
+Output that a closed pipe cuts short (``autoenc probe ... | head -1``) ends quietly.
 """
 
 from __future__ import annotations
@@ -42,19 +44,31 @@ def build_features_parser() -> ArgumentParser:
     tv.add_argument("--resize", type=int, help="resize images to this square size before the network")
     tv.add_argument("--pool", default="avg", choices=["avg", "flatten"],
                     help="feature map -> vector: global average or flatten (default avg)")
+    tv.add_argument("--seed", type=int, help="seed of the random weights when there are no --weights (default 0), "
+                    "so a rerun builds the same encoder")
     p.add_argument("--no-progress", action="store_true", help="no progress bar")
     return p
+
+
+def _run_split(source: str) -> dict[str, Any]:
+    """The val_fraction and seed a checkpoint's data module was trained with ({} when not recorded)."""
+    from autoenc.training.checkpoints import read_checkpoint
+
+    hp = read_checkpoint(source).get("datamodule_hyper_parameters") or {}
+    return {k: hp[k] for k in ("val_fraction", "seed") if k in hp}
 
 
 def _datamodule(args: Any) -> Any:
     from autoenc.cli._data import build_datamodule
     from autoenc.features.encoders import source_kind
 
+    from_run = source_kind(args.source) == "checkpoint"
     if args.data is not None:
-        return build_datamodule(args, num_workers=0)
+        # --set and a YAML's own values win over the run's split (these are only defaults)
+        return build_datamodule(args, num_workers=0, **(_run_split(args.source) if from_run else {}))
     if args.overrides:
         raise UserError("--set needs --data (the dataset it modifies); add e.g. --data digits")
-    if source_kind(args.source) != "checkpoint":
+    if not from_run:
         raise UserError(f"--data is required for {args.source!r} (only checkpoints record their data); "
                         "add e.g. --data digits")
     from autoenc.training.runs import datamodule_from_checkpoint
@@ -62,35 +76,62 @@ def _datamodule(args: Any) -> Any:
     return datamodule_from_checkpoint(args.source, num_workers=0)
 
 
+def emit(text: str) -> bool:
+    """Print ``text`` to stdout; False (and quiet) when the reader has gone (``| head -1``).
+
+    The broken stdout is pointed at /dev/null so that the interpreter's final flush does not
+    print a BrokenPipeError either.
+    """
+    try:
+        print(text, flush=True)
+        return True
+    except BrokenPipeError:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        os.close(devnull)
+        return False
+
+
+def _describe(cache: Any, split: str) -> str:
+    """``"N x D features of the val split (val_fraction 0.3, seed 0) with targets; encoder ..."``."""
+    dm = cache.meta["data"].get("datamodule") or {}
+    where = ""
+    if split != "all" and "val_fraction" in dm:
+        where = f" (val_fraction {dm['val_fraction']}, seed {dm.get('seed')})"
+    weights = str(cache.meta.get("encoder_weights", "unknown"))
+    weights = f"random weights{weights[len('random'):]}" if weights.startswith("random") else f"weights {weights}"
+    return (f"{len(cache)} x {cache.dim} features of the {split} split{where}"
+            f"{'' if cache.targets is None else ' with targets'}; encoder {cache.meta['encoder_source']}, {weights}")
+
+
 def features(argv: list[str]) -> int:
     """``autoenc features SOURCE --cache DIR ...``: build (or reuse) a feature cache."""
     args = build_features_parser().parse_args(argv)
     from autoenc.features import extract_features, load_encoder
 
-    encoder = load_encoder(args.source, weights=args.weights, pool=args.pool, image_size=args.resize)
+    encoder = load_encoder(args.source, weights=args.weights, pool=args.pool, image_size=args.resize, seed=args.seed)
     dm = _datamodule(args)
     existed = args.cache.is_dir() and (args.cache / "meta.json").is_file() and not args.overwrite
     cache = extract_features(encoder, dm, args.cache, split=args.split, batch_size=args.batch_size,
                              overwrite=args.overwrite, progress=False if args.no_progress else None,
                              devices=args.devices, accelerator=args.accelerator)
     if int(os.environ.get("LOCAL_RANK", "0")) == 0:
-        action = "reused" if existed else "wrote"
-        print(f"{action} {args.cache}: {len(cache)} x {cache.dim} features of the {args.split} split"
-              f"{'' if cache.targets is None else ' with targets'}")
+        emit(f"{'reused' if existed else 'wrote'} {args.cache}: {_describe(cache, args.split)}")
     return 0
 
 
 def build_probe_parser() -> ArgumentParser:
     p = ArgumentParser(prog="autoenc probe",
-                       description="Train a linear (logistic regression) or kNN probe on a feature cache and "
-                       "report accuracy against chance, per class.")
+                       description="Train a linear (logistic regression) or kNN probe on training items of a "
+                       "feature cache and report its accuracy on held-out items (95% Wilson interval) against "
+                       "chance (the held-out items' majority-class rate), per class.")
     p.add_argument("cache", type=Path, help="feature cache directory (from `autoenc features`)")
     p.add_argument("--kind", default="linear", choices=["linear", "knn"], help="probe (default linear)")
     p.add_argument("--test-cache", type=Path, help="score on this cache instead of a split of CACHE")
     p.add_argument("--test-fraction", type=float, default=0.25, help="held-out share without --test-cache")
     p.add_argument("--seed", type=int, default=0, help="split and classifier seed (default 0)")
-    p.add_argument("--k", type=int, default=5, help="knn: neighbours (default 5)")
-    p.add_argument("--C", type=float, default=1.0, help="linear: inverse L2 strength (default 1.0)")
+    p.add_argument("--k", type=int, help="knn: neighbours, 1 <= k <= training items (default 5)")
+    p.add_argument("--C", type=float, help="linear: inverse L2 strength, > 0 (default 1.0)")
     p.add_argument("--target-column", type=int, help="which factor, when targets are factor values")
     p.add_argument("--json", type=Path, help="also write the result as JSON to this file")
     return p
@@ -104,12 +145,11 @@ def probe(argv: list[str]) -> int:
     from autoenc.atomic import atomic_file
     from autoenc.features import probe as run_probe
 
-    options = {"k": args.k} if args.kind == "knn" else {"C": args.C}
+    options = {name: value for name, value in (("k", args.k), ("C", args.C)) if value is not None}
     result = run_probe(args.cache, args.kind, test_cache=args.test_cache, test_fraction=args.test_fraction,
                        seed=args.seed, target_column=args.target_column, **options)
-    print(result.summary())
     if args.json is not None:
         with atomic_file(args.json, "w") as f:
             json.dump(asdict(result), f, indent=2)
-    sys.stdout.flush()
+    emit(result.summary())
     return 0

@@ -1,10 +1,15 @@
 """The on-disk feature cache: a directory that appears complete or not at all.
 
-Layout (format 1)::
+Layout (format 2)::
 
     DIR/features.npy   float32 (N, D), memory-mappable (np.load(..., mmap_mode="r"))
     DIR/targets.npy    (N,) int64 labels or (N, F) factors; absent when the data has none
-    DIR/meta.json      format, encoder fingerprint, data fingerprint, shapes, build info
+    DIR/meta.json      format, encoder fingerprint, data fingerprint, shapes, checksums, build info
+
+``meta["checksums"]`` holds the sha256 of each array file's bytes (header included). Opening a
+cache checks the counts meta.json states against the arrays and, unless ``verify=False``, the
+checksums (one more read of each file): an edited, truncated or swapped array is
+refused, never silently used.
 
 The fingerprint (``format``, ``encoder``, ``data``) says what the features are of: the
 encoder's weights (sha256), layer and pooling; the data's source, split, N, transform and a
@@ -14,6 +19,7 @@ differing fields; ``meta["build"]`` (devices, batch size, time) is not part of i
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 from dataclasses import dataclass, field
@@ -24,7 +30,8 @@ import numpy as np
 
 from autoenc.errors import CacheError
 
-FORMAT = 1
+FORMAT = 2  # 2: meta.json records the sha256 of each array file
+CHECKSUM = "sha256"
 KIND = "autoenc-feature-cache"
 FINGERPRINT_KEYS = ("format", "encoder", "data")
 FEATURES, TARGETS, META = "features.npy", "targets.npy", "meta.json"
@@ -107,11 +114,47 @@ def _load_array(file: Path, mmap: bool, expected: list[int] | None) -> np.ndarra
     return array
 
 
-def open_cache(path: str | os.PathLike) -> FeatureCache:
+def file_sha256(file: Path) -> str:
+    """Hex sha256 of a file's bytes, read in chunks (memory stays flat for any size)."""
+    with open(file, "rb") as f:
+        return hashlib.file_digest(f, CHECKSUM).hexdigest()
+
+
+def _check_counts(path: Path, meta: dict[str, Any], features: np.ndarray, targets: np.ndarray | None) -> None:
+    rows = int(features.shape[0])
+    n = (meta.get("data") or {}).get("n")
+    if n != rows:
+        raise CacheError(f"{str(path / META)!r} says data.n = {n} but {FEATURES} has {rows} rows; {REBUILD}")
+    if targets is not None and int(targets.shape[0]) != rows:
+        raise CacheError(f"{str(path / TARGETS)!r} has {targets.shape[0]} rows but {FEATURES} has {rows}; {REBUILD}")
+
+
+def _check_sums(path: Path, meta: dict[str, Any], names: list[str]) -> None:
+    sums = meta.get("checksums") or {}
+    if sums.get("algorithm", CHECKSUM) != CHECKSUM:
+        raise CacheError(f"{str(path / META)!r} records {sums.get('algorithm')!r} checksums, this autoenc checks "
+                         f"{CHECKSUM}; {REBUILD}")
+    for name in names:
+        recorded = sums.get(name)
+        if not isinstance(recorded, str):
+            raise CacheError(f"{str(path / META)!r} records no {CHECKSUM} of {name}; {REBUILD}")
+        found = file_sha256(path / name)
+        if found != recorded:
+            raise CacheError(f"{str(path / name)!r} does not match the {CHECKSUM} meta.json recorded "
+                             f"({recorded[:12]} recorded, {found[:12]} found): it was edited or damaged after "
+                             f"it was written; {REBUILD}")
+
+
+def open_cache(path: str | os.PathLike, verify: bool = True) -> FeatureCache:
     """Open cache ``path`` (features memory-mapped), checking it against its meta.json.
 
+    Args:
+        verify: also check each array file against the sha256 in meta.json (one read of each);
+            False only for a cache this process has just written.
+
     Raises:
-        CacheError: missing, a file, not a cache, or damaged (truncated arrays or meta.json).
+        CacheError: missing, a file, not a cache, or damaged: truncated arrays or meta.json,
+            counts that disagree, or an array whose checksum differs (edited after writing).
     """
     path = Path(path)
     meta = read_meta(path)
@@ -122,6 +165,9 @@ def open_cache(path: str | os.PathLike) -> FeatureCache:
     targets = None
     if shapes.get("targets") is not None:
         targets = _load_array(path / TARGETS, False, shapes["targets"])
+    _check_counts(path, meta, features, targets)
+    if verify:
+        _check_sums(path, meta, [FEATURES] + ([TARGETS] if targets is not None else []))
     return FeatureCache(path, features, targets, meta)
 
 
@@ -181,8 +227,11 @@ def existing_cache(path: str | os.PathLike, request: dict[str, Any], overwrite: 
 
 
 def write_meta(directory: Path, meta: dict[str, Any]) -> None:
-    """Write meta.json last, so a directory without it is never taken for a cache."""
-    (directory / META).write_text(json.dumps(meta, indent=2, sort_keys=True) + "\n")
+    """Write meta.json last, so a directory without it is never taken for a cache, with the
+    sha256 of each array file already in ``directory``."""
+    sums = {"algorithm": CHECKSUM}
+    sums.update({name: file_sha256(directory / name) for name in (FEATURES, TARGETS) if (directory / name).is_file()})
+    (directory / META).write_text(json.dumps({**meta, "checksums": sums}, indent=2, sort_keys=True) + "\n")
 
 
 def save_targets(directory: Path, targets: np.ndarray | None) -> None:

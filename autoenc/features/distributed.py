@@ -9,9 +9,9 @@ DDP launcher starts the script again for every extra device.
 
 from __future__ import annotations
 
-import shutil
-import tempfile
+import os
 import time
+from contextlib import ExitStack
 from pathlib import Path
 from typing import Any
 
@@ -21,12 +21,12 @@ import torch
 from lightning.pytorch.callbacks import BasePredictionWriter
 from torch.utils.data import DataLoader, Dataset
 
-from autoenc.atomic import atomic_dir
 from autoenc.data.transforms import to_float
 from autoenc.errors import CacheError
 from autoenc.features.cache import FEATURES, fsync_dir, save_targets, write_meta
 from autoenc.features.encoders import FrozenEncoder
 from autoenc.features.extract import ExtractionRequest, finish_meta, progress_bar
+from autoenc.features.staging import locked_temp_dir, staged_dir
 
 
 class IndexedImages(Dataset):
@@ -97,6 +97,7 @@ class ShardWriter(BasePredictionWriter):
         self.batch_size = batch_size
         self.progress = progress
         self.shard_dir: Path | None = None
+        self._shard_lock = ExitStack()  # rank 0: holds the lock on shard_dir; closing removes it
         self._indices: list[np.ndarray] = []
         self._features: list[np.ndarray] = []
         self._bar: Any = None
@@ -105,8 +106,8 @@ class ShardWriter(BasePredictionWriter):
     def setup(self, trainer: L.Trainer, pl_module: L.LightningModule, stage: str) -> None:
         shard_dir = None
         if trainer.is_global_zero:
-            self.path.parent.mkdir(parents=True, exist_ok=True)
-            shard_dir = tempfile.mkdtemp(dir=self.path.parent, prefix=f".{self.path.name}.shards-")
+            # locked like the cache's own temporary directory: a killed run's shards are stale
+            shard_dir = os.fspath(self._shard_lock.enter_context(locked_temp_dir(self.path, "shards-")))
         self.shard_dir = Path(trainer.strategy.broadcast(shard_dir, src=0))
         self._started = time.perf_counter()
         if trainer.is_global_zero:
@@ -134,14 +135,18 @@ class ShardWriter(BasePredictionWriter):
         finally:
             trainer.strategy.barrier("autoenc-cache-merged")
             if trainer.is_global_zero:
-                shutil.rmtree(self.shard_dir, ignore_errors=True)
+                self._release_shards()
                 if self._bar is not None:
                     self._bar.close()
+
+    def _release_shards(self) -> None:
+        """Remove the shard directory and drop its lock (rank 0)."""
+        self._shard_lock.close()
 
     def _merge(self, trainer: L.Trainer) -> None:
         n = len(self.request.images)
         features = merge_shards(self.shard_dir, n)
-        with atomic_dir(self.path, overwrite=self.path.exists()) as tmp:
+        with staged_dir(self.path, overwrite=self.path.exists()) as tmp:
             np.save(tmp / FEATURES, features, allow_pickle=False)
             save_targets(tmp, self.request.targets)
             build = {"devices": trainer.world_size, "batch_size": self.batch_size,
@@ -151,8 +156,8 @@ class ShardWriter(BasePredictionWriter):
             fsync_dir(tmp)
 
     def on_exception(self, trainer: L.Trainer, pl_module: L.LightningModule, exception: BaseException) -> None:
-        if trainer.is_global_zero and self.shard_dir is not None:
-            shutil.rmtree(self.shard_dir, ignore_errors=True)
+        if trainer.is_global_zero:
+            self._release_shards()
 
 
 def build_with_trainer(request: ExtractionRequest, path: Path, *, batch_size: int, devices: int,

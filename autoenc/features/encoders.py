@@ -19,6 +19,7 @@ from __future__ import annotations
 import copy
 import difflib
 import os
+import urllib.parse
 from pathlib import Path
 from typing import Any, Literal
 
@@ -33,6 +34,7 @@ IMAGENET_MEAN = (0.485, 0.456, 0.406)
 IMAGENET_STD = (0.229, 0.224, 0.225)
 
 Pool = Literal["avg", "flatten"]
+TRAINED = "trained (autoenc)"
 
 
 class Preprocess(nn.Module):
@@ -76,11 +78,14 @@ class FrozenEncoder(nn.Module):
         pool: how a (B, C', H', W') output becomes (B, D): global average or flatten.
         channels_last: run convolutions in NHWC memory layout (None: when the net has a
             Conv2d); oneDNN's NHWC kernels were 10-50% faster on CPU here (docs/benchmarks.md).
+        weights: where the weights came from, for people (meta.json, messages): ``"trained
+            (autoenc)"``, a torchvision enum (``"ResNet18_Weights.IMAGENET1K_V1"``), ``"file PATH"``
+            or ``"random (seed N)"``. Not part of the fingerprint: ``sha256`` is.
     """
 
     def __init__(self, net: nn.Module, *, source: str, layer: str,
                  input_shape: tuple[int, int, int] | None, preprocess: Preprocess | None = None,
-                 pool: Pool = "avg", channels_last: bool | None = None) -> None:
+                 pool: Pool = "avg", channels_last: bool | None = None, weights: str = "unknown") -> None:
         super().__init__()
         if pool not in ("avg", "flatten"):
             raise UserError(f"pool must be 'avg' or 'flatten', got {pool!r}")
@@ -90,6 +95,7 @@ class FrozenEncoder(nn.Module):
         self.layer = layer
         self.input_shape = None if input_shape is None else tuple(int(s) for s in input_shape)
         self.pool = pool
+        self.weights = weights
         if channels_last is None:
             channels_last = any(isinstance(m, nn.Conv2d) for m in net.modules())
         self.channels_last = channels_last
@@ -175,7 +181,8 @@ def _wrap_model(model: nn.Module, source: str) -> FrozenEncoder:
 
     # A copy: freezing must not change the caller's model.
     net = ExportedEncoder(copy.deepcopy(model.encoder), model.latent_dim, tuple(model.input_shape))
-    return FrozenEncoder(net, source=source, layer="bottleneck", input_shape=tuple(model.input_shape))
+    return FrozenEncoder(net, source=source, layer="bottleneck", input_shape=tuple(model.input_shape),
+                         weights=TRAINED)
 
 
 def _load_checkpoint(source: str, **options: Any) -> FrozenEncoder:
@@ -190,13 +197,14 @@ def _load_export(source: str, **options: Any) -> FrozenEncoder:
 
     _no_options("an exported encoder", options)
     net = load_exported_encoder(source)
-    return FrozenEncoder(net, source=source, layer="bottleneck", input_shape=tuple(net.input_shape))
+    return FrozenEncoder(net, source=source, layer="bottleneck", input_shape=tuple(net.input_shape), weights=TRAINED)
 
 
 def _no_options(what: str, options: dict[str, Any]) -> None:
     given = [k for k, v in options.items() if v is not None and not (k == "pool" and v == "avg")]
     if given:
-        raise UserError(f"{', '.join(given)} only apply to torchvision encoders, not to {what}; drop them")
+        verb, pronoun = ("applies", "it") if len(given) == 1 else ("apply", "them")
+        raise UserError(f"{', '.join(given)} only {verb} to torchvision encoders, not to {what}; drop {pronoun}")
 
 
 def _torchvision_models() -> list[str]:
@@ -270,9 +278,44 @@ def _load_weights_file(model: nn.Module, model_name: str, path: Path) -> None:
     model.load_state_dict(state)
 
 
-def _load_torchvision(source: str, *, weights: str | os.PathLike | None = None, pool: Pool = "avg",
-                      image_size: int | None = None) -> FrozenEncoder:
+def hub_file(url: str) -> Path:
+    """Where ``torch.hub`` keeps the download of ``url``: ``<torch.hub.get_dir()>/checkpoints/<file name>``."""
+    return Path(torch.hub.get_dir()) / "checkpoints" / Path(urllib.parse.urlparse(url).path).name
+
+
+def _pretrained(model_name: str, enum: Any) -> nn.Module:
+    """torchvision ``model_name`` with the weights ``enum`` (downloaded into the torch hub cache when
+    not there); a one-line UserError saying where to put the file when the download fails."""
     from torchvision.models import get_model
+
+    file = hub_file(enum.url)
+    had_file = file.is_file()
+    try:
+        return get_model(model_name, weights=enum)
+    except OSError as err:  # URLError, timeouts, an unwritable hub directory
+        reason = " ".join(str(getattr(err, "reason", None) or err.strerror or err).split())[:120]
+        raise UserError(f"cannot download torchvision {model_name} weights {enum!r} from {enum.url} ({reason}); "
+                        f"offline, put that file at {file} (or pass --weights PATH to a local copy)") from None
+    except RuntimeError as err:  # a cached file torch cannot read, or a download with the wrong hash
+        first = (str(err).strip().splitlines() or [type(err).__name__])[0][:120]
+        fix = f"delete {file} to download it again" if had_file else f"put a good copy at {file}"
+        raise UserError(f"cannot load torchvision {model_name} weights {enum!r} ({first}); {fix}") from None
+
+
+def _seeded(model_name: str, seed: int) -> nn.Module:
+    """torchvision ``model_name`` with random weights drawn from ``seed`` (the caller's RNG untouched):
+    the same seed always builds the same network, so its feature cache is reused."""
+    from torchvision.models import get_model
+
+    if not isinstance(seed, int) or isinstance(seed, bool) or seed < 0:
+        raise UserError(f"seed must be an integer >= 0, got {seed!r}")
+    with torch.random.fork_rng(devices=[]):
+        torch.manual_seed(seed)
+        return get_model(model_name, weights=None)
+
+
+def _load_torchvision(source: str, *, weights: str | os.PathLike | None = None, pool: Pool = "avg",
+                      image_size: int | None = None, seed: int | None = None) -> FrozenEncoder:
     from torchvision.models.feature_extraction import create_feature_extractor, get_graph_node_names
 
     _, _, rest = source.partition(":")
@@ -284,9 +327,18 @@ def _load_torchvision(source: str, *, weights: str | os.PathLike | None = None, 
     if image_size is not None and (not isinstance(image_size, int) or image_size < 1):
         raise UserError(f"image_size must be a positive integer or None, got {image_size!r}")
     enum, path = _torchvision_weights(model_name, weights)
-    model = get_model(model_name, weights=enum)  # an enum downloads into the torch hub cache
+    if weights is not None and seed is not None:
+        raise UserError(f"seed only applies to random weights (no --weights), got seed {seed} with weights "
+                        f"{str(weights)!r}; drop one")
+    if enum is not None:
+        model, described = _pretrained(model_name, enum), repr(enum)
+    else:
+        seed = 0 if seed is None else seed
+        model = _seeded(model_name, seed)
+        described = f"random (seed {seed})"
     if path is not None:
         _load_weights_file(model, model_name, path)
+        described = f"file {path}"
     model.eval()
     nodes = get_graph_node_names(model)[1]
     # Default: the input of the last operation (the classification head): pooled features.
@@ -296,7 +348,7 @@ def _load_torchvision(source: str, *, weights: str | os.PathLike | None = None, 
                         "(torchvision.models.feature_extraction.get_graph_node_names lists all)")
     net = create_feature_extractor(model, return_nodes=[node])
     return FrozenEncoder(net, source=f"torchvision:{model_name}:{node}", layer=node, input_shape=None,
-                         preprocess=Preprocess(image_size), pool=pool)
+                         preprocess=Preprocess(image_size), pool=pool, weights=described)
 
 
 #: how each kind of source is loaded: ``loader(source, **options) -> FrozenEncoder``.
@@ -321,21 +373,25 @@ def source_kind(source: str) -> str:
 
 
 def load_encoder(source: str | os.PathLike | nn.Module, *, weights: str | os.PathLike | None = None,
-                 pool: Pool = "avg", image_size: int | None = None) -> FrozenEncoder:
+                 pool: Pool = "avg", image_size: int | None = None, seed: int | None = None) -> FrozenEncoder:
     """A frozen encoder in eval mode mapping (B, C, H, W) float in [0, 1] to (B, D).
 
     Args:
         source: checkpoint / run directory / export directory path, ``torchvision:<model>[:<node>]``,
             an :class:`~autoenc.models.AutoencoderModule`, or a :class:`FrozenEncoder` (returned as is).
-        weights: torchvision only: None (random init), a weights enum name (``IMAGENET1K_V1``,
-            ``DEFAULT``; downloaded into the torch hub cache when not there) or a local file.
+        weights: torchvision only: None (random init, see ``seed``), a weights enum name
+            (``IMAGENET1K_V1``, ``DEFAULT``; downloaded into the torch hub cache when not there, see
+            :func:`hub_file`) or a local file.
         pool: torchvision only: how a feature map (B, C', H', W') becomes (B, D): ``avg``
             (global average, D = C') or ``flatten`` (D = C' H' W').
         image_size: torchvision only: resize images to this square size first (None: keep).
+        seed: torchvision with random weights only: the initialisation seed (None: 0), so the
+            same call always builds the same encoder (and reuses its cache).
 
     Raises:
         UserError: unknown torchvision model or node (with close names), a weights file that does
-            not match, a path that is not a checkpoint or export.
+            not match, weights that cannot be downloaded (with where to put the file), a path that
+            is not a checkpoint or export.
     """
     if isinstance(source, FrozenEncoder):
         return source
@@ -346,4 +402,4 @@ def load_encoder(source: str | os.PathLike | nn.Module, *, weights: str | os.Pat
         return _wrap_model(source, f"<in-memory {type(source).__name__}>")
     source = str(source)
     kind = source_kind(source)
-    return ENCODER_LOADERS.get(kind)(source, weights=weights, pool=pool, image_size=image_size)
+    return ENCODER_LOADERS.get(kind)(source, weights=weights, pool=pool, image_size=image_size, seed=seed)

@@ -3,7 +3,8 @@
 ``extract_features(encoder, data, cache_dir)`` checks the request against any cache already
 there (reuse when it matches, refuse when it differs), then encodes the images in batches under
 ``torch.inference_mode`` and writes the cache into a temporary sibling directory that is renamed
-into place only when complete. ``devices > 1`` runs the same extraction through
+into place only when complete (temporary directories left by a killed extraction are removed by
+the next one, see :mod:`autoenc.features.staging`). ``devices > 1`` runs the same extraction through
 ``Trainer.predict`` (see :mod:`autoenc.features.distributed`).
 """
 
@@ -21,7 +22,6 @@ from typing import Any, Literal
 import numpy as np
 import torch
 
-from autoenc.atomic import atomic_dir
 from autoenc.data.base import ImageArrays
 from autoenc.data.module import ImageDataModule, source_spec
 from autoenc.data.transforms import to_float
@@ -38,6 +38,7 @@ from autoenc.features.cache import (
     write_meta,
 )
 from autoenc.features.encoders import FrozenEncoder, load_encoder
+from autoenc.features.staging import staged_dir
 
 Split = Literal["train", "val", "all"]
 DataLike = ImageDataModule | ImageArrays | str
@@ -135,7 +136,8 @@ def encode_batches(encoder: FrozenEncoder, images: torch.Tensor, batch_size: int
 def finish_meta(request: ExtractionRequest, n: int, dim: int, build: dict[str, Any]) -> dict[str, Any]:
     """The full meta.json: fingerprint + shapes + build info."""
     shapes = {"features": [n, dim], "targets": None if request.targets is None else list(request.targets.shape)}
-    return {**request.fingerprint, "encoder_source": request.encoder.source, "shapes": shapes, "dtype": "float32", "target_names": request.target_names,
+    return {**request.fingerprint, "encoder_source": request.encoder.source, "encoder_weights": request.encoder.weights,
+            "shapes": shapes, "dtype": "float32", "target_names": request.target_names,
             "build": {**build, "created": time.strftime("%Y-%m-%dT%H:%M:%S%z")}}
 
 
@@ -145,7 +147,7 @@ def _build_local(request: ExtractionRequest, path: Path, batch_size: int, device
     encoder = request.encoder.to(device)
     n = len(request.images)
     started = time.perf_counter()
-    with atomic_dir(path, overwrite=path.exists()) as tmp, progress_bar(n, progress) as bar:
+    with staged_dir(path, overwrite=path.exists()) as tmp, progress_bar(n, progress) as bar:
         out = None
         for start, feats in encode_batches(encoder, request.images, batch_size, device):
             if out is None:  # D is known from the first batch
@@ -205,4 +207,4 @@ def extract_features(encoder: FrozenEncoder | str | os.PathLike | torch.nn.Modul
 
         build_with_trainer(request, path, batch_size=batch_size, devices=devices, accelerator=accelerator,
                            progress=progress)
-    return open_cache(path)
+    return open_cache(path, verify=False)  # just written and checksummed by this process

@@ -28,7 +28,7 @@ def _one_line_error(capsys, tmp_path, *argv, match):
 def test_features_then_probe(capsys, trained_ckpt, tmp_path):
     code, out, _ = _run(capsys, "features", str(trained_ckpt), "--cache", str(tmp_path / "train"), "--split", "train",
                         "--no-progress")
-    assert code == 0 and "wrote" in out and "x 8 features of the train split with targets" in out
+    assert code == 0 and "wrote" in out and "x 8 features of the train split (val_fraction 0.3, seed 0) with targets" in out
     code, out, _ = _run(capsys, "features", str(trained_ckpt), "--data", "digits", "--set", "val_fraction=0.3",
                         "--cache", str(tmp_path / "val"), "--no-progress")
     assert code == 0 and "wrote" in out
@@ -120,3 +120,51 @@ def test_overwrite_rebuilds(capsys, trained_ckpt, tmp_path):
     assert "wrote" in capsys.readouterr().out
     assert json.loads((tmp_path / "c" / "meta.json").read_text())["data"]["split"] == "all"
     shutil.rmtree(tmp_path / "c")
+
+
+def test_features_of_a_run_use_its_split_by_default(capsys, trained_ckpt, digits_dm, tmp_path):
+    """The run was trained with val_fraction 0.3, seed 0: its "val" is those images, with or without --data."""
+    val = digits_dm.arrays("val")
+    for name, extra in (("own", []), ("data", ["--data", "digits"])):
+        code, out, _ = _run(capsys, "features", str(trained_ckpt), *extra, "--cache", str(tmp_path / name),
+                            "--no-progress")
+        assert code == 0 and "val_fraction 0.3, seed 0" in out, out
+        meta = json.loads((tmp_path / name / "meta.json").read_text())
+        assert meta["data"]["n"] == len(val) and meta["data"]["datamodule"]["val_fraction"] == 0.3
+    code, out, _ = _run(capsys, "features", str(trained_ckpt), "--data", "digits", "--set", "seed=5",
+                        "--cache", str(tmp_path / "other"), "--no-progress")
+    assert code == 0 and "val_fraction 0.3, seed 5" in out
+    assert json.loads((tmp_path / "other" / "meta.json").read_text())["data"]["datamodule"]["seed"] == 5
+
+
+def test_random_torchvision_weights_are_said_recorded_and_reused(capsys, tmp_path):
+    argv = ["features", "torchvision:resnet18", "--data", "digits", "--set", "subset=200", "--cache",
+            str(tmp_path / "c"), "--no-progress"]
+    code, out, _ = _run(capsys, *argv)
+    assert code == 0 and out.startswith("wrote") and "random weights (seed 0)" in out, out
+    assert json.loads((tmp_path / "c" / "meta.json").read_text())["encoder_weights"] == "random (seed 0)"
+    code, out, err = _run(capsys, *argv)  # the same encoder again: the cache is reused, not refused
+    assert code == 0 and out.startswith("reused"), (out, err)
+    code, out, err = _run(capsys, *argv, "--seed", "1")
+    assert code == 2 and "encoder.sha256" in err
+
+
+def test_probe_output_and_a_closed_stdout(capsys, trained_ckpt, tmp_path, monkeypatch):
+    import os
+    import sys
+
+    assert main(["features", str(trained_ckpt), "--cache", str(tmp_path / "c"), "--no-progress"]) == 0
+    capsys.readouterr()
+    code, out, _ = _run(capsys, "probe", str(tmp_path / "c"))
+    first = out.splitlines()[0]
+    assert code == 0 and "95% CI" in first and "chance" in first and "held-out" in first
+    # `autoenc probe ... | head -1`: the reader has gone before the output is written
+    read, write = os.pipe()
+    os.close(read)
+    closed = os.fdopen(write, "w")
+    monkeypatch.setattr(sys, "stdout", closed)
+    code = main(["probe", str(tmp_path / "c")])
+    monkeypatch.undo()
+    assert code == 0
+    assert capsys.readouterr().err == ""
+    closed.close()  # flushes nothing: the broken pipe was replaced by /dev/null

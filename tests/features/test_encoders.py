@@ -124,7 +124,7 @@ def test_weights_file_round_trip_and_mismatch(tmp_path):
 
 
 def test_torchvision_options_are_refused_for_autoenc_encoders(trained_ckpt):
-    with pytest.raises(UserError, match="only apply to torchvision encoders"):
+    with pytest.raises(UserError, match="only applies to torchvision encoders"):
         load_encoder(trained_ckpt, image_size=32)
 
 
@@ -146,3 +146,59 @@ def test_resnet18_runs_through_the_cache_path_on_small_images(tmp_path, digits_d
     with torch.inference_mode():
         first = enc(digits_dm.arrays("val").images[:5].float() / 255).numpy()
     np.testing.assert_allclose(cache.features[:5], first, rtol=1e-4, atol=1e-5)
+
+
+def test_random_torchvision_weights_are_seeded_and_described():
+    torch.manual_seed(123)
+    before = torch.random.get_rng_state()
+    a, b = load_encoder("torchvision:resnet18"), load_encoder("torchvision:resnet18", seed=0)
+    assert a.sha256 == b.sha256 and a.weights == "random (seed 0)"
+    assert torch.equal(torch.random.get_rng_state(), before)  # the caller's RNG is untouched
+    other = load_encoder("torchvision:resnet18", seed=1)
+    assert other.sha256 != a.sha256 and other.weights == "random (seed 1)"
+
+
+def test_seed_only_applies_to_random_torchvision_weights(tmp_path, trained_ckpt):
+    from torchvision.models import resnet18
+
+    torch.save(resnet18().state_dict(), tmp_path / "r18.pth")
+    with pytest.raises(UserError, match="seed only applies to random weights"):
+        load_encoder("torchvision:resnet18", weights=tmp_path / "r18.pth", seed=1)
+    assert load_encoder("torchvision:resnet18", weights=tmp_path / "r18.pth").weights == f"file {tmp_path / 'r18.pth'}"
+    with pytest.raises(UserError, match="seed only applies to torchvision encoders"):
+        load_encoder(trained_ckpt, seed=1)
+    assert load_encoder(trained_ckpt).weights == "trained (autoenc)"
+
+
+def test_weights_that_cannot_be_downloaded_say_where_to_put_the_file(tmp_path, monkeypatch):
+    import urllib.error
+
+    def offline(url, dst, *args, **kwargs):
+        raise urllib.error.URLError("[Errno -3] Temporary failure in name resolution")
+
+    monkeypatch.setattr(torch.hub, "download_url_to_file", offline)
+    monkeypatch.setenv("TORCH_HOME", str(tmp_path / "torch"))
+    expected = tmp_path / "torch" / "hub" / "checkpoints" / "resnet18-f37072fd.pth"
+    with pytest.raises(UserError) as info:
+        load_encoder("torchvision:resnet18", weights="DEFAULT")
+    message = str(info.value)
+    assert "\n" not in message
+    assert "cannot download torchvision resnet18 weights ResNet18_Weights.IMAGENET1K_V1" in message
+    assert "https://download.pytorch.org/models/resnet18-f37072fd.pth" in message
+    assert "Temporary failure in name resolution" in message
+    assert f"put that file at {expected}" in message
+
+
+def test_weights_already_in_the_hub_cache_are_used_offline(tmp_path, monkeypatch):
+    from torchvision.models import resnet18
+
+    monkeypatch.setattr(torch.hub, "download_url_to_file", lambda *a, **k: pytest.fail("must not download"))
+    monkeypatch.setenv("TORCH_HOME", str(tmp_path / "torch"))
+    torch.manual_seed(5)
+    reference = resnet18()
+    cached = tmp_path / "torch" / "hub" / "checkpoints" / "resnet18-f37072fd.pth"
+    cached.parent.mkdir(parents=True)
+    torch.save(reference.state_dict(), cached)
+    enc = load_encoder("torchvision:resnet18", weights="IMAGENET1K_V1")
+    assert enc.weights == "ResNet18_Weights.IMAGENET1K_V1"
+    assert torch.equal(enc.state_dict()["net.conv1.weight"], reference.conv1.weight)

@@ -87,3 +87,51 @@ def test_probe_result_is_json_serialisable(digits_caches):
     result = probe(digits_caches[1], "knn")
     assert json.loads(json.dumps(asdict(result)))["kind"] == "knn"
     assert np.isfinite(result.accuracy)
+
+
+def test_wilson_interval_known_values():
+    from autoenc.features.probes import wilson_interval
+
+    # Wilson (1927) 95% interval: 8 of 10 -> (0.4902, 0.9433); 0 of 10 -> (0, 0.2775)
+    np.testing.assert_allclose(wilson_interval(8, 10), (0.4902, 0.9433), atol=5e-5)
+    np.testing.assert_allclose(wilson_interval(0, 10), (0.0, 0.2775), atol=5e-5)
+    low, high = wilson_interval(500, 1000)
+    assert low < 0.5 < high and high - low == pytest.approx(2 * 1.959964 * np.sqrt(0.25 / 1000), rel=0.01)
+
+
+def test_result_has_an_interval_and_the_chance_of_the_test_split(digits_caches):
+    train, val = digits_caches
+    result = probe(train, "linear", test_cache=val)
+    y_test = np.asarray(val.targets)
+    assert result.chance == pytest.approx(np.bincount(y_test).max() / len(y_test))
+    assert result.ci_low < result.accuracy < result.ci_high <= 1.0
+    line = result.summary().splitlines()[0]
+    assert "95% CI" in line and "chance" in line and f"{len(train)} train" in line and f"{len(val)} held-out" in line
+
+
+def test_a_split_of_one_cache_never_tests_on_training_items(digits_caches):
+    _, val = digits_caches
+    result = probe(val, "knn", k=1, test_fraction=0.5, seed=3)
+    assert result.n_train + result.n_test == len(val)
+    assert result.accuracy < 1.0  # 1-NN on its own training items would score exactly 1
+
+
+@pytest.mark.parametrize("options, match", [
+    ({"kind": "knn", "k": 0}, r"k must be an integer >= 1 .*got 0"),
+    ({"kind": "knn", "k": 2.5}, r"k must be an integer >= 1 .*got 2\.5"),
+    ({"kind": "knn", "k": 10_000}, r"k must be an integer in \[1, \d+\] \(the number of training items\), got 10000"),
+    ({"kind": "linear", "C": -1.0}, r"C must be a number > 0 .*got -1\.0"),
+    ({"kind": "linear", "C": float("nan")}, r"C must be a number > 0 .*got nan"),
+    ({"kind": "linear", "max_iter": 0}, r"max_iter must be an integer >= 1 .*got 0"),
+    ({"kind": "linear", "k": 3}, r"k does not apply to the linear probe \(its options: C, max_iter\)"),
+    ({"test_fraction": 1.0}, r"test_fraction must be in \(0, 1\), got 1\.0"),
+    ({"seed": -1}, r"seed must be an integer >= 0, got -1"),
+])
+def test_bad_options_are_refused_with_parameter_range_and_value(digits_caches, options, match):
+    with pytest.raises(UserError, match=match):
+        probe(digits_caches[1], **options)
+
+
+def test_bad_options_are_refused_before_the_cache_is_read(tmp_path):
+    with pytest.raises(UserError, match="k must be"):
+        probe(tmp_path / "does-not-exist", "knn", k=0)
