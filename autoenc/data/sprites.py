@@ -44,6 +44,7 @@ __all__ = [
     "NATIVE_IMAGE_SIZE",
     "MIN_IMAGE_SIZE",
     "Sprites",
+    "SpritesGroundTruth",
     "factor_values",
     "index_to_factors",
     "factors_to_index",
@@ -470,6 +471,12 @@ class Sprites(ImageSource):
     def __len__(self) -> int:
         return num_images(self.subsets())
 
+    def ground_truth(self, image_size: int | None = None, channels: int | None = None) -> SpritesGroundTruth:
+        """This grid as a ground truth (:mod:`autoenc.data.ground_truth`) rendered at
+        ``image_size`` (default 64) with ``channels`` (default 1)."""
+        c, size, _ = self.output_shape(image_size, channels)
+        return SpritesGroundTruth(self.subsets(), size, c)
+
     def output_shape(self, image_size: int | None, channels: int | None) -> tuple[int, int, int]:
         size = _check_render_size(NATIVE_IMAGE_SIZE if image_size is None else image_size)
         check_channels(channels)
@@ -503,3 +510,48 @@ class Sprites(ImageSource):
             target_names=list(FACTOR_NAMES),
             description={"source": self.name, "image_size": size, **self.options()},
         )
+
+
+class SpritesGroundTruth:
+    """The sprites grid restricted to ``subsets`` as a ground truth (the
+    :class:`~autoenc.data.ground_truth.GroundTruth` protocol).
+
+    Its factors are the sprites factors that vary in the subset (a factor fixed to one value
+    is not one), each indexed 0..n-1 over the chosen values in increasing order.
+
+    Args:
+        subsets: factor name -> grid indices kept (None or missing: all).
+        image_size: side of the rendered images, >= MIN_IMAGE_SIZE.
+        channels: 1, or 3 (the mask repeated).
+    """
+
+    def __init__(self, subsets: Subsets | None = None, image_size: int = NATIVE_IMAGE_SIZE, channels: int = 1) -> None:
+        check_channels(channels)
+        self.image_size = _check_render_size(image_size)
+        self.channels = channels
+        self._grids = _subset_tensors(subsets)
+        self._fixed = torch.stack([grid[0] for grid in self._grids])  # value of the fixed factors
+        self._free = [k for k, grid in enumerate(self._grids) if len(grid) > 1]
+        self.factor_names: tuple[str, ...] = tuple(FACTOR_NAMES[k] for k in self._free)
+        self.factor_sizes: tuple[int, ...] = tuple(len(self._grids[k]) for k in self._free)
+
+    def sample_factors(self, n: int, rng: np.random.Generator) -> np.ndarray:
+        """(n, K) int64 indices, each factor uniform over its values."""
+        from autoenc.data.ground_truth import sample_uniform
+
+        return sample_uniform(self.factor_sizes, n, rng)
+
+    def full_factors(self, factors: np.ndarray | torch.Tensor) -> torch.Tensor:
+        """(n, K) ground-truth indices -> (n, 5) indices into the full sprites grid."""
+        from autoenc.data.ground_truth import check_factor_indices
+
+        local = torch.from_numpy(check_factor_indices(factors, self.factor_sizes, self.factor_names))
+        full = self._fixed.repeat(len(local), 1)
+        for column, k in enumerate(self._free):
+            full[:, k] = self._grids[k][local[:, column]]
+        return full
+
+    def render(self, factors: np.ndarray | torch.Tensor, rng: np.random.Generator | None = None) -> torch.Tensor:
+        """(n, K) indices -> (n, C, S, S) uint8 in {0, 255}; deterministic (``rng`` unused)."""
+        images = render(self.full_factors(factors), self.image_size)
+        return images.expand(-1, self.channels, -1, -1).contiguous() if self.channels > 1 else images
