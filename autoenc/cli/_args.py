@@ -25,3 +25,29 @@ def parse_int_list(text: str, what: str = "value") -> list[int]:
         raise UserError(
             f"{what} must be a comma-separated list of integers, got {text!r}"
         ) from None
+
+
+def check_device(text: str | None, flag: str = "--device") -> str | None:
+    """A torch device string this machine has (None passes: the command picks one); a one-line
+    error for a malformed name or a device that is not there."""
+    if text is None:
+        return None
+    import torch
+
+    try:
+        device = torch.device(text)
+    except (RuntimeError, ValueError):
+        raise UserError(f"{flag} must be a torch device such as cpu, cuda or cuda:1, got {text!r}") from None
+    counts = {"cpu": 1, "cuda": torch.cuda.device_count(), "mps": int(torch.backends.mps.is_available())}
+    count = counts.get(device.type, 0)
+    if count == 0 or (device.index or 0) >= count:
+        have = ", ".join(["cpu", *(f"cuda:{i}" for i in range(counts["cuda"])), *(["mps"] * counts["mps"])])
+        raise UserError(f"{flag} {text!r}: no such device on this machine; it has {have}")
+    return text
+
+
+def check_seed(seed: int, flag: str = "--seed") -> int:
+    """Seeds are integers in [0, 2**32) (numpy's generators refuse negative ones)."""
+    if not 0 <= seed < 2**32:
+        raise UserError(f"{flag} must be an integer in [0, 2**32), got {seed}")
+    return seed

@@ -4,8 +4,6 @@ from __future__ import annotations
 
 import inspect
 import math
-import os
-import tempfile
 from pathlib import Path
 
 import numpy as np
@@ -93,23 +91,15 @@ def _format_for(out: Path) -> str:
 
 
 def save_image_atomic(grid: np.ndarray, out: Path, image_format: str = "PNG") -> None:
-    """Write (H, W, 1 or 3) uint8 ``grid`` to ``out`` (parents created): to a temporary file in
-    the same folder first, then renamed, so ``out`` is never half-written."""
+    """Write (H, W, 1 or 3) uint8 ``grid`` to ``out`` (parents created) atomically: ``out`` is
+    never half-written, and a failed write leaves no directory it created."""
     from PIL import Image
 
+    from autoenc.atomic import atomic_file
+
     image = Image.fromarray(grid[:, :, 0] if grid.shape[2] == 1 else grid)
-    try:
-        out.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(dir=out.parent, prefix=f".{out.name}.", suffix=".part")
-    except OSError as err:
-        raise UserError(f"--out {str(out)!r}: cannot write there ({err.strerror or err})") from None
-    try:
-        with os.fdopen(fd, "wb") as f:
-            image.save(f, format=image_format)
-        os.replace(tmp, out)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    with atomic_file(out) as f:
+        image.save(f, format=image_format)
 
 
 def sources(argv: list[str]) -> int:

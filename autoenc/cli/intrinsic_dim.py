@@ -17,7 +17,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from autoenc.cli._args import ArgumentParser
+from autoenc.cli._args import ArgumentParser, check_device, check_seed
 from autoenc.errors import UserError
 
 JSON_NAME = "intrinsic_dim.json"
@@ -97,10 +97,14 @@ def main(argv: list[str]) -> int:
 
     from autoenc.analysis.intrinsic_dim import estimate_all, make_estimator
     from autoenc.analysis.intrinsic_dim.result import write_results
+    from autoenc.atomic import check_dir_creatable, staged_files
 
-    inputs, context = _inputs(args)
+    check_seed(args.seed)
+    check_device(args.device)
     if args.chunk_mb <= 0:
         raise UserError(f"--chunk-mb must be > 0, got {args.chunk_mb}")
+    check_dir_creatable(args.out)
+    inputs, context = _inputs(args)
     names = [n.strip() for n in args.estimators.split(",") if n.strip()]
     if not names:
         raise UserError("--estimators is empty; give e.g. twonn,mle,gride,pca")
@@ -118,13 +122,15 @@ def main(argv: list[str]) -> int:
         measured[label] = (shape, estimate_all(
             x, estimators, repeats=args.repeats, fraction=args.fraction, levels=args.levels,
             seed=args.seed, chunk_bytes=int(args.chunk_mb * 2**20), device=args.device))
-    _make_out(args.out)
+    # Every file goes to a staging directory first: --out gets all of them or none.
+    with staged_files(args.out) as stage:
+        for label, (shape, results) in measured.items():
+            suffix = "" if len(measured) == 1 else f"_{label}"
+            write_results(results, stage / JSON_NAME.replace(".json", f"{suffix}.json"),
+                          input=str(args.array or args.data), measured=label, shape=shape, **context)
+            _plot(results, stage / PLOT_NAME.replace(".png", f"{suffix}.png"),
+                  title=f"{label}: N = {results[0].n}, D = {shape[-1] if len(shape) == 2 else shape[1:]}")
     for label, (shape, results) in measured.items():
-        suffix = "" if len(measured) == 1 else f"_{label}"
-        write_results(results, args.out / JSON_NAME.replace(".json", f"{suffix}.json"),
-                                  input=str(args.array or args.data), measured=label, shape=shape, **context)
-        _plot(results, args.out / PLOT_NAME.replace(".png", f"{suffix}.png"),
-                          title=f"{label}: N = {results[0].n}, D = {shape[-1] if len(shape) == 2 else shape[1:]}")
         print(f"{label} {tuple(shape)}" + "".join(f"; {k} {v}" for k, v in context.items()))
         for r in results:
             spread = "" if r.spread is None else f" ± {r.spread:.2f}"
@@ -157,11 +163,11 @@ def _checkpoint_inputs(args: Any) -> tuple[dict[str, Any], dict[str, Any]]:
     from autoenc.analysis.latents import active_units, encode_all, is_variational
     from autoenc.training.runs import check_input_shape, load_run
 
-    model, dm, _ = load_run(args.array, num_workers=0)
+    model, dm, ckpt = load_run(args.array, num_workers=0)
     if args.data is not None or args.overrides:
-        from autoenc.cli._data import build_datamodule
+        from autoenc.cli.look import datamodule_for
 
-        dm = build_datamodule(args, num_workers=0)
+        dm = datamodule_for(args, Path(ckpt))  # --set alone edits the run's own data options
         check_input_shape(model, dm.input_shape)
     images = dm.arrays(args.split).images
     codes = encode_all(model, images).numpy()
@@ -208,13 +214,6 @@ def _estimator_parameters(args: Any, names: list[str]) -> dict[str, dict[str, An
             )
         params.setdefault(name, {})[parameter] = value
     return params
-
-
-def _make_out(out: Path) -> None:
-    try:
-        out.mkdir(parents=True, exist_ok=True)
-    except OSError as err:
-        raise UserError(f"cannot create output directory {str(out)!r}: {err.strerror}") from None
 
 
 def _plot(results: Any, path: Path, title: str) -> Path:

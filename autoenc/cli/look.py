@@ -122,10 +122,15 @@ def run_data_section(ckpt: Path) -> dict[str, Any]:
 
 
 def finish(pictures: list, out: Path) -> int:
+    """Write ``pictures`` into ``out``: all of them or, on any failure, none (and no directory
+    created for them); then name each file written."""
     from autoenc.analysis.look import write_pictures
+    from autoenc.atomic import staged_files
 
-    for path in write_pictures(pictures, out):
-        print(f"wrote {path}")
+    with staged_files(out) as stage:
+        names = [path.name for path in write_pictures(pictures, stage)]
+    for name in names:
+        print(f"wrote {out / name}")
     return 0
 
 

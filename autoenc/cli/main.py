@@ -1,17 +1,35 @@
-"""The ``autoenc`` command: a thin dispatcher over library functions.
+"""The ``autoenc`` command: a thin dispatcher over library functions, and its one error boundary.
 
 Subcommands are registered by import path and imported only when run, so
-``autoenc --help`` answers without importing torch. Every :class:`~autoenc.errors.UserError`
-becomes one line on stderr and exit code 2; ``--debug`` (anywhere on the line) shows the
-traceback instead.
+``autoenc --help`` answers without importing torch. :func:`main` is the one place where errors
+become what a user sees; every command keeps the rule: one line on stderr saying what is wrong
+and how to fix it, exit code 2, no traceback:
+
+* a :class:`~autoenc.errors.UserError` (bad option, missing file, stale cache) -> its first line;
+* an ``OSError`` naming a path (a file where a directory should be and the reverse, no
+  permission, a full disk, ...) -> :func:`autoenc.atomic.file_error_message`; an ``OSError``
+  naming no path is a bug and keeps its traceback;
+* a closed stdout (``autoenc sources | head -1``) ends quietly with exit code 141 (128 +
+  SIGPIPE, what ``cat`` or ``yes`` report then): the output was cut short, so a pipeline
+  run with ``set -o pipefail`` must not take it for success;
+* Ctrl-C -> "interrupted", exit code 130.
+
+Two flags are taken from anywhere on the line: ``--debug`` shows the traceback of an error,
+``--verbose`` lets third-party warnings (deprecations, torch's pickle notices, Lightning's
+tips) and Lightning's info banners through; without it they are silenced so nothing precedes
+an error line.
 """
 
 from __future__ import annotations
 
+import contextlib
 import importlib
+import logging
+import os
 import sys
 import traceback
-from collections.abc import Callable, Sequence
+import warnings
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 
 from autoenc.errors import UserError
@@ -20,10 +38,13 @@ from autoenc.registry import Registry
 
 @dataclass(frozen=True)
 class Command:
-    """A subcommand: ``target`` is "module:function" taking argv (list[str]) -> exit code."""
+    """A subcommand: ``target`` is "module:function" taking argv (list[str]) -> exit code.
+    ``reads`` names the global flags (:data:`GLOBAL_FLAGS`) the command also reads itself:
+    those stay in its argv (``fit`` passes ``--verbose`` on to Lightning's output settings)."""
 
     target: str
     summary: str
+    reads: tuple[str, ...] = ()
 
     def load(self) -> Callable[[list[str]], int | None]:
         module, _, func = self.target.partition(":")
@@ -33,14 +54,15 @@ class Command:
 COMMANDS: Registry[Command] = Registry("command")
 
 
-def command(name: str, target: str, summary: str) -> None:
+def command(name: str, target: str, summary: str, reads: tuple[str, ...] = ()) -> None:
     """Register subcommand ``name`` run by ``target`` ("module:function")."""
-    COMMANDS.register(name, Command(target, summary))
+    COMMANDS.register(name, Command(target, summary, reads))
 
 
 # Order here is the order of `autoenc --help`.
-command("fit", "autoenc.cli.train:fit", "train a model from a YAML config (LightningCLI)")
-command("validate", "autoenc.cli.train:validate", "evaluate a checkpoint on the validation split")
+command("fit", "autoenc.cli.train:fit", "train a model from a YAML config (LightningCLI)", reads=("--verbose",))
+command("validate", "autoenc.cli.train:validate", "evaluate a checkpoint on the validation split",
+        reads=("--verbose",))
 command("preview", "autoenc.cli.data:preview", "write a grid of images from a data source")
 command("sources", "autoenc.cli.data:sources", "list data sources and their options")
 command("reconstruct", "autoenc.cli.look:reconstruct", "inputs above reconstructions, nats per image")
@@ -65,15 +87,87 @@ def usage() -> str:
         "commands:",
     ]
     lines += [f"  {n.ljust(width)}  {c.summary}" for n, c in COMMANDS._items.items()]
-    lines += ["", "--debug anywhere shows the full traceback of an error."]
+    lines += ["", "--debug anywhere shows the full traceback of an error; --verbose shows third-party "
+              "warnings and Lightning's banners."]
     return "\n".join(lines)
+
+
+#: Flags main() takes from anywhere on the command line.
+GLOBAL_FLAGS = ("--debug", "--verbose")
+#: Exit code of a command whose stdout was closed by its reader: 128 + SIGPIPE, as for C tools.
+BROKEN_PIPE = 141
+#: Packages whose warnings a user of the command cannot act on (shown with --verbose).
+THIRD_PARTY = ("torch", "torchvision", "lightning", "lightning_fabric", "pytorch_lightning", "jsonargparse",
+               "sklearn", "matplotlib", "PIL", "numpy", "scipy")
+#: Loggers of Lightning's banners and tips ("GPU available: ...", "Tip: try litlogger").
+BANNER_LOGGERS = ("lightning.pytorch.utilities.rank_zero", "lightning.fabric.utilities.rank_zero")
+
+
+@contextlib.contextmanager
+def third_party_noise(verbose: bool) -> Iterator[None]:
+    """Unless ``verbose``: silence deprecation/future warnings and the warnings of
+    :data:`THIRD_PARTY` packages, and Lightning's info banners, for the duration of a command
+    (restored after, so in-process callers keep their settings)."""
+    if verbose:
+        yield
+        return
+    loggers = [logging.getLogger(name) for name in BANNER_LOGGERS]
+    levels = [log.level for log in loggers]
+    with warnings.catch_warnings():
+        for category in (DeprecationWarning, PendingDeprecationWarning, FutureWarning):
+            warnings.filterwarnings("ignore", category=category)
+        warnings.filterwarnings("ignore", module=rf"({'|'.join(THIRD_PARTY)})(\.|$)")
+        for log in loggers:
+            log.setLevel(logging.WARNING)
+        try:
+            yield
+        finally:
+            for log, level in zip(loggers, levels, strict=True):
+                log.setLevel(level)
+
+
+def _stdout_closed() -> bool:
+    """Whether stdout's reader has gone (a pipe whose read end is closed); True when stdout is no
+    file descriptor (captured in-process) and so cannot be asked."""
+    import select
+
+    try:
+        fd = sys.stdout.fileno()
+    except (AttributeError, OSError, ValueError):
+        return True
+    poller = select.poll()
+    poller.register(fd, select.POLLOUT)
+    return any(events & select.POLLERR for _, events in poller.poll(0))
+
+
+def _silence_stdout() -> None:
+    """Point stdout at /dev/null so the interpreter's final flush of what is still buffered does
+    not fail again (the recipe of Python's documentation for SIGPIPE)."""
+    with contextlib.suppress(AttributeError, OSError, ValueError):
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        os.close(devnull)
+
+
+def _fail(name: str, message: str, debug: bool) -> int:
+    if debug:
+        traceback.print_exc()
+    print(f"autoenc {name}: error: {message}", file=sys.stderr)
+    return 2
+
+
+def _first_line(err: BaseException) -> str:
+    text = str(err).strip()
+    return text.splitlines()[0] if text else type(err).__name__
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the ``autoenc`` console script. Returns the exit code."""
-    args = list(sys.argv[1:] if argv is None else argv)
-    debug = "--debug" in args
-    args = [a for a in args if a != "--debug"]
+    from autoenc.atomic import file_error_message
+
+    given = list(sys.argv[1:] if argv is None else argv)
+    debug, verbose = "--debug" in given, "--verbose" in given
+    args = [a for a in given if a not in GLOBAL_FLAGS]
     if not args or args[0] in ("-h", "--help", "help"):
         print(usage())
         return 0
@@ -84,13 +178,23 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 0
     name, rest = args[0], args[1:]
     try:
-        code = COMMANDS.get(name).load()(rest)
+        cmd = COMMANDS.get(name)
+        rest += [flag for flag in cmd.reads if flag in given]
+        with third_party_noise(verbose):
+            code = cmd.load()(rest)
+            sys.stdout.flush()  # a closed stdout fails here, inside the boundary, not at exit
+    except BrokenPipeError:
+        if not _stdout_closed():
+            raise  # a pipe of our own (a child process) broke: a bug, with its traceback
+        _silence_stdout()
+        return BROKEN_PIPE
     except UserError as err:
-        if debug:
-            traceback.print_exc()
-        message = str(err).strip().splitlines()[0] if str(err).strip() else type(err).__name__
-        print(f"autoenc {name}: error: {message}", file=sys.stderr)
-        return 2
+        return _fail(name, _first_line(err), debug)
+    except OSError as err:
+        message = file_error_message(err)
+        if message is None:
+            raise
+        return _fail(name, message, debug)
     except KeyboardInterrupt:
         print(f"autoenc {name}: interrupted", file=sys.stderr)
         return 130

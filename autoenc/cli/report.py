@@ -28,14 +28,19 @@ def report(argv: list[str]) -> int:
     add_data_options(p)
     args = p.parse_args(argv)
     positive(args.batch_size, "--batch-size")
-    from autoenc.analysis.look import write_report
+    from autoenc.analysis.look import check_out_dir, run_directory, write_report
+    from autoenc.atomic import staged_files
+    from autoenc.training.checkpoints import resolve_checkpoint
 
+    ckpt = resolve_checkpoint(args.run)
+    out = check_out_dir(args.out if args.out is not None else run_directory(ckpt) / "report")
     datamodule = None
     if args.data is not None or args.overrides:
         from autoenc.cli.look import datamodule_for
-        from autoenc.training.checkpoints import resolve_checkpoint
 
-        datamodule = datamodule_for(args, resolve_checkpoint(args.run))
-    path = write_report(args.run, args.out, args.seed, args.tsne, args.color_by, datamodule, args.batch_size)
-    print(f"wrote {path}")
+        datamodule = datamodule_for(args, ckpt)
+    # The report's files go to a staging directory first: `out` gets all of them or none.
+    with staged_files(out) as stage:
+        path = write_report(ckpt, stage, args.seed, args.tsne, args.color_by, datamodule, args.batch_size)
+    print(f"wrote {out / path.name}")
     return 0
