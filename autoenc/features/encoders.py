@@ -19,6 +19,8 @@ from __future__ import annotations
 import copy
 import difflib
 import os
+import pickle
+import sys
 import urllib.parse
 from pathlib import Path
 from typing import Any, Literal
@@ -283,23 +285,34 @@ def hub_file(url: str) -> Path:
     return Path(torch.hub.get_dir()) / "checkpoints" / Path(urllib.parse.urlparse(url).path).name
 
 
+def _download(model_name: str, enum: Any, file: Path) -> None:
+    """Fetch the weights ``enum`` into the torch hub cache ``file`` (checked against the hash in
+    the file name, as torch.hub does); one line saying where to put the file when that fails."""
+    match = torch.hub.HASH_REGEX.search(file.name)
+    try:
+        file.parent.mkdir(parents=True, exist_ok=True)
+        torch.hub.download_url_to_file(enum.url, str(file), match.group(1) if match else None,
+                                       progress=sys.stderr.isatty())
+    except (OSError, RuntimeError) as err:  # URLError, timeouts, an unwritable hub directory, a bad hash
+        reason = " ".join(str(getattr(err, "reason", None) or getattr(err, "strerror", None) or err).split())[:120]
+        raise UserError(f"cannot download torchvision {model_name} weights {enum!r} from {enum.url} ({reason}); "
+                        f"offline, put that file at {file} (or pass --weights PATH to a local copy)") from None
+
+
 def _pretrained(model_name: str, enum: Any) -> nn.Module:
-    """torchvision ``model_name`` with the weights ``enum`` (downloaded into the torch hub cache when
-    not there); a one-line UserError saying where to put the file when the download fails."""
+    """torchvision ``model_name`` with the weights ``enum``, downloaded into the torch hub cache
+    first when not there (see :func:`hub_file`)."""
     from torchvision.models import get_model
 
     file = hub_file(enum.url)
-    had_file = file.is_file()
+    if not file.is_file():
+        _download(model_name, enum, file)
     try:
         return get_model(model_name, weights=enum)
-    except OSError as err:  # URLError, timeouts, an unwritable hub directory
-        reason = " ".join(str(getattr(err, "reason", None) or err.strerror or err).split())[:120]
-        raise UserError(f"cannot download torchvision {model_name} weights {enum!r} from {enum.url} ({reason}); "
-                        f"offline, put that file at {file} (or pass --weights PATH to a local copy)") from None
-    except RuntimeError as err:  # a cached file torch cannot read, or a download with the wrong hash
+    except (OSError, RuntimeError, pickle.UnpicklingError) as err:  # a cached file torch cannot read
         first = (str(err).strip().splitlines() or [type(err).__name__])[0][:120]
-        fix = f"delete {file} to download it again" if had_file else f"put a good copy at {file}"
-        raise UserError(f"cannot load torchvision {model_name} weights {enum!r} ({first}); {fix}") from None
+        raise UserError(f"cannot load torchvision {model_name} weights {enum!r} from {file} ({first}); "
+                        "delete that file to download it again") from None
 
 
 def _seeded(model_name: str, seed: int) -> nn.Module:

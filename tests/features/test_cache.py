@@ -17,8 +17,8 @@ import torch
 from autoenc.data import ImageDataModule
 from autoenc.data.transforms import to_float
 from autoenc.errors import CacheError, UserError
+from autoenc.features import FrozenEncoder, extract_features, load_encoder, open_cache
 from autoenc.features import extract as extract_module
-from autoenc.features import extract_features, load_encoder, open_cache
 
 
 def test_round_trip_features_equal_encoder_outputs(trained_model, trained_ckpt, digits_dm, tmp_path):
@@ -31,9 +31,11 @@ def test_round_trip_features_equal_encoder_outputs(trained_model, trained_ckpt, 
     np.testing.assert_allclose(cache.features, expected, rtol=1e-5, atol=1e-6)
     np.testing.assert_array_equal(cache.targets, val.targets.numpy())
     meta = json.loads((tmp_path / "c" / "meta.json").read_text())
-    assert meta["format"] == 1 and meta["data"]["split"] == "val" and meta["data"]["n"] == len(val)
+    assert meta["format"] == 2 and meta["data"]["split"] == "val" and meta["data"]["n"] == len(val)
     assert meta["shapes"] == {"features": [len(val), 8], "targets": [len(val)]}
     assert meta["encoder"]["layer"] == "bottleneck" and len(meta["encoder"]["sha256"]) == 64
+    assert meta["encoder_weights"] == "trained (autoenc)" and set(meta["checksums"]) == {
+        "algorithm", "features.npy", "targets.npy"}
     # nothing but the cache is left next to it
     assert [p.name for p in tmp_path.iterdir()] == ["c"]
 
@@ -194,3 +196,7 @@ def test_killed_extraction_leaves_no_cache(tmp_path):
     assert all(not (p / "meta.json").exists() for p in leftovers)
     with pytest.raises(CacheError, match="no feature cache"):
         open_cache(out / "cache")
+    # the next run removes what the killed one left (its lock died with it) and builds the cache
+    encoder = FrozenEncoder(torch.nn.Flatten(), source="flat", layer="x", input_shape=(1, 8, 8))
+    extract_features(encoder, ImageDataModule("digits", num_workers=0), out / "cache", progress=False)
+    assert [p.name for p in out.iterdir()] == ["cache"]

@@ -202,3 +202,13 @@ def test_weights_already_in_the_hub_cache_are_used_offline(tmp_path, monkeypatch
     enc = load_encoder("torchvision:resnet18", weights="IMAGENET1K_V1")
     assert enc.weights == "ResNet18_Weights.IMAGENET1K_V1"
     assert torch.equal(enc.state_dict()["net.conv1.weight"], reference.conv1.weight)
+
+
+def test_a_damaged_file_in_the_hub_cache_says_to_delete_it(tmp_path, monkeypatch):
+    monkeypatch.setattr(torch.hub, "download_url_to_file", lambda *a, **k: pytest.fail("must not download"))
+    monkeypatch.setenv("TORCH_HOME", str(tmp_path / "torch"))
+    cached = tmp_path / "torch" / "hub" / "checkpoints" / "resnet18-f37072fd.pth"
+    cached.parent.mkdir(parents=True)
+    cached.write_bytes(b"half a download")
+    with pytest.raises(UserError, match=f"cannot load torchvision resnet18 weights .* from {cached} .*delete that file"):
+        load_encoder("torchvision:resnet18", weights="DEFAULT")
