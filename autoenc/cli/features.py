@@ -108,7 +108,9 @@ def features(argv: list[str]) -> int:
     """``autoenc features SOURCE --cache DIR ...``: build (or reuse) a feature cache."""
     args = build_features_parser().parse_args(argv)
     from autoenc.features import extract_features, load_encoder
+    from autoenc.features.extract import check_run_options
 
+    check_run_options(args.batch_size, args.devices)  # before minutes of loading weights and data
     encoder = load_encoder(args.source, weights=args.weights, pool=args.pool, image_size=args.resize, seed=args.seed)
     dm = _datamodule(args)
     existed = args.cache.is_dir() and (args.cache / "meta.json").is_file() and not args.overwrite

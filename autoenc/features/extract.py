@@ -165,6 +165,13 @@ def _build_local(request: ExtractionRequest, path: Path, batch_size: int, device
         fsync_dir(tmp)
 
 
+def check_run_options(batch_size: int, devices: int) -> None:
+    """Refuse a batch size or device count below 1 (before any encoder is loaded)."""
+    for name, value in (("batch_size", batch_size), ("devices", devices)):
+        if not isinstance(value, int) or isinstance(value, bool) or value < 1:
+            raise UserError(f"{name} must be an integer >= 1, got {value!r}")
+
+
 def extract_features(encoder: FrozenEncoder | str | os.PathLike | torch.nn.Module, data: DataLike,
                      cache_dir: str | os.PathLike, *, split: Split = "val", batch_size: int = 64,
                      overwrite: bool = False, progress: bool | None = None, device: str | torch.device = "cpu",
@@ -190,10 +197,7 @@ def extract_features(encoder: FrozenEncoder | str | os.PathLike | torch.nn.Modul
     Raises:
         UserError / CacheError: shape mismatch, a stale or damaged cache, a path that is a file.
     """
-    if not isinstance(batch_size, int) or batch_size < 1:
-        raise UserError(f"batch_size must be an integer >= 1, got {batch_size!r}")
-    if not isinstance(devices, int) or devices < 1:
-        raise UserError(f"devices must be an integer >= 1, got {devices!r}")
+    check_run_options(batch_size, devices)
     path = Path(cache_dir).expanduser()
     request = build_request(encoder, data, split)
     found = existing_cache(path, request.fingerprint, overwrite)

@@ -145,11 +145,22 @@ def test_features_edited_cache_is_not_reused(capsys, trained_ckpt, cache_dir, tm
 
 @pytest.mark.parametrize("argv, match", [
     (["--batch-size", "0"], "batch_size must be an integer >= 1, got 0"),
+    (["--devices", "0"], "devices must be an integer >= 1, got 0"),
     (["--seed", "3"], "seed only applies to torchvision encoders"),
     (["--split", "test"], "argument --split: invalid choice: 'test'"),
 ])
 def test_features_bad_options(capsys, trained_ckpt, tmp_path, argv, match):
     _refused(capsys, tmp_path, ["features", str(trained_ckpt), "--cache", str(tmp_path / "c"), *argv], match)
+
+
+@pytest.mark.parametrize("argv, match", [
+    (["--resize", "0"], "image_size must be a positive integer or None, got 0"),
+    (["--seed", "-2"], "seed must be an integer >= 0, got -2"),
+    (["--weights", "IMAGENET9K"], "torchvision resnet18 has no weights 'IMAGENET9K'"),
+])
+def test_features_bad_torchvision_options(capsys, tmp_path, argv, match):
+    _refused(capsys, tmp_path, ["features", "torchvision:resnet18", "--data", "digits", "--cache",
+                                str(tmp_path / "c"), *argv], match)
 
 
 def test_features_weights_offline(capsys, tmp_path, tmp_path_factory, monkeypatch):
