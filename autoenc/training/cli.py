@@ -8,19 +8,35 @@ tensorboard is installed) and ``reconstructions/epoch_XXXX.png``.
 from __future__ import annotations
 
 import importlib
-import re
+import os
+import sys
 from pathlib import Path
 from typing import Any
 
 from lightning.pytorch import Trainer
-from lightning.pytorch.callbacks import ModelCheckpoint
+from lightning.pytorch.callbacks import ModelCheckpoint, ProgressBar
 from lightning.pytorch.cli import LightningArgumentParser, LightningCLI
 from lightning.pytorch.loggers import CSVLogger
+from lightning.pytorch.utilities.exceptions import SIGTERMException
 
 from autoenc.data.module import ImageDataModule
 from autoenc.errors import CheckpointError, UserError
 from autoenc.models.base import CHECKPOINT_KEY, MODELS, AutoencoderModule
-from autoenc.training.callbacks import NonFiniteLossGuard, ReconstructionGrid
+from autoenc.runs import (
+    RunLocation,
+    find_last_checkpoint,
+    locate_run,
+    remove_if_unused,
+    reserve_version,
+    versions,
+)
+from autoenc.training.callbacks import (
+    EpochSummary,
+    LastCheckpoint,
+    LossProgressBar,
+    NonFiniteLossGuard,
+    ReconstructionGrid,
+)
 from autoenc.training.checkpoints import AtomicCheckpointIO, read_checkpoint
 from autoenc.training.loggers import ResumedCSVLogger
 
@@ -33,28 +49,38 @@ def _tensorboard_available() -> bool:
     return True
 
 
-def find_last_checkpoint(runs_dir: str, name: str) -> tuple[int, Path]:
-    """The newest ``version_N`` of run ``name`` that has ``checkpoints/last.ckpt``."""
-    base = Path(runs_dir) / name
-    found = []
-    for d in base.glob("version_*"):
-        m = re.fullmatch(r"version_(\d+)", d.name)
-        if m and (d / "checkpoints" / "last.ckpt").is_file():
-            found.append((int(m.group(1)), d / "checkpoints" / "last.ckpt"))
-    if not found:
-        raise UserError(f"--ckpt_path last: no {base}/version_*/checkpoints/last.ckpt to resume; "
-                        "start a run first or give the checkpoint's path")
-    return max(found)
+#: The parent of a multi-process run tells the processes it launches (which re-run the same
+#: command) which version it reserved, so they all log to one run directory.
+RUN_VERSION_ENV = "AUTOENC_RUN_VERSION"
+_DEFAULT_RUNS_DIR = "runs"
+
+
+def _launched_rank() -> int:
+    """This process's rank as the launcher set it (0 when not launched by one)."""
+    from lightning.fabric.utilities.rank_zero import _get_rank
+
+    return _get_rank() or 0
+
+
+def _say(message: str) -> None:
+    if _launched_rank() == 0:
+        print(message, flush=True)
 
 
 class AutoencCLI(LightningCLI):
     """LightningCLI for autoenc models (``model: class_path: VariationalAutoencoder``) and the
     :class:`~autoenc.data.ImageDataModule` (``data:``). ``data.input_shape`` is linked into
-    ``model.init_args.input_shape``, so no config states an image size twice."""
+    ``model.init_args.input_shape``, so no config states an image size twice.
+
+    ``fit`` reserves ``<runs_dir>/<name>/version_N`` atomically before anything is written
+    (see :mod:`autoenc.runs`), keeps ``checkpoints/last.ckpt`` at the last completed epoch
+    (and the interrupt), and continues a run in place when ``--ckpt_path`` is ``last`` or a
+    checkpoint inside a run directory. A fit that fails before its first checkpoint leaves no
+    version directory behind. ``validate`` writes nothing: its results go to stdout.
+    """
 
     def __init__(self, args: Any = None, run: bool = True, **kwargs: Any) -> None:
         kwargs.setdefault("trainer_defaults", {
-            "callbacks": [ReconstructionGrid(), NonFiniteLossGuard()],
             "max_epochs": 10,
             "log_every_n_steps": 10,
             "enable_model_summary": False,
@@ -62,13 +88,23 @@ class AutoencCLI(LightningCLI):
         kwargs.setdefault("save_config_kwargs", {"overwrite": True})
         kwargs.setdefault("parser_kwargs", {"exit_on_error": False})
         kwargs.setdefault("seed_everything_default", 0)
-        super().__init__(AutoencoderModule, ImageDataModule, subclass_mode_model=True,
-                         args=args, run=run, **kwargs)
+        self._run_location: RunLocation | None = None
+        self._reserved = False
+        try:
+            super().__init__(AutoencoderModule, ImageDataModule, subclass_mode_model=True,
+                             args=args, run=run, **kwargs)
+        except BaseException as exc:
+            self._after_failure(exc)
+            raise
+        finally:
+            if self._reserved:
+                os.environ.pop(RUN_VERSION_ENV, None)
 
     def add_arguments_to_parser(self, parser: LightningArgumentParser) -> None:
         parser.link_arguments("data.input_shape", "model.init_args.input_shape", apply_on="instantiate")
         parser.add_argument("--name", type=str, default="autoenc", help="run name: <runs_dir>/<name>/version_N")
-        parser.add_argument("--runs_dir", type=str, default="runs", help="where run directories go")
+        parser.add_argument("--runs_dir", type=str, default=_DEFAULT_RUNS_DIR,
+                            help="where run directories go (--trainer.default_root_dir means the same)")
         parser.add_argument("--report", type=bool, default=False,
                             help="write the run's report (autoenc report) after fit")
 
@@ -76,25 +112,24 @@ class AutoencCLI(LightningCLI):
         return self.config[self.subcommand] if self.subcommand else self.config
 
     def parse_arguments(self, parser: LightningArgumentParser, args: Any) -> None:
-        """Parse, then check ``--ckpt_path`` before anything is built or written: ``last``
-        becomes the newest run's ``last.ckpt`` (resumed in the same version directory); a
-        file that is not an autoenc checkpoint, or one of another model class than the
-        config's, is refused in one line. LightningCLI then takes the model's arguments
-        from the checkpoint."""
+        """Parse, then settle where the run goes and check ``--ckpt_path`` before anything is
+        built or written: ``last`` becomes the newest run's ``last.ckpt``; a checkpoint inside
+        a run directory continues that run (``fit``); a file that is not an autoenc
+        checkpoint, or one of another model class than the config's, is refused in one line.
+        LightningCLI then takes the model's arguments from the checkpoint."""
         super().parse_arguments(parser, args)
-        self._resume_version: int | None = None
         self._checkpoint_shapes: dict[str, tuple[int, ...]] | None = None
         self._resume_step = 0
         subcommand = self.config.get("subcommand")  # self.subcommand is not set yet
         cfg = self.config[subcommand] if subcommand else self.config
+        _settle_runs_dir(cfg)
         ckpt_path = cfg.get("ckpt_path")
         if not ckpt_path:
             return
+        resume: RunLocation | None = None
         if ckpt_path == "last":
-            version, path = find_last_checkpoint(cfg["runs_dir"], cfg["name"])
-            if subcommand == "fit":  # validate/test log to a new version, not into the run
-                self._resume_version = version
-            ckpt_path = cfg["ckpt_path"] = str(path)
+            resume = find_last_checkpoint(cfg["runs_dir"], cfg["name"])
+            ckpt_path = cfg["ckpt_path"] = str(resume.last_checkpoint)
         if Path(ckpt_path).is_dir():
             raise CheckpointError(f"--ckpt_path {ckpt_path!r} is a directory; give a .ckpt file "
                                   "(e.g. its checkpoints/last.ckpt) or 'last'")
@@ -102,6 +137,12 @@ class AutoencCLI(LightningCLI):
         _check_model_class(ckpt, cfg.get("model"), ckpt_path)
         self._checkpoint_shapes = {k: tuple(v.shape) for k, v in ckpt["state_dict"].items()}
         self._resume_step = int(ckpt.get("global_step", 0))
+        if subcommand != "fit":
+            return
+        resume = resume or locate_run(ckpt_path)
+        if resume is not None and resume.path.is_dir():
+            self._run_location = resume
+            _say(f"resuming run {resume.path} at step {self._resume_step} from {Path(ckpt_path).name}")
 
     def after_instantiate_classes(self) -> None:
         """Refuse a ``--ckpt_path`` whose weights do not fit the model built from the config
@@ -119,53 +160,115 @@ class AutoencCLI(LightningCLI):
                     "model; use the data options of the run's config.yaml"
                 )
 
-    def _instantiate_trainer(self, config: dict[str, Any], callbacks: list) -> Trainer:
+    def instantiate_trainer(self, **kwargs: Any) -> Trainer:
+        """The Trainer of the subcommand: ``fit`` logs into its reserved run directory with
+        autoenc's callbacks; ``validate`` / ``test`` / ``predict`` log nothing and write
+        nothing (their metrics are printed)."""
+        config = self._get(self.config_init, "trainer", default={})
+        callbacks = list(config.get("callbacks") or [])
+        if self.subcommand != "fit":
+            kwargs.setdefault("logger", False if config.get("logger") in (None, True) else config["logger"])
+            kwargs.setdefault("enable_checkpointing", False)
+            kwargs.setdefault("callbacks", callbacks)
+            self.save_config_callback = None
+            return super().instantiate_trainer(**kwargs)
         cfg = self._subconfig()
+        location = self._run_location or self._reserve(cfg["runs_dir"], cfg["name"])
         if config.get("logger") in (None, True):
-            version = getattr(self, "_resume_version", None)
-            if version is None:
-                loggers = [CSVLogger(cfg["runs_dir"], name=cfg["name"])]
-            else:  # continue the run's metrics.csv instead of replacing it
-                loggers = [ResumedCSVLogger(cfg["runs_dir"], name=cfg["name"], version=version,
-                                            keep_below_step=self._resume_step)]
-            if _tensorboard_available():
-                from lightning.pytorch.loggers import TensorBoardLogger
-
-                loggers.append(TensorBoardLogger(cfg["runs_dir"], name=cfg["name"], version=loggers[0].version,
-                                                 default_hp_metric=False))
-            config["logger"] = loggers
-        if config.get("default_root_dir") is None:
-            # where Lightning puts config.yaml and checkpoints when there is no logger
-            config["default_root_dir"] = str(Path(cfg["runs_dir"]) / cfg["name"])
-        wants_checkpoints = config.get("enable_checkpointing") is not False
-        user_has_one = any(isinstance(c, ModelCheckpoint) for c in (config.get("callbacks") or []))
-        if wants_checkpoints and not user_has_one:
-            # enable_version_counter=False: a resumed run that was moved (or copied) would
-            # otherwise write last-v1.ckpt beside the old last.ckpt, and `--ckpt_path last`
-            # would keep resuming from the stale one.
-            callbacks = [*callbacks, ModelCheckpoint(monitor="val/loss", mode="min", save_last=True,
-                                                     filename="best-{epoch:03d}-{step}", auto_insert_metric_name=False,
-                                                     enable_version_counter=False)]
+            kwargs["logger"] = self._loggers(location)
+        elif config.get("logger") is False:
+            kwargs["default_root_dir"] = str(location.path)  # checkpoints and config.yaml still go there
+        callbacks += [ReconstructionGrid(), NonFiniteLossGuard()]
+        if config.get("enable_checkpointing") is not False:
+            if not any(isinstance(c, ModelCheckpoint) and not isinstance(c, LastCheckpoint) for c in callbacks):
+                callbacks.append(ModelCheckpoint(monitor="val/loss", mode="min", filename="best-{epoch:03d}-{step}",
+                                                 auto_insert_metric_name=False, enable_version_counter=False))
+            if not any(isinstance(c, LastCheckpoint) for c in callbacks):
+                callbacks.append(LastCheckpoint())
+        if config.get("enable_progress_bar") is False or not sys.stdout.isatty():
+            kwargs["enable_progress_bar"] = False
+            callbacks.append(EpochSummary())
+        elif not any(isinstance(c, ProgressBar) for c in callbacks):
+            callbacks.append(LossProgressBar())
         plugins = config.get("plugins") or []
         plugins = plugins if isinstance(plugins, list) else [plugins]
-        config["plugins"] = [*plugins, AtomicCheckpointIO()]
-        return super()._instantiate_trainer(config, callbacks)
+        kwargs["plugins"] = [*plugins, AtomicCheckpointIO()]
+        kwargs["callbacks"] = callbacks
+        return super().instantiate_trainer(**kwargs)
+
+    @property
+    def run_dir(self) -> Path | None:
+        """The run directory of ``fit`` (None for other subcommands)."""
+        return self._run_location.path if self._run_location is not None else None
+
+    def _reserve(self, runs_dir: str, name: str) -> RunLocation:
+        """A new version directory (rank 0), or the one the launching process reserved."""
+        inherited = os.environ.get(RUN_VERSION_ENV)
+        if _launched_rank() > 0:
+            version = int(inherited) if inherited is not None else max(versions(runs_dir, name), default=0)
+            self._run_location = RunLocation(Path(runs_dir), name, version)
+            return self._run_location
+        self._run_location = reserve_version(runs_dir, name)
+        self._reserved = True
+        os.environ[RUN_VERSION_ENV] = str(self._run_location.version)
+        return self._run_location
+
+    def _loggers(self, location: RunLocation) -> list:
+        runs_dir, name, version = str(location.runs_dir), location.name, location.version
+        if self._reserved or _launched_rank() > 0:
+            loggers = [CSVLogger(runs_dir, name=name, version=version)]
+        else:  # continue the run's metrics.csv instead of replacing it
+            loggers = [ResumedCSVLogger(runs_dir, name=name, version=version, keep_below_step=self._resume_step)]
+        if _tensorboard_available():
+            from lightning.pytorch.loggers import TensorBoardLogger
+
+            loggers.append(TensorBoardLogger(runs_dir, name=name, version=version, default_hp_metric=False))
+        return loggers
+
+    def _after_failure(self, exc: BaseException) -> None:
+        """A run that stopped: say how to resume an interrupted one; remove a fresh version
+        directory that holds no checkpoint (nothing worth keeping)."""
+        location = self._run_location
+        interrupted = isinstance(exc, KeyboardInterrupt | SIGTERMException)
+        if location is not None and interrupted and location.last_checkpoint.is_file() and _launched_rank() == 0:
+            print(f"autoenc fit: interrupted; {location.last_checkpoint} holds the state at step "
+                  f"{_checkpoint_step(location.last_checkpoint)}: resume with --ckpt_path last "
+                  f"(or --ckpt_path {location.last_checkpoint})", file=sys.stderr, flush=True)
+        if location is not None and self._reserved:
+            remove_if_unused(location)
 
     def after_fit(self) -> None:
         trainer = self.trainer
         if not trainer.is_global_zero:
             return
-        ckpt = trainer.checkpoint_callback
-        best = getattr(ckpt, "best_model_path", "")
-        score = getattr(ckpt, "best_model_score", None)
-        print(f"run: {trainer.log_dir}")
-        if best:
+        best = next((c for c in trainer.checkpoint_callbacks if not isinstance(c, LastCheckpoint)), None)
+        path = getattr(best, "best_model_path", "")
+        score = getattr(best, "best_model_score", None)
+        print(f"run: {self.run_dir}")
+        if path:
             loss = f" (val/loss {float(score):.2f} nats/image)" if score is not None else ""
-            print(f"best checkpoint: {best}{loss}")
-        if self._subconfig().get("report") and trainer.log_dir:
-            from autoenc.cli.main import main as autoenc_main
+            print(f"best checkpoint: {path}{loss}")
 
-            autoenc_main(["report", trainer.log_dir])
+
+def _checkpoint_step(path: Path) -> int | str:
+    try:
+        return int(read_checkpoint(path).get("global_step", 0))
+    except UserError:
+        return "?"
+
+
+def _settle_runs_dir(cfg: Any) -> None:
+    """``--trainer.default_root_dir`` is the root of the run directories, as Lightning users
+    expect: it sets ``runs_dir``; giving both with different values is refused."""
+    trainer = cfg.get("trainer")
+    root = trainer.get("default_root_dir") if trainer is not None else None
+    if root is None:
+        return
+    if cfg["runs_dir"] not in (_DEFAULT_RUNS_DIR, str(root)):
+        raise UserError(f"--trainer.default_root_dir {str(root)!r} and --runs_dir {cfg['runs_dir']!r} both say where "
+                        "runs go; give one of them")
+    cfg["runs_dir"] = str(root)
+    trainer["default_root_dir"] = None
 
 
 def _check_model_class(ckpt: dict[str, Any], model_config: Any, ckpt_path: str) -> None:
