@@ -15,11 +15,10 @@ from autoenc.models.likelihoods import LIKELIHOODS
 from autoenc.registry import Registry
 
 MODELS: Registry[type[AutoencoderModule]] = Registry("model")
-OPTIMIZERS: Registry[type[torch.optim.Optimizer]] = Registry("optimizer")
-OPTIMIZERS.register("adam", torch.optim.Adam)
-OPTIMIZERS.register("adamw", torch.optim.AdamW)
-OPTIMIZERS.register("sgd", torch.optim.SGD)
-OPTIMIZERS.register("rmsprop", torch.optim.RMSprop)
+
+#: Hyperparameters of older checkpoints that the model no longer takes (the optimiser now
+#: comes from LightningCLI's ``--optimizer``); accepted and dropped so those files still load.
+LEGACY_HPARAMS = frozenset({"optimizer", "weight_decay"})
 
 #: Checkpoint key that marks a file as ours; its value names the model (registry name).
 CHECKPOINT_KEY = "autoenc"
@@ -67,8 +66,17 @@ class AutoencoderModule(L.LightningModule):
         net_options: options passed to both nets (e.g. ``{"widths": [32, 64]}``).
         likelihood: ``bernoulli`` or ``gaussian`` reconstruction likelihood.
         sigma: the fixed standard deviation of the gaussian likelihood.
-        optimizer: registered optimiser (``adam``, ``adamw``, ``sgd``, ``rmsprop``).
-        lr: learning rate; weight_decay: L2 penalty passed to the optimiser.
+        lr: learning rate of the default optimiser, Adam (fused where torch has a fused
+            kernel for the device, else its multi-tensor ``foreach`` path). Any other
+            optimiser or schedule comes from LightningCLI: ``--optimizer AdamW
+            --optimizer.weight_decay 0.01 --lr_scheduler CosineAnnealingLR
+            --lr_scheduler.T_max 10`` (or ``optimizer:`` / ``lr_scheduler:`` in YAML).
+        channels_last: train nets that have conv layers with channels-last weights
+            (NHWC; faster convolutions on CPU and GPU); the weights are back in the default
+            layout after ``fit``. No effect on nets without conv layers.
+        compile: ``torch.compile`` the encoder and decoder for training (compilation
+            takes tens of seconds on CPU the first time, then is cached on disk; worth it
+            for conv nets trained for hundreds of steps, see docs/benchmarks.md).
         nested_dropout: train an ordered code (Rippel et al. 2014): each example's code is
             truncated after a unit drawn from Geometric(``nested_dropout_p``).
     """
@@ -84,11 +92,12 @@ class AutoencoderModule(L.LightningModule):
         net_options: dict[str, Any] | None = None,
         likelihood: Literal["bernoulli", "gaussian"] = "bernoulli",
         sigma: float = 0.1,
-        optimizer: str = "adam",
         lr: float = 1e-3,
-        weight_decay: float = 0.0,
         nested_dropout: bool = False,
         nested_dropout_p: float = 0.1,
+        channels_last: bool = True,
+        compile: bool = False,
+        **legacy: Any,
     ) -> None:
         super().__init__()
         from autoenc.nets import build_decoder, build_encoder
@@ -101,20 +110,23 @@ class AutoencoderModule(L.LightningModule):
             raise UserError(f"sigma must be > 0, got {sigma}")
         if lr <= 0:
             raise UserError(f"lr must be > 0, got {lr}")
-        if weight_decay < 0:
-            raise UserError(f"weight_decay must be >= 0, got {weight_decay}")
+        unknown = sorted(set(legacy) - LEGACY_HPARAMS)
+        if unknown:
+            raise TypeError(f"{type(self).__name__} got unexpected keyword arguments {unknown}")
         if not 0.0 < nested_dropout_p < 1.0:
             raise UserError(f"nested_dropout_p must be in (0, 1), got {nested_dropout_p}")
         self.likelihood_fn = LIKELIHOODS.get(likelihood)
-        OPTIMIZERS.get(optimizer)
         input_shape = tuple(int(s) for s in input_shape)
-        self.save_hyperparameters()
+        self.save_hyperparameters(ignore=sorted(LEGACY_HPARAMS))
+        for key in legacy:
+            self.hparams.pop(key, None)
         self.hparams["input_shape"] = list(input_shape)  # plain types only (weights_only loading)
         self.input_shape = input_shape
         self.latent_dim = latent_dim
         options = dict(net_options or {})
         self.encoder = build_encoder(encoder, input_shape, self.encoder_outputs(), options)
         self.decoder = build_decoder(decoder or encoder, input_shape, latent_dim, options)
+        self._compiled = False
 
     # -- the interface ---------------------------------------------------------------------
     def encoder_outputs(self) -> int:
@@ -204,8 +216,29 @@ class AutoencoderModule(L.LightningModule):
         self.log_dict(metrics, on_epoch=True, prog_bar=False, batch_size=batch_size, sync_dist=True)
 
     def configure_optimizers(self) -> torch.optim.Optimizer:
-        cls = OPTIMIZERS.get(self.hparams.optimizer)
-        return cls(self.parameters(), lr=self.hparams.lr, weight_decay=self.hparams.weight_decay)
+        """Adam with ``lr``: the fused kernel where the parameters' device has one (CPU and
+        CUDA in torch >= 2.4: one kernel per step instead of a loop over parameters), else
+        torch's default. LightningCLI's ``--optimizer`` / ``--lr_scheduler`` replace this."""
+        return fast_adam(self.parameters(), lr=self.hparams.lr)
+
+    # -- training-speed levers (fit only) ---------------------------------------------------------
+    def setup(self, stage: str) -> None:
+        """Before the Trainer builds the optimiser: channels-last weights for conv nets, and
+        the compiled nets, when asked for (``channels_last``, ``compile``)."""
+        if stage == "fit" and self.hparams.get("channels_last", False) and has_conv(self):
+            self.to(memory_format=torch.channels_last)
+        if stage == "fit" and self.hparams.get("compile", False) and not self._compiled:
+            # compile the nets' forward in place: parameter names, state_dict and checkpoints
+            # stay those of the eager module
+            self.encoder.compile()
+            self.decoder.compile()
+            self._compiled = True
+
+    def on_fit_end(self) -> None:
+        """Weights back in the default (contiguous) layout, so exports and ``state_dict``
+        consumers see the usual strides."""
+        if has_conv(self):
+            self.to(memory_format=torch.contiguous_format)
 
     def on_save_checkpoint(self, checkpoint: dict[str, Any]) -> None:
         checkpoint[CHECKPOINT_KEY] = {"format": CHECKPOINT_FORMAT, "model": self.model_name}
@@ -236,6 +269,22 @@ def _plain(value: Any) -> Any:
     if value is None or isinstance(value, bool | int | float | str):
         return value
     raise TypeError(f"hyperparameter value {value!r} is not plain data")
+
+
+def fast_adam(params: Any, lr: float = 1e-3, **kwargs: Any) -> torch.optim.Adam:
+    """``torch.optim.Adam(params, lr, fused=True, **kwargs)`` where every parameter is a
+    floating tensor on a device with a fused kernel; otherwise torch's default implementation
+    (``foreach`` where it applies). Same update rule either way."""
+    params = list(params)
+    try:
+        return torch.optim.Adam(params, lr=lr, fused=True, **kwargs)
+    except (RuntimeError, ValueError):  # device or dtype without a fused kernel
+        return torch.optim.Adam(params, lr=lr, **kwargs)
+
+
+def has_conv(module: nn.Module) -> bool:
+    """True if ``module`` holds a 2-D (transposed) convolution, where channels-last pays."""
+    return any(isinstance(m, nn.Conv2d | nn.ConvTranspose2d) for m in module.modules())
 
 
 def count_parameters(module: nn.Module) -> int:

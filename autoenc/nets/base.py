@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from collections import OrderedDict
 
+import torch
 from torch import Tensor, nn
 
 from autoenc.errors import UserError
@@ -48,7 +49,16 @@ class Encoder(nn.Sequential):
                 f"{', '.join(map(str, self.input_shape))}), got {tuple(x.shape)}; "
                 f"build it with input_shape={tuple(x.shape[1:])}"
             )
-        return super().forward(x)
+        return _float32_under_autocast(super().forward(x))
+
+
+def _float32_under_autocast(out: Tensor) -> Tensor:
+    """A net's output in float32 when autocast (e.g. ``precision="bf16-mixed"``) ran its
+    layers in lower precision, so the loss terms (KL, log-likelihood) are computed and summed
+    in float32; unchanged otherwise."""
+    if out.dtype != torch.float32 and out.is_floating_point() and torch.is_autocast_enabled(out.device.type):
+        return out.float()
+    return out
 
 
 class Decoder(nn.Sequential):
@@ -82,4 +92,4 @@ class Decoder(nn.Sequential):
                 f"{self.name} decoder was built for codes of shape (B, {self.latent_dim}), "
                 f"got {tuple(z.shape)}"
             )
-        return super().forward(z)
+        return _float32_under_autocast(super().forward(z))
