@@ -22,6 +22,7 @@ from autoenc.errors import UserError
 
 JSON_NAME = "intrinsic_dim.json"
 PLOT_NAME = "intrinsic_dim.png"
+NPY_MAGIC = b"\x93NUMPY"  # the first bytes of every .npy file (numpy.lib.format)
 
 # flag dest -> (estimator, parameter); a flag left unset keeps the estimator's default.
 _ESTIMATOR_FLAGS = {
@@ -188,6 +189,10 @@ def load_array(path: Path) -> Any:
 
     if not path.is_file():
         raise UserError(f"array file {str(path)!r} not found; pass a .npy file saved with np.save")
+    with open(path, "rb") as f:
+        if f.read(len(NPY_MAGIC)) != NPY_MAGIC:
+            raise UserError(f"{str(path)!r} is not a .npy file (no NumPy header); pass an array saved with "
+                            "np.save, a feature cache directory or a checkpoint")
     try:
         return np.load(path, mmap_mode="r", allow_pickle=False)
     except ValueError as err:

@@ -155,7 +155,7 @@ ID = [
     (["id", "{npy}", "--out", "{file}/sub"], r"is a file|not a directory", None),
     (["id", "{npy}", "--out", "{ro}/o"], r"(?i)permission denied|not writable", "ro"),
     (["id", "{npy}", "--out", "{tmp}/new/o"], r"(?i)no space left on device", "enospc"),
-    (["id", "{file}", "--out", "{tmp}/o"], r"not a numeric .npy array", None),
+    (["id", "{file}", "--out", "{tmp}/o"], r"is not a .npy file \(no NumPy header\)", None),
     (["id", "--out", "{tmp}/o"], r"give an array", None),
     (["id", "{run}", "--out", "{tmp}/o", "--set", "image_size=abc"], r"image_size", None),
 ]

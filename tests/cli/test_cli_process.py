@@ -112,3 +112,43 @@ def test_debug_shows_the_traceback(stand_in, capsys):
     assert cli.main(["test-cmd", "--debug"]) == 2
     err = capsys.readouterr().err
     assert "Traceback" in err and err.endswith("permission denied; choose another output path\n")
+
+
+# -- the shared writers keep the promise: all files or none, no directory left empty ------------
+def test_staged_files_gives_all_or_nothing(tmp_path):
+    from autoenc.atomic import staged_files
+
+    out = tmp_path / "new" / "out"
+    with pytest.raises(RuntimeError), staged_files(out) as stage:
+        (stage / "a.png").write_bytes(b"a")
+        raise RuntimeError("the second picture failed")
+    assert list(tmp_path.iterdir()) == []  # neither files nor the directories made for them
+
+    (tmp_path / "old").mkdir()
+    (tmp_path / "old" / "a.png").write_bytes(b"old")
+    (tmp_path / "old" / "b.png").mkdir()  # a directory where a file should go
+    with pytest.raises(IsADirectoryError) as caught, staged_files(tmp_path / "old") as stage:
+        (stage / "a.png").write_bytes(b"new")
+        (stage / "b.png").write_bytes(b"new")
+    assert caught.value.filename == str(tmp_path / "old" / "b.png")
+    assert sorted(p.name for p in (tmp_path / "old").iterdir()) == ["a.png", "b.png"]
+    assert (tmp_path / "old" / "a.png").read_bytes() == b"old"  # refused before any rename
+
+    with staged_files(tmp_path / "old2") as stage:
+        (stage / "a.png").write_bytes(b"new")
+    assert [p.name for p in (tmp_path / "old2").iterdir()] == ["a.png"]  # no staging directory left
+
+
+def test_atomic_file_on_a_full_disk_names_the_file_and_removes_its_parents(tmp_path, monkeypatch):
+    from autoenc.atomic import atomic_file, file_error_message
+
+    def fsync(fd):
+        raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
+
+    monkeypatch.setattr(os, "fsync", fsync)
+    path = tmp_path / "a" / "b" / "x.json"
+    with pytest.raises(OSError) as caught, atomic_file(path, "w") as f:
+        f.write("{}")
+    assert caught.value.errno == errno.ENOSPC and caught.value.filename == str(path)
+    assert file_error_message(caught.value).startswith(f"cannot write {str(path)!r}: no space left on device")
+    assert list(tmp_path.iterdir()) == []
