@@ -19,7 +19,7 @@ from __future__ import annotations
 import os
 import re
 import shutil
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from autoenc.errors import UserError
@@ -39,6 +39,8 @@ class RunLocation:
     runs_dir: Path
     name: str
     version: int
+    #: the outermost directory that reserving this version created (None: only version_N)
+    created: Path | None = field(default=None, compare=False, repr=False)
 
     @property
     def path(self) -> Path:
@@ -66,6 +68,7 @@ def reserve_version(runs_dir: str | os.PathLike, name: str, attempts: int = 1000
         UserError: the directory cannot be created (a file in the way, no permission).
     """
     base = Path(runs_dir) / name
+    created = next((p for p in reversed([base, *base.parents]) if not p.exists()), None)
     try:
         base.mkdir(parents=True, exist_ok=True)
     except (FileExistsError, NotADirectoryError):
@@ -84,7 +87,7 @@ def reserve_version(runs_dir: str | os.PathLike, name: str, attempts: int = 1000
         except OSError as err:
             raise UserError(f"cannot create run directory {str(base / f'version_{version}')!r} "
                             f"({err.strerror}); choose another --runs_dir") from None
-        return RunLocation(Path(runs_dir), name, version)
+        return RunLocation(Path(runs_dir), name, version, created)
     raise UserError(f"no free version under {str(base)!r} after {attempts} attempts; clean it up")
 
 
@@ -96,16 +99,20 @@ def has_checkpoint(run_path: str | os.PathLike) -> bool:
 
 def remove_if_unused(location: RunLocation) -> bool:
     """Delete a reserved version directory that holds no checkpoint (a fit that failed before
-    its first epoch ended), and ``runs_dir/name`` when that leaves it empty. Returns whether
-    the version was removed."""
+    its first epoch ended), and the directories reserving it created when that leaves them
+    empty. Returns whether the version was removed."""
     path = location.path
     if not path.is_dir() or has_checkpoint(path):
         return False
     shutil.rmtree(path, ignore_errors=True)
-    try:
-        path.parent.rmdir()  # only when empty
-    except OSError:
-        pass
+    if location.created is not None:
+        for parent in path.parents:
+            try:
+                parent.rmdir()  # only when empty
+            except OSError:
+                break
+            if parent == location.created:
+                break
     return True
 
 

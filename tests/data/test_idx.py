@@ -205,7 +205,11 @@ def test_failing_mirror_gives_a_clear_error_and_leaves_nothing(tmp_path: Path, m
                        rf"'{root / 'MNIST' / 'raw'}' \({bad}t10k-images-idx3-ubyte.gz: .*No such file.*\); "
                        r"check your network, or place the file there yourself"):
         MNIST(root=str(root), split="test", download=True).prepare()
-    assert files_under(root) in ([], ["MNIST", "MNIST/raw"])
+    assert not root.exists()  # the folders the failed download made are gone too
+    (tmp_path / "kept").mkdir()
+    with pytest.raises(DataError):
+        MNIST(root=str(tmp_path / "kept"), split="test", download=True).prepare()
+    assert (tmp_path / "kept").is_dir() and files_under(tmp_path / "kept") == []
 
 
 def test_corrupt_download_is_not_kept(tmp_path: Path, mirror: Path, monkeypatch: pytest.MonkeyPatch) -> None:
