@@ -11,9 +11,9 @@ from __future__ import annotations
 
 import contextlib
 import fcntl
-import glob
 import logging
 import os
+import re
 import shutil
 import tempfile
 from collections.abc import Iterator
@@ -25,6 +25,7 @@ from autoenc.errors import CacheError
 log = logging.getLogger(__name__)
 
 SUFFIX = ".tmp"
+KINDS = ("", "shards-", "old-")  # the cache being built, distributed shards, a replaced cache
 
 
 def _open_dir(path: Path) -> int:
@@ -40,6 +41,8 @@ def _is_still(path: Path, fd: int) -> bool:
 
 
 def _make_locked(path: Path, kind: str) -> tuple[Path, int]:
+    if kind not in KINDS:
+        raise ValueError(f"kind must be one of {KINDS}, got {kind!r}")
     parent = ensure_parent(path).parent
     while True:
         try:
@@ -48,9 +51,14 @@ def _make_locked(path: Path, kind: str) -> tuple[Path, int]:
             raise CacheError(f"cannot create a directory in {str(parent)!r} ({err.strerror}); "
                              "choose another cache directory") from None
         fd = _open_dir(tmp)
-        # Blocks only while a cleaner that took the lock in the instant after mkdtemp removes the
-        # directory; then it is gone and another one is made.
-        fcntl.flock(fd, fcntl.LOCK_EX)
+        try:
+            # Blocks only while a cleaner that took the lock in the instant after mkdtemp removes
+            # the directory; then it is gone and another one is made.
+            fcntl.flock(fd, fcntl.LOCK_EX)
+        except OSError as err:  # a file system without flock: cleaners cannot lock it either, so skip it
+            log.warning("cannot lock %s (%s); a killed run's temporary directory here is not removed", tmp,
+                        err.strerror)
+            return tmp, fd
         if _is_still(tmp, fd):
             return tmp, fd
         os.close(fd)
@@ -82,7 +90,11 @@ def remove_stale_temps(path: str | os.PathLike) -> list[Path]:
     if not path.parent.is_dir():
         return []
     removed = []
-    for tmp in sorted(path.parent.glob(f".{glob.escape(path.name)}.*{SUFFIX}")):
+    # only names this module makes (tempfile's 8 random characters, no dot): the temporaries of
+    # a cache "c.x" beside "c" are not taken for those of "c"
+    kinds = "|".join(map(re.escape, KINDS))
+    ours = re.compile(rf"\.{re.escape(path.name)}\.({kinds})[a-z0-9_]{{8}}{re.escape(SUFFIX)}")
+    for tmp in sorted(p for p in path.parent.iterdir() if ours.fullmatch(p.name)):
         try:
             fd = _open_dir(tmp)
         except OSError:  # not a directory, a symlink, or already gone: not ours to remove

@@ -121,13 +121,17 @@ HOLDER = textwrap.dedent("""
 def test_stale_temps_are_removed_and_live_ones_left_alone(tmp_path):
     out = tmp_path / "out"
     out.mkdir()
-    stale = out / ".c.k1ll3d.tmp"  # left by a killed writer: its lock died with it
+    stale = out / ".c.k1ll3d_0.tmp"  # left by a killed writer: its lock died with it
     stale.mkdir()
     (stale / "features.npy").write_bytes(b"half")
-    unrelated = [out / ".d.x.tmp", out / "c.x.tmp", out / ".c.x.tmpfile"]
-    unrelated[0].mkdir()
-    unrelated[1].mkdir()
-    unrelated[2].write_text("not a directory of ours")
+    # another cache's temporaries (".c.x" is cache "c.x", not "c"), other names, and a file
+    unrelated = [out / ".d.abcdefgh.tmp", out / ".c.x.abcdefgh.tmp", out / "c.abcdefgh.tmp",
+                 out / ".c.abcdefgh.tmpx", out / ".c.abcdefgh.tmp.txt"]
+    for p in unrelated[:4]:
+        p.mkdir()
+    unrelated[4].write_text("a file, not a directory of ours")
+    (out / ".c.fileabcd.tmp").write_text("a file with our name: never removed")
+    unrelated.append(out / ".c.fileabcd.tmp")
     holder = subprocess.Popen([sys.executable, "-c", HOLDER, str(out / "c")], stdout=subprocess.PIPE, text=True)
     try:
         live = out.joinpath(holder.stdout.readline().strip()).resolve()
@@ -148,7 +152,7 @@ def test_stale_temps_are_removed_and_live_ones_left_alone(tmp_path):
 
 
 def test_the_next_build_removes_a_stale_temp(tmp_path):
-    stale = tmp_path / ".c.abc123.tmp"
+    stale = tmp_path / ".c.abc12345.tmp"
     stale.mkdir()
     extract_features(_encoder(), _data(), tmp_path / "c", progress=False)
     assert sorted(p.name for p in tmp_path.iterdir()) == ["c"]
