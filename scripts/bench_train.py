@@ -1,146 +1,192 @@
-"""Training steps/s of `autoenc fit` vs the same model in a hand-written PyTorch loop.
+"""Training time of `autoenc fit` vs the same model in an eager hand-written PyTorch loop.
 
-Both run in this process, alternating, on the same in-memory uint8 data, batch size and model
-(built by the same class); the ratio is hand steps/s / autoenc steps/s (1.0 = no overhead).
-The autoenc side is the real path: AutoencCLI builds data module, model and Trainer from a
-config (checkpointing, CSV logging, the image callback, progress bar off). Validation is
-disabled on both sides; warm-up steps are excluded from timing.
+Both sides run in this process, interleaved round by round, on the same in-memory uint8
+data, split, batch size, epochs and model class. The hand loop is the floor the issue names:
+index a uint8 tensor, ``/255``, forward, backward, ``torch.optim.Adam`` with its defaults
+(lr 1e-3), no validation. The autoenc side is the real path: AutoencCLI builds data module,
+model and Trainer from a config (checkpointing, CSV logging, the image and non-finite-loss
+callbacks, validation every epoch; progress bar off), timed from the first to the last
+training batch (compilation, validation and checkpoint saves included). Each *lever*
+is one autoenc variant (see LEVERS). After training, both models are scored with the same
+function on the same validation images (mean loss, nats/image, fixed seed), so the ratio is
+at the same quality or says it is not.
 
-    python scripts/bench_train.py --regime conv_mnist   # (1) conv AE, 60,000 28x28, batch 128
-    python scripts/bench_train.py --regime mlp_digits   # (2) MLP VAE on digits, batch 64
+    python scripts/bench_train.py --regime mlp_vae_mnist --levers eager default --epochs 3
+    python scripts/bench_train.py --regime conv_vae_mnist --device cuda --levers default bf16 compiled
+
+Ratio = autoenc time / hand time (< 1 is faster than the hand loop; 0.8 = 1.25x faster).
 """
 
 from __future__ import annotations
 
 import argparse
+import os
 import platform
 import statistics
 import tempfile
 import time
+from pathlib import Path
+from typing import Any
 
 import torch
 
-from autoenc.data.base import SOURCES, ImageArrays, ImageSource, register_source
+MNIST_ROOT = Path(__file__).resolve().parents[1] / ".." / "shared" / "data" / "mnist"
 
-REGIMES = {
-    "conv_mnist": dict(model="Autoencoder", encoder="conv", net_options={"widths": [32, 64]}, latent_dim=16,
-                       batch_size=128, source="bench_random28", steps=60, warmup=10),
+#: Model and data of each regime. MNIST regimes: the 10,000 real MNIST test images split
+#: 9,000 train / 1,000 validation.
+REGIMES: dict[str, dict[str, Any]] = {
+    "mlp_vae_mnist": dict(model="VariationalAutoencoder", encoder="mlp", net_options={"hidden": [512, 256]},
+                          latent_dim=16, batch_size=128, data="mnist", epochs=3),
+    "conv_vae_mnist": dict(model="VariationalAutoencoder", encoder="conv", net_options={"widths": [32, 64]},
+                           latent_dim=16, batch_size=128, data="mnist", epochs=2),
     "mlp_digits": dict(model="VariationalAutoencoder", encoder="mlp", net_options={"hidden": [256, 128]},
-                       latent_dim=10, batch_size=64, source="digits", steps=600, warmup=50),
+                       latent_dim=10, batch_size=64, data="digits", epochs=20),
+}
+
+#: autoenc variants: extra model init_args, trainer options and optimiser. ``eager`` is
+#: autoenc with every lever off (plain Adam, contiguous weights): Lightning's own cost.
+LEVERS: dict[str, dict[str, Any]] = {
+    "eager": dict(model={"channels_last": False}, optimizer={"class_path": "torch.optim.Adam",
+                                                             "init_args": {"lr": 1e-3, "fused": False}}),
+    "default": {},
+    "no_channels_last": dict(model={"channels_last": False}),
+    "compiled": dict(model={"compile": True}),
+    "bf16": dict(trainer={"precision": "bf16-mixed"}),
+    "bf16_compiled": dict(model={"compile": True}, trainer={"precision": "bf16-mixed"}),
+    "no_checkpointing": dict(trainer={"enable_checkpointing": False}),
+    "no_callbacks": dict(trainer={"callbacks": []}),
 }
 
 
-if "bench_random28" not in SOURCES:
-    @register_source
-    class BenchRandom28(ImageSource):
-        """60,000 random 28x28 grey images (MNIST's shape and size; content does not affect speed)."""
+def data_config(regime: dict[str, Any], cli: bool = True) -> dict[str, Any]:
+    """The data module's options: as the CLI takes them (``cli``) or as Python objects."""
+    source: Any = regime["data"]
+    if source == "mnist":
+        init = {"root": str(MNIST_ROOT.resolve()), "split": "test"}
+        if cli:
+            source = {"class_path": "MNIST", "init_args": init}
+        else:
+            from autoenc.data.idx import MNIST
 
-        name = "bench_random28"
-        native_shape = (1, 28, 28)
-
-        def load(self, image_size, channels):
-            g = torch.Generator().manual_seed(0)
-            return ImageArrays(torch.randint(0, 256, (60_000, 1, 28, 28), dtype=torch.uint8, generator=g),
-                               torch.zeros(60_000, dtype=torch.int64))
-
-
-class StepTimer:
-    """Wall time of steps [warmup, warmup + steps)."""
-
-    def __init__(self, warmup: int) -> None:
-        import lightning as L
-
-        timer = self
-
-        class _CB(L.Callback):
-            def on_train_batch_start(self, trainer, *a):
-                if trainer.global_step == timer.warmup:
-                    timer.start = time.perf_counter()
-
-            def on_train_end(self, trainer, *a):
-                timer.end = time.perf_counter()
-
-        self.warmup = warmup
-        self.callback = _CB()
-        self.start = self.end = 0.0
+            source = MNIST(**init)
+    return {"source": source, "batch_size": regime["batch_size"], "val_fraction": 0.1,
+            "subset": regime.get("subset")}
 
 
-def autoenc_steps_per_s(regime: dict, runs_dir: str) -> float:
+def model_kwargs(regime: dict[str, Any]) -> dict[str, Any]:
+    return {"latent_dim": regime["latent_dim"], "encoder": regime["encoder"], "net_options": regime["net_options"]}
+
+
+def val_loss(model: torch.nn.Module, images: torch.Tensor, device: torch.device, batch: int = 500) -> float:
+    """Mean loss (nats/image) over ``images`` (uint8, N x C x H x W), eval mode, seed 0."""
+    model.eval()
+    torch.manual_seed(0)
+    total = 0.0
+    with torch.no_grad():
+        for b in range(0, len(images), batch):
+            x = images[b : b + batch].to(device).float().div_(255)
+            total += float(model(x).loss) * len(x)
+    return total / len(images)
+
+
+def autoenc_run(regime: dict[str, Any], lever: str, epochs: int, runs_dir: str, device: str) -> tuple[float, float]:
+    """(seconds from first to last training batch, validation loss) of one ``autoenc fit``."""
+    import lightning as L
+
     from autoenc.training.cli import AutoencCLI
 
-    timer = StepTimer(regime["warmup"])
-    total = regime["warmup"] + regime["steps"]
-    args = {
-        "name": "bench", "runs_dir": runs_dir, "seed_everything": 0,
-        "data": {"source": regime["source"], "batch_size": regime["batch_size"], "val_fraction": 0.01},
-        "model": {"class_path": regime["model"], "init_args": {
-            "latent_dim": regime["latent_dim"], "encoder": regime["encoder"], "net_options": regime["net_options"]}},
-        "trainer": {"max_steps": total, "max_epochs": -1, "limit_val_batches": 0, "enable_progress_bar": False,
-                    "callbacks": [timer.callback], "num_sanity_val_steps": 0},
-    }
+    spans: dict[str, float] = {}
+
+    class Timer(L.Callback):
+        def on_train_start(self, trainer, pl_module):
+            if device == "cuda":
+                torch.cuda.synchronize()
+            spans["start"] = time.perf_counter()
+
+        def on_train_end(self, trainer, pl_module):
+            if device == "cuda":
+                torch.cuda.synchronize()
+            spans["end"] = time.perf_counter()
+
+    spec = LEVERS[lever]
+    trainer = {"max_epochs": epochs, "enable_progress_bar": False, "num_sanity_val_steps": 0,
+               "accelerator": device, "devices": 1, **spec.get("trainer", {})}
+    callbacks = trainer.pop("callbacks", None)
+    args = {"name": f"bench_{lever}", "runs_dir": runs_dir, "seed_everything": 0, "data": data_config(regime),
+            "model": {"class_path": regime["model"], "init_args": model_kwargs(regime) | spec.get("model", {})},
+            "trainer": trainer}
+    if "optimizer" in spec:
+        args["optimizer"] = spec["optimizer"]
     cli = AutoencCLI(args=args, run=False)
+    if callbacks is not None:  # drop the default callbacks, keep the checkpointing one
+        cli.trainer.callbacks = [c for c in cli.trainer.callbacks if isinstance(c, L.pytorch.callbacks.ModelCheckpoint)]
+    cli.trainer.callbacks.append(Timer())
     cli.trainer.fit(cli.model, datamodule=cli.datamodule)
-    assert cli.trainer.global_step == total, f"ran {cli.trainer.global_step} of {total} steps"
-    return regime["steps"] / (timer.end - timer.start)
+    dm = cli.datamodule
+    loss = val_loss(cli.model, dm.data.images[dm.splits["val"]], cli.model.device)
+    return spans["end"] - spans["start"], loss
 
 
-def hand_steps_per_s(regime: dict) -> float:
+def hand_run(regime: dict[str, Any], epochs: int, device: str) -> tuple[float, float]:
+    """(seconds, validation loss) of the eager hand-written loop with torch.optim.Adam defaults."""
     from autoenc.data.module import ImageDataModule
     from autoenc.models import MODELS
 
-    torch.manual_seed(0)
-    dm = ImageDataModule(regime["source"], batch_size=regime["batch_size"], val_fraction=0.01)
+    dm = ImageDataModule(**data_config(regime, cli=False))
     dm.setup()
-    images, idx = dm.data.images, dm.splits["train"]
+    dev = torch.device(device)
+    images = dm.data.images.to(dev)
+    train, val = dm.splits["train"].to(dev), dm.splits["val"].to(dev)
+    torch.manual_seed(0)
     name = {"Autoencoder": "ae", "VariationalAutoencoder": "vae"}[regime["model"]]
-    model = MODELS.get(name)(dm.input_shape, regime["latent_dim"], encoder=regime["encoder"],
-                             net_options=regime["net_options"])
+    model = MODELS.get(name)(dm.input_shape, **model_kwargs(regime)).to(dev)
     model.train()
     opt = torch.optim.Adam(model.parameters(), lr=1e-3)
-    bs, step, total = regime["batch_size"], 0, regime["warmup"] + regime["steps"]
-    start = 0.0
-    while step < total:
-        order = idx[torch.randperm(len(idx))]
+    bs = regime["batch_size"]
+    _sync(device)
+    start = time.perf_counter()
+    for _ in range(epochs):
+        order = train[torch.randperm(len(train), device=dev)]
         for b in range(0, len(order), bs):
-            if step == regime["warmup"]:
-                start = time.perf_counter()
             x = images[order[b : b + bs]].float().div_(255)
             loss = model(x).loss
             opt.zero_grad(set_to_none=True)
             loss.backward()
             opt.step()
-            step += 1
-            if step == total:
-                break
-    return regime["steps"] / (time.perf_counter() - start)
+    _sync(device)
+    seconds = time.perf_counter() - start
+    return seconds, val_loss(model, images[val], dev)
 
 
-def matmul_flops(n: int = 2048, repeats: int = 5) -> float:
-    a, b = torch.randn(n, n), torch.randn(n, n)
-    a @ b
-    best = min(_timed(lambda: a @ b) for _ in range(repeats))
-    return 2 * n**3 / best
+def _sync(device: str) -> None:
+    if device == "cuda":
+        torch.cuda.synchronize()
 
 
-def _timed(fn) -> float:
-    t = time.perf_counter()
-    fn()
-    return time.perf_counter() - t
-
-
-def train_step_flops(regime: dict) -> float:
-    """FLOPs of one training step (forward + backward) counted by torch's FlopCounterMode."""
-    from torch.utils.flop_counter import FlopCounterMode
+def profile_hand_step(regime: dict[str, Any], steps: int = 10, rows: int = 12) -> str:
+    """torch.profiler table (self CPU time) of ``steps`` eager hand-loop training steps."""
+    from torch.profiler import ProfilerActivity, profile
 
     from autoenc.models import MODELS
 
-    name = {"Autoencoder": "ae", "VariationalAutoencoder": "vae"}[regime["model"]]
-    shape = (1, 28, 28) if regime["source"] == "bench_random28" else (1, 8, 8)
-    model = MODELS.get(name)(shape, regime["latent_dim"], encoder=regime["encoder"], net_options=regime["net_options"])
+    shape = (1, 28, 28) if regime["data"] == "mnist" else (1, 8, 8)
+    torch.manual_seed(0)
+    model = MODELS.get("vae")(shape, **model_kwargs(regime)).train()
+    opt = torch.optim.Adam(model.parameters(), lr=1e-3)
     x = torch.rand(regime["batch_size"], *shape)
-    with FlopCounterMode(display=False) as counter:
-        model(x).loss.backward()
-    return counter.get_total_flops()
+
+    def step() -> None:
+        loss = model(x).loss
+        opt.zero_grad(set_to_none=True)
+        loss.backward()
+        opt.step()
+
+    for _ in range(3):
+        step()
+    with profile(activities=[ProfilerActivity.CPU]) as prof:
+        for _ in range(steps):
+            step()
+    return prof.key_averages().table(sort_by="self_cpu_time_total", row_limit=rows)
 
 
 def main() -> None:
@@ -148,28 +194,49 @@ def main() -> None:
     import warnings
 
     warnings.filterwarnings("ignore")
-    logging.getLogger("lightning").setLevel(logging.ERROR)
-    logging.getLogger("lightning.pytorch").setLevel(logging.ERROR)
+    for name in ("lightning", "lightning.pytorch", "lightning.fabric"):
+        logging.getLogger(name).setLevel(logging.ERROR)
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--regime", choices=sorted(REGIMES), required=True)
-    p.add_argument("--repeats", type=int, default=3)
+    p.add_argument("--levers", nargs="+", choices=sorted(LEVERS), default=["eager", "default"])
+    p.add_argument("--epochs", type=int, default=None, help="epochs per run (default: the regime's)")
+    p.add_argument("--rounds", type=int, default=2, help="interleaved rounds; medians are reported")
+    p.add_argument("--threads", type=int, default=1, help="torch threads for both sides")
+    p.add_argument("--device", default="cpu", choices=["cpu", "cuda"])
+    p.add_argument("--subset", type=int, default=None, help="use only this many images (dry runs)")
+    p.add_argument("--profile", action="store_true", help="print torch.profiler's top rows of the hand step")
     args = p.parse_args()
-    regime = REGIMES[args.regime]
-    hand, ours = [], []
+    torch.set_num_threads(args.threads)
+    regime = dict(REGIMES[args.regime])
+    epochs = args.epochs or regime["epochs"]
+    if args.subset:
+        regime["subset"] = args.subset
+    if args.profile:
+        print(profile_hand_step(regime))
+    if args.rounds < 1:
+        return
+    times: dict[str, list[float]] = {"hand": [], **{lever: [] for lever in args.levers}}
+    losses: dict[str, list[float]] = {k: [] for k in times}
     with tempfile.TemporaryDirectory() as runs:
-        for _ in range(args.repeats):
-            hand.append(hand_steps_per_s(regime))
-            ours.append(autoenc_steps_per_s(regime, runs))
-    h, o = statistics.median(hand), statistics.median(ours)
-    print(f"machine: {platform.processor() or platform.machine()}, torch threads {torch.get_num_threads()}")
-    print(f"hand loop steps/s: {[round(v, 1) for v in hand]} median {h:.1f}")
-    print(f"autoenc   steps/s: {[round(v, 1) for v in ours]} median {o:.1f}")
-    print(f"ratio (hand / autoenc time per step is autoenc / hand): {h / o:.3f}x")
-    if args.regime == "conv_mnist":
-        peak = matmul_flops()
-        flops = train_step_flops(regime)
-        print(f"matmul peak {peak / 1e9:.1f} GFLOP/s; train step {flops / 1e9:.3f} GFLOP; "
-              f"autoenc {o * flops / 1e9:.1f} GFLOP/s = {o * flops / peak:.1%} of matmul peak")
+        for r in range(args.rounds):
+            order = ["hand", *args.levers] if r % 2 == 0 else [*args.levers[::-1], "hand"]
+            for who in order:
+                s, loss = hand_run(regime, epochs, args.device) if who == "hand" else \
+                    autoenc_run(regime, who, epochs, runs, args.device)
+                times[who].append(s)
+                losses[who].append(loss)
+                print(f"round {r} {who:16s} {s:7.2f} s  val loss {loss:.3f}", flush=True)
+    hand_t, hand_l = statistics.median(times["hand"]), statistics.median(losses["hand"])
+    print(f"machine: {platform.processor() or platform.machine()}, {os.cpu_count()} CPUs, torch "
+          f"{torch.__version__}, threads {torch.get_num_threads()}, device {args.device}, "
+          f"load average {' '.join(f'{v:.2f}' for v in os.getloadavg())}")
+    print(f"regime {args.regime}: {epochs} epochs, {args.rounds} rounds")
+    print("| variant | seconds (median) | ratio to hand | speed-up | val loss | vs hand |")
+    print("| --- | ---: | ---: | ---: | ---: | ---: |")
+    for who in times:
+        t, loss = statistics.median(times[who]), statistics.median(losses[who])
+        print(f"| {who} | {t:.2f} | {t / hand_t:.3f} | {hand_t / t:.2f}x | {loss:.2f} | "
+              f"{(loss - hand_l) / hand_l:+.2%} |")
 
 
 if __name__ == "__main__":

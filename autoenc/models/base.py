@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, field
-from typing import Any, ClassVar, Literal
+from typing import Any, ClassVar, Literal, get_args
 
 import lightning as L
 import torch
@@ -19,6 +19,10 @@ MODELS: Registry[type[AutoencoderModule]] = Registry("model")
 #: Hyperparameters of older checkpoints that the model no longer takes (the optimiser now
 #: comes from LightningCLI's ``--optimizer``); accepted and dropped so those files still load.
 LEGACY_HPARAMS = frozenset({"optimizer", "weight_decay"})
+
+#: ``torch.compile`` modes the ``compile`` option takes besides true / false.
+CompileMode = Literal["default", "reduce-overhead", "max-autotune", "max-autotune-no-cudagraphs"]
+COMPILE_MODES: tuple[str, ...] = get_args(CompileMode)
 
 #: Checkpoint key that marks a file as ours; its value names the model (registry name).
 CHECKPOINT_KEY = "autoenc"
@@ -74,9 +78,10 @@ class AutoencoderModule(L.LightningModule):
         channels_last: train nets that have conv layers with channels-last weights
             (NHWC; faster convolutions on CPU and GPU); the weights are back in the default
             layout after ``fit``. No effect on nets without conv layers.
-        compile: ``torch.compile`` the encoder and decoder for training (compilation
-            takes tens of seconds on CPU the first time, then is cached on disk; worth it
-            for conv nets trained for hundreds of steps, see docs/benchmarks.md).
+        compile: ``torch.compile`` the encoder and decoder for training: ``true`` (default
+            mode) or a mode name, e.g. ``reduce-overhead`` (CUDA graphs on a GPU).
+            Compilation takes tens of seconds on CPU the first time, then is cached on disk;
+            worth it for conv nets trained for hundreds of steps (docs/benchmarks.md).
         nested_dropout: train an ordered code (Rippel et al. 2014): each example's code is
             truncated after a unit drawn from Geometric(``nested_dropout_p``).
     """
@@ -96,7 +101,7 @@ class AutoencoderModule(L.LightningModule):
         nested_dropout: bool = False,
         nested_dropout_p: float = 0.1,
         channels_last: bool = True,
-        compile: bool = False,
+        compile: bool | CompileMode = False,
         **legacy: Any,
     ) -> None:
         super().__init__()
@@ -110,6 +115,8 @@ class AutoencoderModule(L.LightningModule):
             raise UserError(f"sigma must be > 0, got {sigma}")
         if lr <= 0:
             raise UserError(f"lr must be > 0, got {lr}")
+        if not isinstance(compile, bool) and compile not in COMPILE_MODES:
+            raise UserError(f"compile must be true, false or one of {', '.join(COMPILE_MODES)}, got {compile!r}")
         unknown = sorted(set(legacy) - LEGACY_HPARAMS)
         if unknown:
             raise TypeError(f"{type(self).__name__} got unexpected keyword arguments {unknown}")
@@ -230,8 +237,9 @@ class AutoencoderModule(L.LightningModule):
         if stage == "fit" and self.hparams.get("compile", False) and not self._compiled:
             # compile the nets' forward in place: parameter names, state_dict and checkpoints
             # stay those of the eager module
-            self.encoder.compile()
-            self.decoder.compile()
+            mode = None if self.hparams.compile is True else self.hparams.compile
+            self.encoder.compile(mode=mode)
+            self.decoder.compile(mode=mode)
             self._compiled = True
 
     def on_fit_end(self) -> None:
