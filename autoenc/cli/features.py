@@ -32,7 +32,8 @@ def build_features_parser() -> ArgumentParser:
     p.add_argument("source", help="checkpoint, run directory, export directory, or torchvision:<model>[:<node>]")
     add_data_arguments(p, default=None)
     p.add_argument("--cache", required=True, type=Path, help="cache directory to write (created atomically)")
-    p.add_argument("--split", default="val", choices=["train", "val", "all"], help="which split (default val)")
+    p.add_argument("--split", default="val", choices=["train", "val", "all"],
+                   help="which split (default val; a run's own val_fraction and seed define it)")
     p.add_argument("--overwrite", action="store_true", help="rebuild an existing cache")
     p.add_argument("--batch-size", type=int, default=64, help="images per forward pass (default 64)")
     p.add_argument("--devices", type=int, default=1,
@@ -40,7 +41,7 @@ def build_features_parser() -> ArgumentParser:
     p.add_argument("--accelerator", default="cpu", help="Lightning accelerator for --devices (default cpu)")
     tv = p.add_argument_group("torchvision encoders")
     tv.add_argument("--weights", help="weights enum name (IMAGENET1K_V1, DEFAULT) or a local file; "
-                    "default: random init")
+                    "default: random weights drawn from --seed")
     tv.add_argument("--resize", type=int, help="resize images to this square size before the network")
     tv.add_argument("--pool", default="avg", choices=["avg", "flatten"],
                     help="feature map -> vector: global average or flatten (default avg)")
@@ -130,7 +131,8 @@ def build_probe_parser() -> ArgumentParser:
     p.add_argument("cache", type=Path, help="feature cache directory (from `autoenc features`)")
     p.add_argument("--kind", default="linear", choices=["linear", "knn"], help="probe (default linear)")
     p.add_argument("--test-cache", type=Path, help="score on this cache instead of a split of CACHE")
-    p.add_argument("--test-fraction", type=float, default=0.25, help="held-out share without --test-cache")
+    p.add_argument("--test-fraction", type=float, default=0.25,
+                   help="share of CACHE held out for testing, in (0, 1), without --test-cache (default 0.25)")
     p.add_argument("--seed", type=int, default=0, help="split and classifier seed (default 0)")
     p.add_argument("--k", type=int, help="knn: neighbours, 1 <= k <= training items (default 5)")
     p.add_argument("--C", type=float, help="linear: inverse L2 strength, > 0 (default 1.0)")
