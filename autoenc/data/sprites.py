@@ -525,11 +525,16 @@ class SpritesGroundTruth:
         channels: 1, or 3 (the mask repeated).
     """
 
+    #: Largest grid (bytes of one-channel images) kept in memory after the first render.
+    TABLE_BYTES = 64 * 2**20
+
     def __init__(self, subsets: Subsets | None = None, image_size: int = NATIVE_IMAGE_SIZE, channels: int = 1) -> None:
         check_channels(channels)
         self.image_size = _check_render_size(image_size)
         self.channels = channels
+        self._subsets = dict(subsets or {})
         self._grids = _subset_tensors(subsets)
+        self._table: torch.Tensor | None = None  # every image of the grid, when small (see render)
         self._fixed = torch.stack([grid[0] for grid in self._grids])  # value of the fixed factors
         self._free = [k for k, grid in enumerate(self._grids) if len(grid) > 1]
         self.factor_names: tuple[str, ...] = tuple(FACTOR_NAMES[k] for k in self._free)
@@ -552,6 +557,17 @@ class SpritesGroundTruth:
         return full
 
     def render(self, factors: np.ndarray | torch.Tensor, rng: np.random.Generator | None = None) -> torch.Tensor:
-        """(n, K) indices -> (n, C, S, S) uint8 in {0, 255}; deterministic (``rng`` unused)."""
-        images = render(self.full_factors(factors), self.image_size)
+        """(n, K) indices -> (n, C, S, S) uint8 in {0, 255}; deterministic (``rng`` unused).
+
+        A grid of at most ``TABLE_BYTES`` of images is drawn whole on the first call and then
+        indexed (the metrics render hundreds of thousands of images); larger ones are drawn
+        image by image."""
+        full = self.full_factors(factors)
+        if self._table is None and num_images(self._subsets) * self.image_size**2 <= self.TABLE_BYTES:
+            self._table = render(index_to_factors(torch.arange(num_images(self._subsets)), self._subsets),
+                                 self.image_size)
+        if self._table is not None:
+            images = self._table[factors_to_index(full, self._subsets)]
+        else:
+            images = render(full, self.image_size)
         return images.expand(-1, self.channels, -1, -1).contiguous() if self.channels > 1 else images
