@@ -106,15 +106,14 @@ def test_verification_can_be_skipped_for_a_cache_just_written(built):
 
 
 # -- stale temporary directories ------------------------------------------------------------------
+# Another writer, in its own process: it holds the lock on its temporary directory as
+# locked_temp_dir does (a plain interpreter: importing autoenc would cost seconds).
 HOLDER = textwrap.dedent("""
-    import sys, time
-    from pathlib import Path
-    from autoenc.features.staging import locked_temp_dir
-
-    with locked_temp_dir(Path(sys.argv[1])) as tmp:
-        (tmp / "partial.npy").write_bytes(b"x")
-        print(tmp, flush=True)
-        time.sleep(120)
+    import fcntl, os, sys, time
+    fd = os.open(sys.argv[1], os.O_RDONLY | os.O_DIRECTORY)
+    fcntl.flock(fd, fcntl.LOCK_EX)
+    print("locked", flush=True)
+    time.sleep(120)
 """)
 
 
@@ -132,10 +131,12 @@ def test_stale_temps_are_removed_and_live_ones_left_alone(tmp_path):
     unrelated[4].write_text("a file, not a directory of ours")
     (out / ".c.fileabcd.tmp").write_text("a file with our name: never removed")
     unrelated.append(out / ".c.fileabcd.tmp")
-    holder = subprocess.Popen([sys.executable, "-c", HOLDER, str(out / "c")], stdout=subprocess.PIPE, text=True)
+    live = out / ".c.w0rk1ng_.tmp"
+    live.mkdir()
+    (live / "partial.npy").write_bytes(b"x")
+    holder = subprocess.Popen([sys.executable, "-S", "-c", HOLDER, str(live)], stdout=subprocess.PIPE, text=True)
     try:
-        live = out.joinpath(holder.stdout.readline().strip()).resolve()
-        assert live.is_dir() and live.name.startswith(".c.") and live.name.endswith(".tmp")
+        assert holder.stdout.readline().strip() == "locked"
         removed = remove_stale_temps(out / "c")
         assert removed == [stale]
         assert not stale.exists() and live.is_dir() and (live / "partial.npy").exists()
