@@ -55,8 +55,6 @@ def _reason(err: OSError, path: Path) -> str:
 def _remedy(err: OSError) -> str:
     if err.errno in (errno.ENOSPC, errno.EDQUOT):
         return f"free some space or {_ADVICE}"
-    if err.errno == errno.EISDIR:
-        return f"remove that directory or {_ADVICE}"
     if err.errno == errno.ENOENT:
         return "check the path"
     return _ADVICE
@@ -132,6 +130,22 @@ def check_dir_creatable(directory: str | os.PathLike) -> Path:
     if not os.access(probe, os.W_OK | os.X_OK):
         raise PermissionError(errno.EACCES, os.strerror(errno.EACCES), str(directory))
     return directory
+
+
+def check_file_creatable(path: str | os.PathLike) -> Path:
+    """:func:`check_dir_creatable` for the parent of file ``path``, and ``path`` is no directory.
+
+    Raises:
+        NotADirectoryError / PermissionError / IsADirectoryError: naming the path.
+    """
+    path = Path(path).expanduser()
+    try:
+        check_dir_creatable(path.parent)
+    except OSError as err:  # name the file the user gave, not its parent
+        raise type(err)(err.errno, err.strerror, str(path)) from None
+    if path.is_dir():
+        raise IsADirectoryError(errno.EISDIR, os.strerror(errno.EISDIR), str(path))
+    return path
 
 
 @contextlib.contextmanager

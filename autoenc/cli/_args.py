@@ -46,8 +46,13 @@ def check_device(text: str | None, flag: str = "--device") -> str | None:
     return text
 
 
-def check_seed(seed: int, flag: str = "--seed") -> int:
-    """Seeds are integers in [0, 2**32) (numpy's generators refuse negative ones)."""
-    if not 0 <= seed < 2**32:
-        raise UserError(f"{flag} must be an integer in [0, 2**32), got {seed}")
-    return seed
+def seed(text: str) -> int:
+    """argparse ``type`` of a ``--seed``: an integer in [0, 2**32), the range every generator
+    we seed accepts (numpy and scikit-learn refuse negative seeds, torch ones >= 2**64)."""
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"must be an integer in [0, 2**32), got {text!r}") from None
+    if not 0 <= value < 2**32:
+        raise argparse.ArgumentTypeError(f"must be an integer in [0, 2**32), got {value}")
+    return value

@@ -31,7 +31,9 @@ def preview(argv: list[str]) -> int:
         raise UserError(f"--count must be >= 1, got {args.count}")
     if args.columns is not None and args.columns < 1:
         raise UserError(f"--columns must be >= 1, got {args.columns}")
-    out = Path(args.out).expanduser()
+    from autoenc.atomic import check_file_creatable
+
+    out = check_file_creatable(Path(args.out).expanduser())  # before any data is read or downloaded
     image_format = _format_for(out)
     # memory_budget_gb 0 streams sources that can stream, so a preview of CelebA decodes
     # `count` files instead of all 202,599; num_workers 0: a few items need no processes.

@@ -17,7 +17,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from autoenc.cli._args import ArgumentParser, check_device, check_seed
+from autoenc.cli._args import ArgumentParser, check_device, seed
 from autoenc.errors import UserError
 
 JSON_NAME = "intrinsic_dim.json"
@@ -75,7 +75,7 @@ def build_parser() -> ArgumentParser:
         "--fraction", type=float, default=0.5, help="points kept per subsample (default 0.5)"
     )
     unc.add_argument("--levels", type=int, default=4, help="subsample sizes on curves (default 4)")
-    unc.add_argument("--seed", type=int, default=0, help="seed of the subsamples (default 0)")
+    unc.add_argument("--seed", type=seed, default=0, help="seed of the subsamples (default 0)")
     run = p.add_argument_group("computation")
     run.add_argument(
         "--max-points",
@@ -100,7 +100,6 @@ def main(argv: list[str]) -> int:
     from autoenc.analysis.intrinsic_dim.result import write_results
     from autoenc.atomic import check_dir_creatable, staged_files
 
-    check_seed(args.seed)
     check_device(args.device)
     if args.chunk_mb <= 0:
         raise UserError(f"--chunk-mb must be > 0, got {args.chunk_mb}")

@@ -11,13 +11,16 @@ the first file is written, so an error leaves nothing behind.
 from __future__ import annotations
 
 import argparse
+import math
 from pathlib import Path
 from typing import Any
 
-from autoenc.cli._args import ArgumentParser, parse_int_list
+from autoenc.cli._args import ArgumentParser, parse_int_list, seed
 from autoenc.errors import UserError
 
 DEFAULT_BATCH_SIZE = 512
+#: GIF frame durations (ms) a GIF can hold: 16-bit centiseconds, and browsers clamp below 10 ms.
+MIN_FRAME_MS, MAX_FRAME_MS = 10, 655_350
 
 
 # -- shared options ---------------------------------------------------------------------------
@@ -27,7 +30,7 @@ def base_parser(prog: str, description: str, out_help: str = "look") -> Argument
     p.add_argument("checkpoint", help="a .ckpt file, or a run directory (uses its best checkpoint)")
     p.add_argument("--out", default=None, help=f"output directory (default: <run>/{out_help})")
     p.add_argument("--split", choices=("train", "val"), default="val", help="which images (default: %(default)s)")
-    p.add_argument("--seed", type=int, default=0, help="seed of every random choice (default: %(default)s)")
+    p.add_argument("--seed", type=seed, default=0, help="seed of every random choice (default: %(default)s)")
     p.add_argument("--batch-size", type=int, default=DEFAULT_BATCH_SIZE,
                    help="images per encoder/decoder call (default: %(default)s)")
     add_data_options(p)
@@ -180,8 +183,11 @@ def traverse(argv: list[str]) -> int:
         positive(args.top, "--top")
     if args.count < 0:
         raise UserError(f"--count must be >= 0, got {args.count}")
-    if args.frame_ms < 10:
-        raise UserError(f"--frame-ms must be >= 10, got {args.frame_ms}")
+    if not MIN_FRAME_MS <= args.frame_ms <= MAX_FRAME_MS:
+        raise UserError(f"--frame-ms must be in [{MIN_FRAME_MS}, {MAX_FRAME_MS}] (GIF frame times are 16-bit "
+                        f"centiseconds), got {args.frame_ms}")
+    if not math.isfinite(args.sigma):
+        raise UserError(f"--range must be a finite number of standard deviations, got {args.sigma}")
     model, data, out = load_for_look(args)
     pictures = traversal_view(model, data, dims, args.steps, args.sigma, indices, args.count, args.seed, args.mean,
                               args.top, args.gif_steps, args.frame_ms, batch_size=args.batch_size)

@@ -9,7 +9,7 @@ nats, latent size, active units for a VAE, parameter count, figures), ``summary.
 
 from __future__ import annotations
 
-from autoenc.cli._args import ArgumentParser
+from autoenc.cli._args import ArgumentParser, seed
 from autoenc.cli.look import DEFAULT_BATCH_SIZE, add_data_options, positive
 
 
@@ -20,7 +20,7 @@ def report(argv: list[str]) -> int:
                                    "computed on its validation split.")
     p.add_argument("run", help="a run directory (uses its best checkpoint) or a .ckpt file")
     p.add_argument("--out", default=None, help="output directory (default: <run>/report)")
-    p.add_argument("--seed", type=int, default=0, help="seed of every random choice (default: %(default)s)")
+    p.add_argument("--seed", type=seed, default=0, help="seed of every random choice (default: %(default)s)")
     p.add_argument("--tsne", action="store_true", help="also draw a t-SNE map of the codes (slower)")
     p.add_argument("--color-by", help="latent map colouring: label, or a factor name for factor data")
     p.add_argument("--batch-size", type=int, default=DEFAULT_BATCH_SIZE,

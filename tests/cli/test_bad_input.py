@@ -87,13 +87,16 @@ LOOK = [
     (["traverse", "{run}", "--range", "nan"], r"range|sigma", None),
     (["traverse", "{run}", "--top", "0"], r"--top must be >= 1, got 0", None),
     (["traverse", "{run}", "--count", "-1"], r"--count must be >= 0, got -1", None),
-    (["traverse", "{run}", "--frame-ms", "5"], r"--frame-ms must be >= 10, got 5", None),
+    (["traverse", "{run}", "--frame-ms", "5"], r"--frame-ms must be in \[10, 655350\] .*got 5", None),
+    (["traverse", "{run}", "--frame-ms", "100000000000"], r"--frame-ms must be in \[10, 655350\]", None),
+    (["traverse", "{run}", "--range", "inf"], r"--range must be a finite number", None),
     (["traverse", "{run}", "--dims", "-1"], r"latent dimension -1", None),
     (["traverse", "{run}", "--out", "{adir}"], r"traversal.png.* is a directory", None),
     # sample
     (["sample", "{run}", "--count", "-3"], r"--count must be >= 1, got -3", None),
     (["sample", "{run}", "--split", "test"], r"--split: invalid choice", None),
     (["sample", "{run}", "--batch-size", "-1"], r"--batch-size must be >= 1, got -1", None),
+    (["sample", "{run}", "--seed", "99999999999999999999999"], r"--seed: must be an integer in \[0, 2\*\*32\)", None),
     (["sample", "{run}", "--out", "{tmp}/s"], r"(?i)no space left on device", "enospc"),
     # interpolate
     (["interpolate", "{run}", "--pairs", "0:999"], r"image index 999 is out of range", None),
@@ -104,6 +107,7 @@ LOOK = [
     # latent-map
     (["latent-map", "{run}", "--max-points", "1"], r"--max-points must be >= 2, got 1", None),
     (["latent-map", "{run}", "--method", "umap"], r"--method: invalid choice", None),
+    (["latent-map", "{run}", "--method", "tsne", "--seed", "-3"], r"--seed: must be an integer in \[0, 2\*\*32\), got -3", None),
     (["latent-map", "{run}", "--color-by", "nosuch"], r"nosuch", None),
     (["latent-map", "{run}", "--method", "tsne", "--max-points", "3"], r"t-SNE needs at least 4 points, got 3", None),
     # report
@@ -144,7 +148,7 @@ ID = [
     (["id", "{npy}", "--out", "{tmp}/o", "--fraction", "0"], r"fraction .*must be in \(0, 1\), got 0", None),
     (["id", "{npy}", "--out", "{tmp}/o", "--fraction", "1.5"], r"fraction .*must be in \(0, 1\), got 1.5", None),
     (["id", "{npy}", "--out", "{tmp}/o", "--levels", "0"], r"levels .*must be >= 1, got 0", None),
-    (["id", "{npy}", "--out", "{tmp}/o", "--seed", "-1"], r"--seed must be an integer in \[0, 2\*\*32\), got -1", None),
+    (["id", "{npy}", "--out", "{tmp}/o", "--seed", "-1"], r"--seed: must be an integer in \[0, 2\*\*32\), got -1", None),
     (["id", "{npy}", "--out", "{tmp}/o", "--variance", "2"], r"variance", None),
     (["id", "{npy}", "--out", "{tmp}/o", "--chunk-mb", "-1"], r"--chunk-mb must be > 0", None),
     (["id", "{npy}", "--out", "{tmp}/o", "--max-points", "1"], r"--max-points must be >= 2", None),

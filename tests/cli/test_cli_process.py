@@ -87,7 +87,7 @@ def test_broken_pipe_in_process_is_quiet(stand_in, capsys):
 
 @pytest.mark.parametrize(("error", "line"), [
     (IsADirectoryError(errno.EISDIR, "Is a directory", "/a/.x.tmp", None, "/a/x.png"),
-     "cannot write '/a/x.png': it is a directory; remove that directory or choose another output path"),
+     "cannot write '/a/x.png': it is a directory; choose another output path"),
     (PermissionError(errno.EACCES, "Permission denied", "/root/out"),
      "cannot write '/root/out': permission denied; choose another output path"),
     (OSError(errno.ENOSPC, "No space left on device"),
