@@ -153,5 +153,6 @@ def test_without_a_logger_the_run_still_goes_under_runs_dir(tmp_path, monkeypatc
     config = Path(__file__).resolve().parents[2] / "configs" / "digits_ae.yaml"
     assert main(["fit", "-c", str(config), "--runs_dir", str(runs), "--trainer.max_steps", "2",
                  "--trainer.logger", "false", "--trainer.enable_progress_bar", "false"]) == 0
-    assert (runs / "digits_ae" / "config.yaml").is_file()
+    assert (runs / "digits_ae" / "version_0" / "config.yaml").is_file()
+    assert (runs / "digits_ae" / "version_0" / "checkpoints" / "last.ckpt").is_file()
     assert not (tmp_path / "config.yaml").exists()

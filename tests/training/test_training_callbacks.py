@@ -9,7 +9,7 @@ import pytest
 import torch
 
 from autoenc.errors import NonFiniteLossError
-from autoenc.training.callbacks import NonFiniteLossGuard
+from autoenc.training.callbacks import LastCheckpoint, NonFiniteLossGuard
 
 
 class FakeStrategy:
@@ -23,8 +23,10 @@ class FakeStrategy:
 
 
 def trainer(world_size: int = 1, others_stop: bool = False, last: str = "") -> SimpleNamespace:
+    saver = LastCheckpoint()
+    saver.best_model_path = last  # what Lightning records after writing last.ckpt
     return SimpleNamespace(world_size=world_size, global_step=7, current_epoch=2, strategy=FakeStrategy(others_stop),
-                           checkpoint_callback=SimpleNamespace(last_model_path=last, best_model_path=""))
+                           checkpoint_callbacks=[saver])
 
 
 @pytest.mark.parametrize("value", [float("nan"), float("inf"), float("-inf")])

@@ -20,7 +20,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
 
-from autoenc.cli.train import _quiet_seed_message
+from autoenc.cli.train import lightning_quiet
 from autoenc.errors import UserError
 
 from .plan import RunSpec, SweepPlan, read_marker, run_root, run_state, version_dir, write_marker
@@ -58,7 +58,7 @@ def check_config_builds(plan: SweepPlan) -> None:
     saved = sys.argv
     sys.argv = sys.argv[:1]
     try:
-        with _quiet_seed_message():
+        with lightning_quiet():
             AutoencCLI(args=argv, run=False)
     except SystemExit as exc:
         raise UserError(f"config {str(plan.config_path)!r} does not build a model: {' '.join(str(exc.code).split())}") from None
@@ -123,7 +123,7 @@ def train_one(plan: SweepPlan, run: RunSpec, *, child: bool = False, threads: in
     if child:
         code = _fit_child(argv, log_path, threads)
     else:
-        with _quiet_seed_message():
+        with lightning_quiet():
             code = _fit_here(argv)
     seconds = time.perf_counter() - start
     run_dir = version_dir(root)
