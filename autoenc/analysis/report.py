@@ -146,12 +146,43 @@ REPORT_FIGURES: dict[str, str] = {
     "samples.png": "Samples",
     "interpolation.png": "Interpolations",
     "latent_map.png": "Latent map",
+    "disentanglement_mi.png": "Disentanglement: mutual information with the ground-truth factors",
+    "disentanglement_dci.png": "Disentanglement: DCI importance",
 }
 
 
-def render_markdown(summary: RunSummary, run_dir: str, figures: list[str], notes: dict[str, str] | None = None) -> str:
+@dataclass
+class DisentanglementSection:
+    """The report's disentanglement part: scores, pictures (``Picture`` objects) and notes."""
+
+    scores: dict[str, float]
+    pictures: list
+    notes: dict[str, str]
+
+
+def disentanglement_section(model: AutoencoderModule, datamodule: object, seed: int = 0, n: int = 5000,
+                            metrics: tuple[str, ...] = ("mig", "sap"),
+                            batch_size: int = DEFAULT_BATCH_SIZE) -> DisentanglementSection | None:
+    """Disentanglement scores and the latents x factors heat map when the data module's source
+    has ground-truth factors (sprites); None otherwise. The fast metrics only by default
+    (``autoenc disentangle`` runs them all)."""
+    from autoenc.analysis.disentanglement.api import disentangle_model, disentanglement_pictures
+
+    make = getattr(getattr(datamodule, "source", None), "ground_truth", None)
+    if not callable(make):
+        return None
+    ground_truth = make(getattr(datamodule, "image_size", None), getattr(datamodule, "channels", None))
+    report = disentangle_model(model, ground_truth, n, seed, metrics, batch_size)
+    note = (f"I(z; v) / H(v) on {n:,} codes of uniformly drawn factors, latents ordered like the traversal; "
+            "`autoenc disentangle RUN` adds DCI and the FactorVAE and beta-VAE scores.")
+    return DisentanglementSection(report.scores, disentanglement_pictures(report), {"disentanglement_mi.png": note})
+
+
+def render_markdown(summary: RunSummary, run_dir: str, figures: list[str], notes: dict[str, str] | None = None,
+                    disentanglement: dict[str, float] | None = None) -> str:
     """``report.md``: the key numbers as a table, then each figure present in ``figures``
-    (file names relative to the report) under its heading, with an optional note."""
+    (file names relative to the report) under its heading, with an optional note.
+    ``disentanglement``: scores to list in the table (data with ground-truth factors)."""
     notes = notes or {}
     terms = ", ".join(f"{k} {v:.2f}" for k, v in summary.terms.items())
     rows = [
@@ -170,6 +201,8 @@ def render_markdown(summary: RunSummary, run_dir: str, figures: list[str], notes
     info = ", ".join(f"z{i} {v:.3g}" for i, v in enumerate(summary.informativeness))
     unit = " (nats)" if summary.measure == "KL" else ""
     rows.append((f"{summary.measure} per dimension{unit}", info))
+    if disentanglement:
+        rows.append(("disentanglement", ", ".join(f"{k} {v:.3f}" for k, v in disentanglement.items())))
     lines = [f"# Run report: `{run_dir}`", "", "| | |", "| --- | --- |"]
     lines += [f"| {k} | {v} |" for k, v in rows]
     for name, heading in REPORT_FIGURES.items():

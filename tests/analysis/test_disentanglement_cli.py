@@ -95,3 +95,21 @@ def test_a_run_without_factors_says_which_sources_have_them(digits_run: Path, tm
     assert code == 2
     assert "data source 'digits' has no ground-truth factors; sources with factors: sprites" in line
     assert not (tmp_path / "out").exists()
+
+
+def test_report_section_only_for_data_with_factors(sprites_run: Path, digits_run: Path) -> None:
+    from autoenc.analysis.latents import latent_stats
+    from autoenc.analysis.report import disentanglement_section, render_markdown, summarize
+    from autoenc.training.runs import load_run
+
+    model, dm, ckpt = load_run(sprites_run)
+    section = disentanglement_section(model, dm, n=300)
+    assert section is not None and set(section.scores) == {"mig", "sap"}
+    assert [p.name for p in section.pictures] == ["disentanglement_mi.png"]
+    val = dm.arrays("val")
+    summary = summarize(model, val.images, latent_stats(model, val.images), "sprites", ckpt)
+    page = render_markdown(summary, "run", ["disentanglement_mi.png"], section.notes, section.scores)
+    assert "| disentanglement | mig " in page
+    assert "## Disentanglement: mutual information with the ground-truth factors" in page
+    digits_model, digits_dm, _ = load_run(digits_run)
+    assert disentanglement_section(digits_model, digits_dm) is None
