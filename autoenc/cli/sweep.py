@@ -67,13 +67,17 @@ def main(argv: list[str]) -> int:
     if args.id_repeats < 0 or args.id_repeats == 1:
         raise UserError(f"--id-repeats must be 0 or >= 2, got {args.id_repeats}")
 
-    from autoenc.analysis.sweep import EvalSettings, Rule, make_plan, run_sweep
+    from autoenc.analysis.sweep import EvalSettings, Rule, make_plan, run_sweep, write_outputs
+    from autoenc.atomic import staged_files
 
     rule = Rule(args.recon_tolerance, args.id_tolerance)
     plan = make_plan(args.config, sizes, args.seeds, out=args.out, ordered=args.ordered,
                      max_epochs=args.max_epochs, fit_args=fit_args)
     settings = EvalSettings(id_repeats=args.id_repeats, probe=not args.no_probe)
-    result = run_sweep(plan, jobs=args.jobs, settings=settings, rule=rule, log=lambda s: print(f"sweep: {s}", flush=True))
+    result = run_sweep(plan, jobs=args.jobs, settings=settings, rule=rule, write=False,
+                       log=lambda s: print(f"sweep: {s}", flush=True))
+    with staged_files(plan.out) as stage:  # the four result files appear together or not at all
+        write_outputs(result, stage)
     skipped = sum(t.status == "skipped" for t in result.trained)
     if skipped:
         print(f"sweep: {skipped} of {len(result.trained)} runs were already finished (skipped)")
