@@ -12,6 +12,7 @@ and how to fix it, exit code 2, no traceback:
 * a closed stdout (``autoenc sources | head -1``) ends quietly with exit code 141 (128 +
   SIGPIPE, what ``cat`` or ``yes`` report then): the output was cut short, so a pipeline
   run with ``set -o pipefail`` must not take it for success;
+* running out of memory (``MemoryError``, torch's ``OutOfMemoryError``) -> what to ask less of;
 * Ctrl-C -> "interrupted", exit code 130.
 
 Two flags are taken from anywhere on the line: ``--debug`` shows the traceback of an error,
@@ -149,6 +150,13 @@ def _silence_stdout() -> None:
         os.close(devnull)
 
 
+def _out_of_memory() -> tuple[type[BaseException], ...]:
+    """MemoryError (numpy, Python) and, once torch is imported, its device OutOfMemoryError."""
+    torch = sys.modules.get("torch")
+    device_oom = getattr(torch, "OutOfMemoryError", None)
+    return (MemoryError, device_oom) if isinstance(device_oom, type) else (MemoryError,)
+
+
 def _fail(name: str, message: str, debug: bool) -> int:
     if debug:
         traceback.print_exc()
@@ -195,6 +203,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         if message is None:
             raise
         return _fail(name, message, debug)
+    except _out_of_memory() as err:
+        return _fail(name, f"out of memory ({_first_line(err)}); ask for less at once: a smaller --batch-size, "
+                           "--count or --max-points, or another --device", debug)
     except KeyboardInterrupt:
         print(f"autoenc {name}: interrupted", file=sys.stderr)
         return 130

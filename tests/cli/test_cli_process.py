@@ -101,6 +101,17 @@ def test_os_errors_naming_a_path_are_one_line(stand_in, capsys, error, line):
     assert capsys.readouterr().err == f"autoenc test-cmd: error: {line}\n"
 
 
+def test_out_of_memory_is_one_line(stand_in, capsys):
+    import torch
+
+    for error in (MemoryError("Unable to allocate 24.0 GiB"), torch.OutOfMemoryError("CUDA out of memory")):
+        stand_in(_raise(error))
+        assert cli.main(["test-cmd"]) == 2
+        err = capsys.readouterr().err
+        assert err.startswith("autoenc test-cmd: error: out of memory (") and "smaller --batch-size" in err
+        assert err.count("\n") == 1
+
+
 def test_os_error_naming_no_path_is_a_bug_with_its_traceback(stand_in):
     stand_in(_raise(ConnectionResetError(errno.ECONNRESET, "Connection reset by peer")))
     with pytest.raises(ConnectionResetError):
