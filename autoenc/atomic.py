@@ -180,6 +180,17 @@ def _umask() -> int:
     return mask
 
 
+def usual_modes(root: Path) -> None:
+    """Give ``root`` and everything below it the modes a plain ``mkdir`` / ``open`` would
+    (0777 / 0666 less the umask): ``mkdtemp`` makes 0700 and some writers 0600, which would
+    hide a finished cache or export from the user's group."""
+    mask = _umask()
+    for d, _, files in os.walk(root):
+        os.chmod(d, 0o777 & ~mask)
+        for name in files:
+            os.chmod(os.path.join(d, name), 0o666 & ~mask)
+
+
 # -- atomic writers ---------------------------------------------------------------------------------
 @contextlib.contextmanager
 def atomic_file(path: str | os.PathLike, mode: str = "wb") -> Iterator:
@@ -226,6 +237,7 @@ def atomic_dir(path: str | os.PathLike, overwrite: bool = False) -> Iterator[Pat
             tmp = Path(tempfile.mkdtemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp"))
             try:
                 yield tmp
+                usual_modes(tmp)
                 if path.exists():
                     old = path.with_name(f".{path.name}.old-{os.getpid()}")
                     os.replace(path, old)

@@ -19,7 +19,7 @@ import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 
-from autoenc.atomic import ensure_parent
+from autoenc.atomic import ensure_parent, usual_modes
 from autoenc.errors import CacheError
 
 log = logging.getLogger(__name__)
@@ -127,6 +127,7 @@ def staged_dir(path: str | os.PathLike, overwrite: bool = False) -> Iterator[Pat
     remove_stale_temps(path)
     with locked_temp_dir(path) as tmp:
         yield tmp
+        usual_modes(tmp)
         if path.exists():
             # The old cache goes under a temporary name first: were this process killed between
             # the two renames, the next build would find it stale and remove it.

@@ -113,3 +113,19 @@ def test_locate_and_find_last(tmp_path: Path) -> None:
     assert find_last_checkpoint(tmp_path, "r") == loc
     assert locate_run(loc.last_checkpoint) == loc.__class__(tmp_path.resolve(), "r", 0)
     assert locate_run(tmp_path / "x.ckpt") is None
+
+
+def test_exports_and_caches_get_the_usual_modes(vae_run: Path, tmp_path: Path) -> None:
+    import os
+
+    from autoenc.training.checkpoints import export_encoder, load_model
+
+    mask = os.umask(0o022)
+    try:
+        out = export_encoder(load_model(vae_run), tmp_path / "export")
+        assert main(["features", str(vae_run), "--cache", str(tmp_path / "cache")]) == 0
+    finally:
+        os.umask(mask)
+    for root in (out, tmp_path / "cache"):
+        assert root.stat().st_mode & 0o777 == 0o755
+        assert {p.stat().st_mode & 0o777 for p in root.iterdir()} == {0o644}
