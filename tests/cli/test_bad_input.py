@@ -49,7 +49,7 @@ def read_only(path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
 
     def refuse(real):
         def call(target, *args, **kwargs):
-            if str(os.fspath(target)).startswith(inside) if isinstance(target, (str, os.PathLike)) else False:
+            if isinstance(target, (str, os.PathLike)) and os.fspath(target).startswith(inside):
                 raise PermissionError(errno.EACCES, os.strerror(errno.EACCES), os.fspath(target))
             return real(target, *args, **kwargs)
         return call
@@ -214,6 +214,7 @@ def test_bad_input_is_one_line_exit_2_nothing_written(run, tmp_path, monkeypatch
     err = capsys.readouterr().err
     lines = err.strip().splitlines()
     assert "Traceback" not in err, err
+    assert "Exception ignored" not in err, err
     assert code == 2, err
     assert len(lines) == 1, err
     assert lines[0].startswith(f"autoenc {argv[0]}: error: "), lines[0]
