@@ -25,6 +25,7 @@ import platform
 import statistics
 import tempfile
 import time
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -58,6 +59,16 @@ LEVERS: dict[str, dict[str, Any]] = {
 }
 
 
+@dataclass
+class Timing:
+    """One training run: wall seconds, CPU seconds of this process (less sensitive than wall
+    time to other programs on a shared machine), validation loss (nats/image)."""
+
+    wall: float
+    cpu: float
+    val_loss: float
+
+
 def data_config(regime: dict[str, Any], cli: bool = True) -> dict[str, Any]:
     """The data module's options: as the CLI takes them (``cli``) or as Python objects."""
     source: Any = regime["data"]
@@ -89,8 +100,8 @@ def val_loss(model: torch.nn.Module, images: torch.Tensor, device: torch.device,
     return total / len(images)
 
 
-def autoenc_run(regime: dict[str, Any], lever: str, epochs: int, runs_dir: str, device: str) -> tuple[float, float]:
-    """(seconds from first to last training batch, validation loss) of one ``autoenc fit``."""
+def autoenc_run(regime: dict[str, Any], lever: str, epochs: int, runs_dir: str, device: str) -> Timing:
+    """Time from the first to the last training batch, and validation loss, of one ``autoenc fit``."""
     import lightning as L
 
     from autoenc.training.cli import AutoencCLI
@@ -101,12 +112,12 @@ def autoenc_run(regime: dict[str, Any], lever: str, epochs: int, runs_dir: str, 
         def on_train_start(self, trainer, pl_module):
             if device == "cuda":
                 torch.cuda.synchronize()
-            spans["start"] = time.perf_counter()
+            spans["start"], spans["cpu_start"] = time.perf_counter(), time.process_time()
 
         def on_train_end(self, trainer, pl_module):
             if device == "cuda":
                 torch.cuda.synchronize()
-            spans["end"] = time.perf_counter()
+            spans["end"], spans["cpu_end"] = time.perf_counter(), time.process_time()
 
     spec = LEVERS[lever]
     trainer = {"max_epochs": epochs, "enable_progress_bar": False, "num_sanity_val_steps": 0,
@@ -124,10 +135,10 @@ def autoenc_run(regime: dict[str, Any], lever: str, epochs: int, runs_dir: str, 
     cli.trainer.fit(cli.model, datamodule=cli.datamodule)
     dm = cli.datamodule
     loss = val_loss(cli.model, dm.data.images[dm.splits["val"]], cli.model.device)
-    return spans["end"] - spans["start"], loss
+    return Timing(spans["end"] - spans["start"], spans["cpu_end"] - spans["cpu_start"], loss)
 
 
-def hand_run(regime: dict[str, Any], epochs: int, device: str) -> tuple[float, float]:
+def hand_run(regime: dict[str, Any], epochs: int, device: str) -> Timing:
     """(seconds, validation loss) of the eager hand-written loop with torch.optim.Adam defaults."""
     from autoenc.data.module import ImageDataModule
     from autoenc.models import MODELS
@@ -144,7 +155,7 @@ def hand_run(regime: dict[str, Any], epochs: int, device: str) -> tuple[float, f
     opt = torch.optim.Adam(model.parameters(), lr=1e-3)
     bs = regime["batch_size"]
     _sync(device)
-    start = time.perf_counter()
+    start, cpu_start = time.perf_counter(), time.process_time()
     for _ in range(epochs):
         order = train[torch.randperm(len(train), device=dev)]
         for b in range(0, len(order), bs):
@@ -154,8 +165,8 @@ def hand_run(regime: dict[str, Any], epochs: int, device: str) -> tuple[float, f
             loss.backward()
             opt.step()
     _sync(device)
-    seconds = time.perf_counter() - start
-    return seconds, val_loss(model, images[val], dev)
+    wall, cpu = time.perf_counter() - start, time.process_time() - cpu_start
+    return Timing(wall, cpu, val_loss(model, images[val], dev))
 
 
 def _sync(device: str) -> None:
@@ -215,28 +226,38 @@ def main() -> None:
         print(profile_hand_step(regime))
     if args.rounds < 1:
         return
-    times: dict[str, list[float]] = {"hand": [], **{lever: [] for lever in args.levers}}
-    losses: dict[str, list[float]] = {k: [] for k in times}
+    runs_by: dict[str, list[Timing]] = {"hand": [], **{lever: [] for lever in args.levers}}
     with tempfile.TemporaryDirectory() as runs:
         for r in range(args.rounds):
             order = ["hand", *args.levers] if r % 2 == 0 else [*args.levers[::-1], "hand"]
             for who in order:
-                s, loss = hand_run(regime, epochs, args.device) if who == "hand" else \
+                t = hand_run(regime, epochs, args.device) if who == "hand" else \
                     autoenc_run(regime, who, epochs, runs, args.device)
-                times[who].append(s)
-                losses[who].append(loss)
-                print(f"round {r} {who:16s} {s:7.2f} s  val loss {loss:.3f}", flush=True)
-    hand_t, hand_l = statistics.median(times["hand"]), statistics.median(losses["hand"])
+                runs_by[who].append(t)
+                print(f"round {r} {who:16s} wall {t.wall:7.2f} s  cpu {t.cpu:7.2f} s  val loss {t.val_loss:.3f}",
+                      flush=True)
     print(f"machine: {platform.processor() or platform.machine()}, {os.cpu_count()} CPUs, torch "
           f"{torch.__version__}, threads {torch.get_num_threads()}, device {args.device}, "
           f"load average {' '.join(f'{v:.2f}' for v in os.getloadavg())}")
-    print(f"regime {args.regime}: {epochs} epochs, {args.rounds} rounds")
-    print("| variant | seconds (median) | ratio to hand | speed-up | val loss | vs hand |")
-    print("| --- | ---: | ---: | ---: | ---: | ---: |")
-    for who in times:
-        t, loss = statistics.median(times[who]), statistics.median(losses[who])
-        print(f"| {who} | {t:.2f} | {t / hand_t:.3f} | {hand_t / t:.2f}x | {loss:.2f} | "
-              f"{(loss - hand_l) / hand_l:+.2%} |")
+    print(f"regime {args.regime}: {epochs} epochs, {args.rounds} rounds; medians")
+    print(report_table(runs_by, args.device))
+
+
+def report_table(runs_by: dict[str, list[Timing]], device: str) -> str:
+    """Markdown table of medians; ratio = variant time / hand time (CPU time on CPU, where
+    other programs make wall time swing; wall time on a GPU)."""
+    def med(who: str, key: str) -> float:
+        return statistics.median(getattr(t, key) for t in runs_by[who])
+
+    key = "cpu" if device == "cpu" else "wall"
+    lines = [f"| variant | wall s | cpu s | ratio ({key}) | speed-up | val loss | vs hand |",
+             "| --- | ---: | ---: | ---: | ---: | ---: | ---: |"]
+    for who in runs_by:
+        ratio = med(who, key) / med("hand", key)
+        loss, hand_loss = med(who, "val_loss"), med("hand", "val_loss")
+        lines.append(f"| {who} | {med(who, 'wall'):.2f} | {med(who, 'cpu'):.2f} | {ratio:.3f} | {1 / ratio:.2f}x | "
+                     f"{loss:.2f} | {(loss - hand_loss) / hand_loss:+.2%} |")
+    return "\n".join(lines)
 
 
 if __name__ == "__main__":

@@ -242,6 +242,13 @@ class AutoencoderModule(L.LightningModule):
             self.decoder.compile(mode=mode)
             self._compiled = True
 
+    def on_train_start(self) -> None:
+        """After a resume: optimiser state in the layout of its parameter (a checkpoint
+        written with contiguous weights, resumed with channels-last ones); fused Adam reads
+        memory in the parameter's order and would otherwise mix up elements."""
+        for optimizer in self.trainer.optimizers:
+            align_optimizer_state(optimizer)
+
     def on_fit_end(self) -> None:
         """Weights back in the default (contiguous) layout, so exports and ``state_dict``
         consumers see the usual strides."""
@@ -288,6 +295,15 @@ def fast_adam(params: Any, lr: float = 1e-3, **kwargs: Any) -> torch.optim.Adam:
         return torch.optim.Adam(params, lr=lr, fused=True, **kwargs)
     except (RuntimeError, ValueError):  # device or dtype without a fused kernel
         return torch.optim.Adam(params, lr=lr, **kwargs)
+
+
+def align_optimizer_state(optimizer: torch.optim.Optimizer) -> None:
+    """Give every per-parameter state tensor of ``optimizer`` (e.g. Adam's ``exp_avg``) that
+    has its parameter's shape the parameter's strides too (values unchanged)."""
+    for param, state in optimizer.state.items():
+        for key, value in state.items():
+            if isinstance(value, torch.Tensor) and value.shape == param.shape and value.stride() != param.stride():
+                state[key] = torch.empty_like(param, dtype=value.dtype).copy_(value)
 
 
 def has_conv(module: nn.Module) -> bool:

@@ -13,7 +13,7 @@ import torch
 from _fit import CONFIGS, fit
 
 from autoenc.models import Autoencoder, VariationalAutoencoder
-from autoenc.models.base import fast_adam, has_conv
+from autoenc.models.base import align_optimizer_state, fast_adam, has_conv
 from autoenc.training.checkpoints import load_model
 
 TINY = ["--data.subset", "200", "--model.init_args.net_options", "{hidden: [32]}", "--trainer.max_epochs", "2"]
@@ -177,3 +177,30 @@ def test_fit_in_bf16_mixed_precision_is_finite(tmp_path: Path) -> None:
     assert all(t.dtype == torch.float32 and t.isfinite().all() for t in ckpt["state_dict"].values()
                if t.is_floating_point())
     assert ckpt["global_step"] > 0
+
+
+def test_fused_adam_state_in_the_other_layout_gives_the_same_step() -> None:
+    """A resumed conv run: channels-last weights, optimiser state loaded in the default
+    layout (a checkpoint written with contiguous weights). Fused Adam on CPU reads memory in
+    the parameter's order, so unaligned state gives wrong steps; aligned, the steps match."""
+    torch.manual_seed(0)
+    weights = torch.randn(8, 4, 3, 3)
+    grads = [torch.randn(8, 4, 3, 3) for _ in range(3)]
+    results = []
+    for state_layout in (torch.channels_last, torch.contiguous_format):
+        w = torch.nn.Parameter(weights.clone().contiguous(memory_format=torch.channels_last))
+        opt = fast_adam([w], lr=1e-2)
+        w.grad = grads[0].clone()
+        opt.step()
+        saved = opt.state_dict()
+        for key in ("exp_avg", "exp_avg_sq"):
+            saved["state"][0][key] = saved["state"][0][key].contiguous(memory_format=state_layout)
+        opt = fast_adam([w], lr=1e-2)
+        opt.load_state_dict(saved)
+        align_optimizer_state(opt)  # what AutoencoderModule.on_train_start does after a resume
+        assert opt.state[w]["exp_avg"].stride() == w.stride()
+        for g in grads[1:]:
+            w.grad = g.clone()
+            opt.step()
+        results.append(w.detach().clone())
+    torch.testing.assert_close(results[0], results[1], rtol=0, atol=0)
