@@ -101,6 +101,29 @@ def _cell(values: list[float]) -> str:
     return f"{statistics.mean(values):.3f} ({text})" if len(values) > 1 else text
 
 
+def summary(results: dict) -> list[str]:
+    """Plain statements read off the table: which model leads each score, at what reconstruction cost."""
+    means: dict[str, dict[str, float]] = {}
+    for label in MODELS:
+        done = [r for r in results.values() if r["model"] == label]
+        if done:
+            keys = [k for k, _ in SCORES + TERMS if all(k in {**r["scores"], **r["terms"]} for r in done)]
+            means[label] = {k: statistics.mean({**r["scores"], **r["terms"]}[k] for r in done) for k in keys}
+    if len(means) < 2:
+        return ["Fewer than two models finished; no comparison."]
+    out = []
+    for key, header in SCORES:
+        have = {m: v[key] for m, v in means.items() if key in v}
+        best = max(have, key=have.get)
+        out.append(f"- {header}: highest for {best} ({have[best]:.3f}); "
+                   + ", ".join(f"{m} {v:.3f}" for m, v in have.items() if m != best) + ".")
+    recon = {m: v["recon"] for m, v in means.items() if "recon" in v}
+    best = min(recon, key=recon.get)
+    out.append(f"- Reconstruction: best for {best} ({recon[best]:.1f} nats); "
+               + ", ".join(f"{m} +{v - recon[best]:.1f}" for m, v in recon.items() if m != best) + " nats.")
+    return out
+
+
 def write_page(results: dict, args: argparse.Namespace, figures: dict[str, dict[str, str]]) -> None:
     from autoenc.atomic import atomic_file
 
@@ -130,8 +153,7 @@ def write_page(results: dict, args: argparse.Namespace, figures: dict[str, dict[
         row += [_cell([r["terms"][k] for r in done if k in r["terms"]]) for k, _ in TERMS]
         row.append(_cell([r["train_seconds"] / 60 for r in done]))
         lines.append(f"| {label} | {len(done)} | " + " | ".join(row) + " |")
-    lines += ["", "## What it shows", "", results.get("_summary", {}).get("text", "(see the table)") if isinstance(
-        results.get("_summary"), dict) else "(see the table)"]
+    lines += ["", "## What it shows", "", *summary(results)]
     for label, shown in figures.items():
         lines += ["", f"## {label} (seed 0)", ""]
         for kind, path in shown.items():
