@@ -101,6 +101,27 @@ def _cell(values: list[float]) -> str:
     return f"{statistics.mean(values):.3f} ({text})" if len(values) > 1 else text
 
 
+USAGE = [
+    "## Measuring your own run", "",
+    "```",
+    "autoenc fit -c configs/sprites_betavae_small.yaml",
+    "autoenc disentangle runs/sprites_betavae_small/version_0            # every metric, 10,000 codes",
+    "autoenc disentangle RUN --metrics mig,sap --n 5000 --out DIR         # the fast ones",
+    "autoenc disentangle RUN --labels                                     # labelled data: the class as one factor",
+    "```", "",
+    "It writes `disentanglement.json` (scores, factor names and sizes, the latents x factors mutual "
+    "information in nats, DCI importances, SAP accuracies, FactorVAE votes) and two heat maps, latents "
+    "ordered like `autoenc traverse` (most informative first). In Python: "
+    "`autoenc.analysis.disentanglement.{mig, dci, sap, factor_vae_score, beta_vae_score, mutual_info_matrix}` "
+    "on arrays, `METRICS` (the registry), `api.disentangle_model(model, ground_truth)` for a model. "
+    "The definitions are disentanglement_lib's (Locatello et al. 2019); MIG, SAP and DCI are tested "
+    "against the `disent` port on the same arrays. Differences: SAP z-scores each latent first by "
+    "default (`standardize=False` is disentanglement_lib's exact score, which depends on a latent's scale "
+    "through the SVM's fixed C = 0.01); a factor fixed by a sprites subset is not a factor; the "
+    "FactorVAE score counts active latents correctly.",
+]
+
+
 def summary(results: dict) -> list[str]:
     """Plain statements read off the table: which model leads each score, at what reconstruction cost."""
     means: dict[str, dict[str, float]] = {}
@@ -153,7 +174,7 @@ def write_page(results: dict, args: argparse.Namespace, figures: dict[str, dict[
         row += [_cell([r["terms"][k] for r in done if k in r["terms"]]) for k, _ in TERMS]
         row.append(_cell([r["train_seconds"] / 60 for r in done]))
         lines.append(f"| {label} | {len(done)} | " + " | ".join(row) + " |")
-    lines += ["", "## What it shows", "", *summary(results)]
+    lines += ["", "## What it shows", "", *summary(results), "", *USAGE]
     for label, shown in figures.items():
         lines += ["", f"## {label} (seed 0)", ""]
         for kind, path in shown.items():
