@@ -101,7 +101,10 @@ BROKEN_PIPE = 141
 THIRD_PARTY = ("torch", "torchvision", "lightning", "lightning_fabric", "pytorch_lightning", "jsonargparse",
                "sklearn", "matplotlib", "PIL", "numpy", "scipy")
 #: Loggers of Lightning's banners and tips ("GPU available: ...", "Tip: try litlogger").
-BANNER_LOGGERS = ("lightning.pytorch.utilities.rank_zero", "lightning.fabric.utilities.rank_zero")
+#: Also the seed announcement (before the config is even built) and "Initializing distributed".
+BANNER_LOGGERS = ("lightning.pytorch.utilities.rank_zero", "lightning.fabric.utilities.rank_zero",
+                  "lightning.fabric.utilities.seed", "lightning.pytorch.utilities.seed",
+                  "lightning.fabric.utilities.distributed")
 
 
 @contextlib.contextmanager

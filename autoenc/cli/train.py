@@ -8,7 +8,6 @@ researcher reads the loss lines, and an error must be the first thing on stderr.
 from __future__ import annotations
 
 import contextlib
-import logging
 import warnings
 from collections.abc import Iterator
 
@@ -17,49 +16,17 @@ from autoenc.errors import UserError
 
 __all__ = ["find_user_error", "fit", "lightning_quiet", "validate"]
 
-#: Loggers whose INFO lines are Lightning's banners and tips (and the seed announcement,
-#: which comes before the config is even instantiated); warnings still show.
-_CHATTY_LOGGERS = ("lightning.pytorch.utilities.rank_zero", "lightning.fabric.utilities.rank_zero",
-                   "lightning.fabric.utilities.seed", "lightning.pytorch.utilities.seed",
-                   "lightning.fabric.utilities.distributed")
-#: Third-party modules whose deprecation notices are not the user's to act on.
-_THIRD_PARTY = r"(lightning|lightning_fabric|lightning_utilities|pytorch_lightning|torch|torchvision|jsonargparse)(\.|$)"
-#: Lightning's advice that is noise for in-memory datasets (fine-grained on purpose).
-_NOISE = (r"The number of training batches .* is smaller than the logging interval",
-          r".*does not have many workers which may be a bottleneck",
-          r"The '(train|val)_dataloader' does not have many workers")
-
 
 @contextlib.contextmanager
 def lightning_quiet(verbose: bool = False) -> Iterator[None]:
-    """Hide Lightning's INFO banners and known third-party deprecation warnings (unless
-    ``verbose``), restoring every logger level and warning filter afterwards."""
-    with warnings.catch_warnings():
+    """:func:`autoenc.cli.main.third_party_noise` (Lightning's banners and third-party warnings
+    hidden unless ``verbose``), for callers that train without going through ``main``."""
+    from autoenc.cli.main import third_party_noise
+
+    with warnings.catch_warnings(), third_party_noise(verbose):
         # we hand LightningCLI the very arguments of this command line on purpose
         warnings.filterwarnings("ignore", message=r"LightningCLI's args parameter is intended to run from within Python")
-        if verbose:
-            yield
-            return
-        with _quiet():
-            yield
-
-
-@contextlib.contextmanager
-def _quiet() -> Iterator[None]:
-    loggers = [logging.getLogger(name) for name in _CHATTY_LOGGERS]
-    levels = [lg.level for lg in loggers]
-    with warnings.catch_warnings():
-        for category in (DeprecationWarning, FutureWarning):
-            warnings.filterwarnings("ignore", category=category, module=_THIRD_PARTY)
-        for message in _NOISE:
-            warnings.filterwarnings("ignore", message=message)
-        for lg in loggers:
-            lg.setLevel(logging.WARNING)
-        try:
-            yield
-        finally:
-            for lg, level in zip(loggers, levels, strict=True):
-                lg.setLevel(level)
+        yield
 
 
 def _exit_code(exc: SystemExit) -> int:
@@ -94,9 +61,9 @@ def _run(subcommand: str, argv: list[str]) -> int:
             raise UserError(one_line_error(err)) from None
         raise
     if subcommand == "fit" and cli.config.fit.get("report") and cli.trainer.is_global_zero and cli.run_dir:
-        from autoenc.analysis.look import write_report
+        from autoenc.cli.report import report
 
-        print(f"wrote {write_report(cli.run_dir)}")
+        return report([str(cli.run_dir)])
     return 0
 
 

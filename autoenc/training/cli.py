@@ -171,7 +171,7 @@ class AutoencCLI(LightningCLI):
             kwargs.setdefault("enable_checkpointing", False)
             kwargs.setdefault("callbacks", callbacks)
             self.save_config_callback = None
-            return super().instantiate_trainer(**kwargs)
+            return self._checked_trainer(**kwargs)
         cfg = self._subconfig()
         location = self._run_location or self._reserve(cfg["runs_dir"], cfg["name"])
         if config.get("logger") in (None, True):
@@ -194,7 +194,20 @@ class AutoencCLI(LightningCLI):
         plugins = plugins if isinstance(plugins, list) else [plugins]
         kwargs["plugins"] = [*plugins, AtomicCheckpointIO()]
         kwargs["callbacks"] = callbacks
-        return super().instantiate_trainer(**kwargs)
+        return self._checked_trainer(**kwargs)
+
+    def _checked_trainer(self, **kwargs: Any) -> Trainer:
+        """The Trainer, with Lightning's refusal of its options (``max_epochs=-3``,
+        ``devices=0``, an unknown accelerator) as one UserError line."""
+        from lightning.fabric.utilities.exceptions import MisconfigurationException
+
+        try:
+            return super().instantiate_trainer(**kwargs)
+        except (MisconfigurationException, ValueError) as err:
+            if isinstance(err, UserError):
+                raise
+            first = " ".join(str(err).split()) or type(err).__name__
+            raise UserError(f"trainer options: {first}; see `autoenc fit --help` (the --trainer.* options)") from None
 
     @property
     def run_dir(self) -> Path | None:
