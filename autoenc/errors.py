@@ -33,3 +33,16 @@ def check(condition: bool, message: str, error: type[UserError] = UserError) -> 
     """Raise ``error(message)`` unless ``condition``; for validating user input."""
     if not condition:
         raise error(message)
+
+
+def find_user_error(exc: BaseException) -> UserError | None:
+    """The :class:`UserError` behind ``exc``: itself, or its cause / context (jsonargparse
+    wraps errors raised by constructors in its own ValueError)."""
+    seen: set[int] = set()
+    current: BaseException | None = exc
+    while current is not None and id(current) not in seen:
+        if isinstance(current, UserError):
+            return current
+        seen.add(id(current))
+        current = current.__cause__ or current.__context__
+    return None

@@ -11,7 +11,9 @@ Layout of one run::
         report/                  ``autoenc report``
 
 Versions are reserved with an exclusive ``mkdir``: two processes that start together can
-never share one (the loser of a race takes the next number).
+never share one (the loser of a race takes the next number). :class:`Run` opens a trained
+run (a run directory or a checkpoint file) by reading its checkpoint once: the model, the
+data module it was trained on, and what the checkpoint records.
 """
 
 from __future__ import annotations
@@ -21,11 +23,19 @@ import re
 import shutil
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
-from autoenc.errors import UserError
+from autoenc.errors import CheckpointError, UserError
 
-__all__ = ["CHECKPOINTS", "LAST", "RunLocation", "find_last_checkpoint", "has_checkpoint", "locate_run",
-           "remove_if_unused", "reserve_version", "versions"]
+if TYPE_CHECKING:
+    import torch
+
+    from autoenc.data.module import ImageDataModule
+    from autoenc.models.base import AutoencoderModule
+
+__all__ = ["CHECKPOINTS", "LAST", "Run", "RunLocation", "check_input_shape", "datamodule_from_checkpoint",
+           "find_last_checkpoint", "has_checkpoint", "locate_run", "remove_if_unused", "reserve_version",
+           "run_directory", "versions"]
 
 CHECKPOINTS = "checkpoints"
 LAST = "last.ckpt"
@@ -139,3 +149,119 @@ def locate_run(checkpoint: str | os.PathLike) -> RunLocation | None:
     if path.parent.name != CHECKPOINTS or m is None:
         return None
     return RunLocation(run.parent.parent, run.parent.name, int(m.group(1)))
+
+
+def run_directory(checkpoint: str | os.PathLike) -> Path:
+    """The run directory of a checkpoint file (``<run>/checkpoints/x.ckpt`` -> ``<run>``; a
+    checkpoint kept elsewhere -> its folder)."""
+    ckpt = Path(checkpoint)
+    return ckpt.parent.parent if ckpt.parent.name == CHECKPOINTS else ckpt.parent
+
+
+def _datamodule(ckpt: dict[str, Any], path: str | os.PathLike, overrides: dict[str, Any]) -> ImageDataModule:
+    from autoenc.data.module import ImageDataModule
+
+    hp = ckpt.get("datamodule_hyper_parameters")
+    if not hp or "source" not in hp:
+        raise CheckpointError(f"{str(path)!r} does not record its data; pass the data options explicitly")
+    kwargs = {k: v for k, v in hp.items() if not k.startswith("_")}
+    kwargs.update(overrides)
+    return ImageDataModule(**kwargs)
+
+
+def datamodule_from_checkpoint(path: str | os.PathLike, **overrides: Any) -> ImageDataModule:
+    """The :class:`~autoenc.data.module.ImageDataModule` a checkpoint (or a run directory's
+    best checkpoint) was trained with (source, image_size, channels, split seed ...), with
+    ``overrides`` applied (e.g. ``batch_size=512``)."""
+    from autoenc.training.checkpoints import read_checkpoint
+
+    return _datamodule(read_checkpoint(path), path, overrides)
+
+
+def check_input_shape(model: AutoencoderModule, shape: tuple[int, ...]) -> None:
+    """Refuse data whose (C, H, W) differs from the model's input_shape (naming both)."""
+    if tuple(shape) != tuple(model.input_shape):
+        raise UserError(
+            f"data images are {tuple(shape)} but the model takes {tuple(model.input_shape)}; "
+            "set data image_size/channels to match"
+        )
+
+
+@dataclass
+class Run:
+    """A trained run, read once from its checkpoint.
+
+    Attributes:
+        checkpoint: the checkpoint file read (a run directory gives its best, else last).
+        path: the run directory (``checkpoint``'s folder for a checkpoint kept elsewhere).
+        model: the model in eval mode on the CPU.
+        datamodule: the data it was trained on (same source, size, split and seed).
+        epoch, global_step: where training was when the checkpoint was written.
+        hyperparameters: the model's constructor arguments.
+    """
+
+    checkpoint: Path
+    path: Path
+    model: AutoencoderModule
+    datamodule: ImageDataModule
+    epoch: int
+    global_step: int
+    hyperparameters: dict[str, Any]
+
+    @classmethod
+    def open(cls, path: str | os.PathLike, **data_overrides: Any) -> Run:
+        """Open a run directory or a ``.ckpt`` file; ``data_overrides`` change the data module's
+        options (e.g. ``batch_size=512``, ``subset=1000``), and data of another image shape is
+        refused.
+
+        Raises:
+            CheckpointError: no checkpoint there, or not an autoenc checkpoint.
+            UserError: the data options do not fit the model.
+        """
+        from autoenc.training.checkpoints import build_model, read_checkpoint, resolve_checkpoint
+
+        file = resolve_checkpoint(path)
+        ckpt = read_checkpoint(file)
+        model = build_model(ckpt, file)
+        datamodule = _datamodule(ckpt, file, data_overrides)
+        check_input_shape(model, datamodule.input_shape)
+        hparams = {k: v for k, v in (ckpt.get("hyper_parameters") or {}).items() if not k.startswith("_")}
+        return cls(file, run_directory(file), model, datamodule, int(ckpt.get("epoch", 0)),
+                   int(ckpt.get("global_step", 0)), hparams)
+
+    @property
+    def config(self) -> dict[str, Any] | None:
+        """The run's resolved ``config.yaml`` (None when the run has none)."""
+        import yaml
+
+        file = self.path / "config.yaml"
+        return yaml.safe_load(file.read_text()) if file.is_file() else None
+
+    @property
+    def latent_dim(self) -> int:
+        return int(self.model.latent_dim)
+
+    def images(self, split: str = "val", count: int | None = None) -> torch.Tensor:
+        """The first ``count`` (all when None) images of ``split`` (``train``, ``val``, ``all``):
+        (N, C, H, W) float32 in [0, 1]."""
+        arrays = self.datamodule.arrays(split)
+        images = arrays.images if count is None else arrays.images[:count]
+        return images.float().div_(255)
+
+    def targets(self, split: str = "val", count: int | None = None) -> torch.Tensor | None:
+        """Labels (N,) or factor values (N, F) of the same items as :meth:`images`, or None."""
+        targets = self.datamodule.arrays(split).targets
+        return None if targets is None or count is None else targets[:count]
+
+    def encode(self, images: torch.Tensor | None = None, split: str = "val", batch_size: int = 512) -> torch.Tensor:
+        """Codes (N, latent_dim) of ``images`` ((N, C, H, W) in [0, 1]; default: the whole
+        ``split``), without gradients; a VAE gives its posterior means."""
+        import torch
+
+        x = self.images(split) if images is None else images
+        with torch.no_grad():
+            return torch.cat([self.model.encode(x[i:i + batch_size]) for i in range(0, len(x), batch_size)])
+
+    def __repr__(self) -> str:
+        return (f"Run({str(self.path)!r}, {type(self.model).__name__}, latent_dim={self.latent_dim}, "
+                f"epoch={self.epoch}, step={self.global_step})")

@@ -30,6 +30,7 @@ from autoenc.analysis.traverse import DEFAULT_SIGMA, check_steps, tail_probabili
 from autoenc.data.base import ImageArrays
 from autoenc.errors import UserError
 from autoenc.models.base import AutoencoderModule
+from autoenc.runs import Run, check_input_shape, run_directory  # noqa: F401 (run_directory: the cli imports it from here)
 
 #: GIF steps per sweep: 2 * (16 - 1) = 30 frames forth and back.
 GIF_STEPS = 16
@@ -211,20 +212,14 @@ def latent_map_view(model: AutoencoderModule, data: ImageArrays, method: str = "
 
 
 # -- the report -----------------------------------------------------------------------------
-def run_directory(checkpoint: str | os.PathLike) -> Path:
-    """The run directory of a checkpoint file (``<run>/checkpoints/x.ckpt`` -> ``<run>``)."""
-    ckpt = Path(checkpoint)
-    return ckpt.parent.parent if ckpt.parent.name == "checkpoints" else ckpt.parent
-
-
-def write_report(run: str | os.PathLike, out: str | os.PathLike | None = None, seed: int = 0,
+def write_report(run: str | os.PathLike | Run, out: str | os.PathLike | None = None, seed: int = 0,
                  tsne: bool = False, color_by: str | None = None, datamodule: Any = None,
                  batch_size: int = DEFAULT_BATCH_SIZE) -> Path:
     """Write every view of a run's model on its validation split, ``training_curve.png``,
     ``summary.json`` and ``report.md`` into ``out`` (default ``<run>/report``).
 
     Args:
-        run: a run directory or checkpoint.
+        run: a run directory, a checkpoint, or an opened :class:`~autoenc.runs.Run`.
         tsne: also draw a t-SNE map (``latent_map_tsne.png``; slower).
         datamodule: data to use instead of the run's own (an ImageDataModule).
     Returns:
@@ -234,14 +229,11 @@ def write_report(run: str | os.PathLike, out: str | os.PathLike | None = None, s
 
     from autoenc.analysis.report import read_training_curve, render_markdown, summarize
     from autoenc.atomic import atomic_file
-    from autoenc.training.checkpoints import load_model, read_checkpoint, resolve_checkpoint
-    from autoenc.training.runs import check_input_shape, datamodule_from_checkpoint
 
-    ckpt = resolve_checkpoint(run)
-    run_dir = run_directory(ckpt)
+    opened = run if isinstance(run, Run) else Run.open(run)  # the checkpoint is read once
+    ckpt, run_dir, model = opened.checkpoint, opened.path, opened.model
     out_dir = check_out_dir(out if out is not None else run_dir / "report")
-    model = load_model(ckpt)
-    dm = datamodule if datamodule is not None else datamodule_from_checkpoint(ckpt)
+    dm = datamodule if datamodule is not None else opened.datamodule
     check_input_shape(model, dm.input_shape)
     val = dm.arrays("val")
     stats = latent_stats(model, val.images, batch_size)
@@ -261,10 +253,9 @@ def write_report(run: str | os.PathLike, out: str | os.PathLike | None = None, s
         from autoenc.analysis.plots.charts import training_curve_figure
 
         pictures.append(Picture("training_curve.png", training_curve_figure(curve)))
-    info = read_checkpoint(ckpt)
     source = val.description.get("source", "data")
     summary = summarize(model, val.images, stats, f"{source}, validation split, {len(val)} images", str(ckpt),
-                        info.get("epoch"), info.get("global_step"), seed, batch_size=batch_size)
+                        opened.epoch, opened.global_step, seed, batch_size=batch_size)
     notes = _report_notes(stats, top)
     markdown = render_markdown(summary, str(run_dir), [p.name for p in pictures], notes)
     if tsne:

@@ -17,7 +17,7 @@ import inspect
 import re
 from dataclasses import dataclass, field
 
-from autoenc.errors import UserError
+from autoenc.errors import UserError, find_user_error  # noqa: F401 (find_user_error: imported from here)
 
 _PARSER_KEY = re.compile(r'^Parser key "([^"]+)":?$')
 _CLASS_PATH = re.compile(r"^Problem with given class_path '([^']+)':?$")
@@ -199,16 +199,3 @@ def one_line_error(exc: BaseException | str) -> str:
     key, reason = _explain(_tree(text), [])
     line = f"{'.'.join(key)}: {reason}" if key else reason
     return " ".join(line.split())
-
-
-def find_user_error(exc: BaseException) -> UserError | None:
-    """The :class:`UserError` behind ``exc``: itself, or its cause / context (jsonargparse
-    wraps errors raised by constructors in its own ValueError)."""
-    seen: set[int] = set()
-    current: BaseException | None = exc
-    while current is not None and id(current) not in seen:
-        if isinstance(current, UserError):
-            return current
-        seen.add(id(current))
-        current = current.__cause__ or current.__context__
-    return None

@@ -25,15 +25,14 @@ from __future__ import annotations
 
 import contextlib
 import importlib
-import logging
 import os
 import sys
 import traceback
-import warnings
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 from autoenc.errors import UserError
+from autoenc.quiet import BANNER_LOGGERS, THIRD_PARTY, third_party_noise  # noqa: F401 (tests import them here)
 from autoenc.registry import Registry
 
 
@@ -97,39 +96,6 @@ def usage() -> str:
 GLOBAL_FLAGS = ("--debug", "--verbose")
 #: Exit code of a command whose stdout was closed by its reader: 128 + SIGPIPE, as for C tools.
 BROKEN_PIPE = 141
-#: Packages whose warnings a user of the command cannot act on (shown with --verbose).
-THIRD_PARTY = ("torch", "torchvision", "lightning", "lightning_fabric", "pytorch_lightning", "jsonargparse",
-               "sklearn", "matplotlib", "PIL", "numpy", "scipy")
-#: Loggers of Lightning's banners and tips ("GPU available: ...", "Tip: try litlogger").
-#: Also the seed announcement (before the config is even built) and "Initializing distributed".
-BANNER_LOGGERS = ("lightning.pytorch.utilities.rank_zero", "lightning.fabric.utilities.rank_zero",
-                  "lightning.fabric.utilities.seed", "lightning.pytorch.utilities.seed",
-                  "lightning.fabric.utilities.distributed")
-
-
-@contextlib.contextmanager
-def third_party_noise(verbose: bool) -> Iterator[None]:
-    """Unless ``verbose``: silence deprecation/future warnings and the warnings of
-    :data:`THIRD_PARTY` packages, and Lightning's info banners, for the duration of a command
-    (restored after, so in-process callers keep their settings)."""
-    if verbose:
-        yield
-        return
-    loggers = [logging.getLogger(name) for name in BANNER_LOGGERS]
-    levels = [log.level for log in loggers]
-    with warnings.catch_warnings():
-        for category in (DeprecationWarning, PendingDeprecationWarning, FutureWarning):
-            warnings.filterwarnings("ignore", category=category)
-        warnings.filterwarnings("ignore", module=rf"({'|'.join(THIRD_PARTY)})(\.|$)")
-        for log in loggers:
-            log.setLevel(logging.WARNING)
-        try:
-            yield
-        finally:
-            for log, level in zip(loggers, levels, strict=True):
-                log.setLevel(level)
-
-
 def _stdout_closed() -> bool:
     """Whether stdout's reader has gone (a pipe whose read end is closed); True when stdout is no
     file descriptor (captured in-process) and so cannot be asked."""

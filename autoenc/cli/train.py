@@ -7,26 +7,11 @@ researcher reads the loss lines, and an error must be the first thing on stderr.
 
 from __future__ import annotations
 
-import contextlib
-import warnings
-from collections.abc import Iterator
-
-from autoenc.cli._config import find_user_error, one_line_error
-from autoenc.errors import UserError
+from autoenc.cli._config import one_line_error
+from autoenc.errors import UserError, find_user_error
+from autoenc.quiet import lightning_quiet
 
 __all__ = ["find_user_error", "fit", "lightning_quiet", "validate"]
-
-
-@contextlib.contextmanager
-def lightning_quiet(verbose: bool = False) -> Iterator[None]:
-    """:func:`autoenc.cli.main.third_party_noise` (Lightning's banners and third-party warnings
-    hidden unless ``verbose``), for callers that train without going through ``main``."""
-    from autoenc.cli.main import third_party_noise
-
-    with warnings.catch_warnings(), third_party_noise(verbose):
-        # we hand LightningCLI the very arguments of this command line on purpose
-        warnings.filterwarnings("ignore", message=r"LightningCLI's args parameter is intended to run from within Python")
-        yield
 
 
 def _exit_code(exc: SystemExit) -> int:

@@ -112,7 +112,13 @@ def load_model(path: str | os.PathLike, expected: type[AutoencoderModule] | None
     Raises:
         CheckpointError: not ours, damaged, or of the wrong class.
     """
-    ckpt = read_checkpoint(path)
+    return build_model(read_checkpoint(path), path, expected, map_location)
+
+
+def build_model(ckpt: dict[str, Any], path: str | os.PathLike, expected: type[AutoencoderModule] | None = None,
+                map_location: str | torch.device = "cpu") -> AutoencoderModule:
+    """The model of a checkpoint dict already read by :func:`read_checkpoint` (``path`` names
+    it in errors), in eval mode; see :func:`load_model`."""
     name = ckpt[CHECKPOINT_KEY]["model"]
     cls = MODELS.get(name)
     if expected is not None and not issubclass(cls, expected):

@@ -20,8 +20,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
 
-from autoenc.cli.train import lightning_quiet
 from autoenc.errors import UserError
+from autoenc.quiet import lightning_quiet
 
 from .plan import RunSpec, SweepPlan, read_marker, run_root, run_state, version_dir, write_marker
 

@@ -1,0 +1,167 @@
+"""``autoenc.fit``: train from a config in this process, with no command line involved.
+
+The config is the same as ``autoenc fit -c CONFIG`` reads (a YAML path or the mapping it
+holds); ``overrides`` are merged into it with the same names as the command's options::
+
+    run = autoenc.fit("configs/digits_vae.yaml", model={"latent_dim": 8},
+                      trainer={"max_epochs": 5}, name="small")
+    run = autoenc.fit(config, **{"model.init_args.latent_dim": 8, "data.subset": 500})
+
+A ``model`` mapping without ``class_path`` / ``init_args`` keys is taken as init_args of the
+config's model. Multi-process training (``trainer={"devices": 2, "strategy": "ddp"}``)
+re-launches the running script, so it needs a script with a ``__main__`` guard (as with any
+Lightning script), not a notebook.
+"""
+
+from __future__ import annotations
+
+import copy
+import os
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+from autoenc.errors import UserError, find_user_error
+from autoenc.quiet import lightning_quiet
+from autoenc.runs import Run
+
+__all__ = ["fit", "merge_overrides"]
+
+
+def _load_config(config: str | os.PathLike | Mapping[str, Any]) -> dict[str, Any]:
+    if isinstance(config, Mapping):
+        return copy.deepcopy(dict(config))
+    import yaml
+
+    path = Path(config)
+    try:
+        loaded = yaml.safe_load(path.read_text())
+    except FileNotFoundError:
+        raise UserError(f"config {str(path)!r} does not exist; give a YAML file such as configs/digits_vae.yaml") from None
+    except (OSError, yaml.YAMLError) as err:
+        first = str(err).strip().splitlines()[0] if str(err).strip() else type(err).__name__
+        raise UserError(f"config {str(path)!r} is not readable YAML ({first})") from None
+    if not isinstance(loaded, dict):
+        raise UserError(f"config {str(path)!r} holds {type(loaded).__name__}, not a mapping of options")
+    return loaded
+
+
+def _merge(into: dict[str, Any], update: Mapping[str, Any]) -> None:
+    for key, value in update.items():
+        if isinstance(value, Mapping) and isinstance(into.get(key), dict):
+            _merge(into[key], value)
+        else:
+            into[key] = copy.deepcopy(value)
+
+
+def merge_overrides(config: dict[str, Any], overrides: Mapping[str, Any]) -> dict[str, Any]:
+    """``config`` with ``overrides`` merged in: dotted keys (``"model.init_args.lr"``) name
+    nested options; mappings merge key by key; a ``model`` mapping of plain options goes into
+    the model's ``init_args``. Returns ``config`` (changed in place)."""
+    for key, value in overrides.items():
+        *parents, leaf = key.split(".")
+        nested: Any = {leaf: value}
+        for parent in reversed(parents):
+            nested = {parent: nested}
+        head = key.split(".")[0]
+        update = nested[head]
+        model = config.get("model")
+        if head == "model" and isinstance(update, Mapping) and isinstance(model, dict) and "class_path" in model \
+                and not ({"class_path", "init_args"} & set(update)):
+            update = {"init_args": update}
+        if isinstance(update, Mapping) and isinstance(config.get(head), dict):
+            _merge(config[head], update)
+        else:
+            config[head] = copy.deepcopy(update)
+    return config
+
+
+def _options(cls: type) -> list[str]:
+    """Keyword options of ``cls``: its ``__init__``'s, and its bases' while ``**kwargs`` passes
+    them on (as jsonargparse reads them)."""
+    import inspect
+
+    names: list[str] = []
+    for klass in cls.__mro__:
+        if "__init__" not in vars(klass):
+            continue
+        params = inspect.signature(klass.__init__).parameters.values()
+        names += [p.name for p in params if p.name != "self" and p.name not in names
+                  and p.kind in (p.POSITIONAL_OR_KEYWORD, p.KEYWORD_ONLY)]
+        if not any(p.kind == p.VAR_KEYWORD for p in params):
+            break
+    return names
+
+
+def _refuse_unknown(where: str, cls: type, given: Mapping[str, Any], linked: tuple[str, ...] = ()) -> None:
+    """One line naming an option ``cls`` does not take, the ones it does, and the closest."""
+    import difflib
+
+    accepted = [o for o in _options(cls) if o not in linked]
+    for key in given:
+        if key not in accepted:
+            close = difflib.get_close_matches(key, accepted, n=1)
+            hint = f" (did you mean {close[0]!r}?)" if close else ""
+            raise UserError(f"{where}: {cls.__name__} does not accept option {key!r}{hint}; it accepts "
+                            f"{', '.join(accepted)}")
+
+
+def check_option_names(cfg: Mapping[str, Any]) -> None:
+    """Refuse unknown option names in the model, data and trainer sections by the classes'
+    signatures, before LightningCLI builds anything (its own message is a nested tree)."""
+    from lightning.pytorch import Trainer
+
+    from autoenc.data.module import ImageDataModule
+    from autoenc.models.base import MODELS
+
+    model = cfg.get("model")
+    if isinstance(model, Mapping) and isinstance(model.get("class_path"), str):
+        name = model["class_path"].rpartition(".")[2]
+        cls = next((c for c in (MODELS.get(n) for n in MODELS.list()) if c.__name__ == name), None)
+        if cls is not None and isinstance(model.get("init_args"), Mapping):
+            _refuse_unknown("model", cls, model["init_args"], linked=("input_shape",))
+    if isinstance(cfg.get("data"), Mapping):
+        _refuse_unknown("data", ImageDataModule, cfg["data"])
+    if isinstance(cfg.get("trainer"), Mapping):
+        _refuse_unknown("trainer", Trainer, cfg["trainer"])
+
+
+def fit(config: str | os.PathLike | Mapping[str, Any], *, verbose: bool = False, **overrides: Any) -> Run:
+    """Train a model from ``config`` (a YAML path or mapping, as ``autoenc fit -c`` reads)
+    with ``overrides`` merged in, in this process, and return the finished :class:`Run`
+    (its best checkpoint, model and data).
+
+    Everything ``autoenc fit`` guarantees holds: a version directory of its own under
+    ``runs_dir/name``, ``checkpoints/last.ckpt`` after every epoch, ``ckpt_path="last"`` to
+    resume, one-line errors (:class:`~autoenc.errors.UserError`).
+
+    Args:
+        config: a YAML file or its mapping (keys ``model``, ``data``, ``trainer``, ``name``, ...).
+        verbose: show Lightning's banners and third-party warnings.
+        overrides: options with the command's names, e.g. ``trainer={"max_epochs": 5}``,
+            ``name="small"``, ``ckpt_path="last"``, ``**{"model.init_args.latent_dim": 8}``.
+
+    Raises:
+        UserError: a bad option (unknown key, wrong type, value out of range) or data problem.
+    """
+    from jsonargparse import ArgumentError
+
+    from autoenc.training.cli import AutoencCLI
+
+    cfg = merge_overrides(_load_config(config), overrides)
+    check_option_names(cfg)
+    try:
+        with lightning_quiet(verbose):
+            cli = AutoencCLI(args={"subcommand": "fit", "fit": cfg})
+    except SystemExit as exc:  # the parser's own exit on a bad config
+        raise UserError(" ".join(str(exc.code).split()) or "invalid configuration") from None
+    except Exception as err:  # constructors' UserErrors arrive wrapped by jsonargparse
+        cause = find_user_error(err)
+        if cause is not None:
+            raise cause from None
+        if isinstance(err, ArgumentError):
+            raise UserError(" ".join(str(err).split())) from None
+        raise
+    if cli.run_dir is None:
+        raise UserError("fit ended without a run directory")
+    return Run.open(cli.run_dir)
