@@ -1,3 +1,56 @@
-"""autoenc: learn and study bottleneck representations of images."""
+"""autoenc: learn and study bottleneck representations of images.
+
+The public API is imported lazily (``import autoenc`` stays fast; torch loads on first use):
+
+- train and open runs: :func:`fit`, :func:`load` (a :class:`Run`), :func:`load_model`,
+  :func:`export_encoder`;
+- look: :func:`reconstruct`, :func:`traverse`, :func:`sample`, :func:`interpolate`,
+  :func:`latent_map`, :func:`report`;
+- measure: :func:`estimate_id`;
+- reuse: :func:`extract_features`, :func:`open_cache`, :func:`probe`,
+  :class:`AutoencoderFeatures` (a scikit-learn transformer), :func:`load_encoder`.
+"""
+
+from __future__ import annotations
+
+import importlib
+from typing import Any
 
 __version__ = "0.1.0"
+
+#: public name -> module that defines it
+_EXPORTS = {
+    "fit": "autoenc.training.fit",
+    "load": "autoenc.api",
+    "Run": "autoenc.runs",
+    "load_model": "autoenc.training.checkpoints",
+    "export_encoder": "autoenc.training.checkpoints",
+    "reconstruct": "autoenc.api",
+    "traverse": "autoenc.api",
+    "sample": "autoenc.api",
+    "interpolate": "autoenc.api",
+    "latent_map": "autoenc.api",
+    "report": "autoenc.analysis.look:write_report",
+    "estimate_id": "autoenc.analysis.intrinsic_dim:estimate_all",
+    "extract_features": "autoenc.features",
+    "open_cache": "autoenc.features",
+    "probe": "autoenc.features",
+    "load_encoder": "autoenc.features",
+    "AutoencoderFeatures": "autoenc.features",
+    "UserError": "autoenc.errors",
+}
+
+__all__ = sorted(_EXPORTS)
+
+
+def __getattr__(name: str) -> Any:
+    if name not in _EXPORTS:
+        raise AttributeError(f"module 'autoenc' has no attribute {name!r}")
+    module, _, attr = _EXPORTS[name].partition(":")
+    value = getattr(importlib.import_module(module), attr or name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted([*globals(), *_EXPORTS])

@@ -45,6 +45,21 @@ class Picture:
     data: Any
     duration_ms: int = 100
 
+    def _repr_png_(self) -> bytes:
+        """PNG bytes, so a notebook shows the picture inline (a GIF shows its first frame)."""
+        import io
+
+        from PIL import Image
+
+        if isinstance(self.data, list | np.ndarray):
+            frame = self.data[0] if isinstance(self.data, list) else self.data
+            buffer = io.BytesIO()
+            Image.fromarray(np.asarray(frame).squeeze()).save(buffer, format="PNG")
+            return buffer.getvalue()
+        buffer = io.BytesIO()
+        self.data.savefig(buffer, format="png")
+        return buffer.getvalue()
+
     def write(self, directory: str | os.PathLike) -> Path:
         from autoenc.imaging import save_png
 
