@@ -17,11 +17,13 @@ DEVICE=cuda
 if [ "$DEVICE" = cuda ]; then
   SUBSET=(); EPOCHS=(--epochs 3); ROUNDS=2; N=200000
   LEVERS=(eager default bf16 compiled bf16_compiled)
+  T_TESTS=150; T_BENCH=130; T_ID=60   # seconds per step: 8 minutes in all at most
   "$PY" -c "import torch, sys; sys.exit(0 if torch.cuda.is_available() else 'no CUDA device: run with --device cpu for a dry run')"
 else
   # dry run: tiny sizes, no compiled variants (a cold CPU compile takes about a minute)
-  SUBSET=(--subset 600); EPOCHS=(--epochs 1); ROUNDS=1; N=5000
+  SUBSET=(--subset 300); EPOCHS=(--epochs 1); ROUNDS=1; N=5000
   LEVERS=(eager default bf16)
+  T_TESTS=300; T_BENCH=400; T_ID=200
 fi
 LOG=$(mktemp -d)
 TABLE="$LOG/table.md"
@@ -34,14 +36,14 @@ start=$(date +%s)
 } >"$TABLE"
 
 echo "== 1. pytest -m gpu"
-if timeout 180 "$PY" -m pytest -q -m gpu tests -p no:cacheprovider >"$LOG/pytest.txt" 2>&1; then status=passed; else status="FAILED (rc $?)"; fi
+if timeout "$T_TESTS" "$PY" -m pytest -q -m gpu tests -p no:cacheprovider >"$LOG/pytest.txt" 2>&1; then status=passed; else status="FAILED (rc $?)"; fi
 tail -3 "$LOG/pytest.txt"
 { echo "## 1. tests marked gpu: $status"; echo; echo '```'; tail -2 "$LOG/pytest.txt"; echo '```'; echo; } >>"$TABLE"
 
 echo "== 2. bench_train on $DEVICE"
 echo "## 2. training: autoenc variants vs the eager hand loop (ratio < 1 = faster)" >>"$TABLE"
 for regime in mlp_vae_mnist conv_vae_mnist; do
-  if timeout 200 "$PY" scripts/bench_train.py --regime "$regime" --device "$DEVICE" --rounds "$ROUNDS" \
+  if timeout "$T_BENCH" "$PY" scripts/bench_train.py --regime "$regime" --device "$DEVICE" --rounds "$ROUNDS" \
       "${EPOCHS[@]}" "${SUBSET[@]}" --threads "$(nproc)" \
       --levers "${LEVERS[@]}" >"$LOG/$regime.txt" 2>&1; then
     { echo; echo "### $regime"; grep -E '^(machine|regime|\|)' "$LOG/$regime.txt"; } >>"$TABLE"
@@ -51,7 +53,7 @@ for regime in mlp_vae_mnist conv_vae_mnist; do
 done
 
 echo "== 3. intrinsic-dimension kNN at N = $N on $DEVICE"
-timeout 150 "$PY" - "$N" "$DEVICE" >"$LOG/id.txt" 2>&1 <<'EOF' || echo "ID step FAILED or timed out (see below)" >>"$LOG/id.txt"
+timeout "$T_ID" "$PY" - "$N" "$DEVICE" >"$LOG/id.txt" 2>&1 <<'EOF' || echo "ID step FAILED or timed out (see below)" >>"$LOG/id.txt"
 import sys, time
 import numpy as np, torch
 from autoenc.analysis.intrinsic_dim import estimate_all, knn
