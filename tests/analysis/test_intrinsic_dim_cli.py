@@ -8,7 +8,7 @@ import json
 import numpy as np
 import pytest
 
-from autoenc.cli.intrinsic_dim import build_parser
+from autoenc.cli.intrinsic_dim import main as id_command
 from autoenc.cli.main import main
 
 
@@ -34,10 +34,10 @@ def test_writes_json_and_plot(plane_npy, tmp_path, capsys):
             "--levels",
             "2",
             "--estimators",
-            "twonn,mle,gride,pca",
+            "[twonn,mle,gride,pca]",
             "--k",
             "10",
-            "--max-rank",
+            "--max_rank",
             "16",
         ]
     )
@@ -65,10 +65,10 @@ def test_images_are_flattened_and_max_points_subsamples(tmp_path):
             "--out",
             str(tmp_path / "o"),
             "--estimators",
-            "twonn",
+            "[twonn]",
             "--repeats",
             "0",
-            "--max-points",
+            "--max_points",
             "200",
         ]
     )
@@ -84,27 +84,27 @@ def test_images_are_flattened_and_max_points_subsamples(tmp_path):
         (np.zeros(5), [], r"\(N, D\) array"),
         (
             np.random.default_rng(0).random((30, 3)),
-            ["--k", "1", "--estimators", "mle"],
+            ["--k", "1", "--estimators", "[mle]"],
             "mle k must be an integer >= 2, got 1",
         ),
-        (np.random.default_rng(0).random((10, 3)), ["--estimators", "mle"], "too few"),
+        (np.random.default_rng(0).random((10, 3)), ["--estimators", "[mle]"], "too few"),
         (
             np.random.default_rng(0).random((30, 3)),
-            ["--discard-fraction", "1"],
+            ["--discard_fraction", "1"],
             r"discard_fraction must be in \[0, 1\)",
         ),
         (np.ones((30, 3)), [], "all 30 points are identical"),
         (
             np.random.default_rng(0).random((30, 3)),
-            ["--estimators", "twonn", "--k", "5"],
+            ["--estimators", "[twonn]", "--k", "5"],
             "--k sets mle, which is not among --estimators twonn",
         ),
         (
             np.random.default_rng(0).random((30, 3)),
-            ["--estimators", "towNN"],
+            ["--estimators", "[towNN]"],
             "unknown ID estimator",
         ),
-        (np.random.default_rng(0).random((30, 3)), ["--repeats", "x"], "invalid int value"),
+        (np.random.default_rng(0).random((30, 3)), ["--repeats", "x"], "repeats: expected int; got x"),
     ],
 )
 def test_bad_input_exits_2_with_one_line(tmp_path, capsys, array, args, match):
@@ -129,7 +129,7 @@ def test_missing_and_non_numeric_files(tmp_path, capsys):
 def test_help_states_the_estimators_defaults():
     from autoenc.analysis.intrinsic_dim import ESTIMATORS
 
-    text = " ".join(build_parser().format_help().split())
+    text = " ".join(id_command.parser().format_help().split())
     flags = {
         "k": "mle",
         "discard_fraction": "twonn",
@@ -139,17 +139,29 @@ def test_help_states_the_estimators_defaults():
     }
     for param, name in flags.items():
         field = {f.name: f for f in dataclasses.fields(ESTIMATORS.get(name))}[param]
-        flag = "--" + param.replace("_", "-")
+        flag = "--" + param
         assert f"{flag} " in text and f"(default {field.default})" in text, (flag, field.default)
 
 
-def test_help_does_not_import_torch():
-    import subprocess
-    import sys
+def test_data_options_are_spelled_as_in_fit(tmp_path, capsys):
+    """`autoenc id --data.source digits --data.image_size 16` measures 16 x 16 digits, as fit reads them."""
+    code = main(["id", "--data.source", "digits", "--data.image_size", "16", "--data.subset", "200",
+                 "--out", str(tmp_path / "o"), "--estimators", "[twonn]", "--repeats", "0"])
+    assert code == 0, capsys.readouterr().err
+    data = json.loads((tmp_path / "o" / "intrinsic_dim.json").read_text())
+    assert data["shape"] == [20, 256] and data["measured"] == "images"  # val split of 200 (0.1), 1 x 16 x 16
 
-    code = (
-        "import sys\nfrom autoenc.cli.main import main\ntry:\n    main(['id', '--help'])\n"
-        "finally:\n    print('torch' in sys.modules, 'numpy' in sys.modules)"
-    )
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
-    assert out.stdout.strip().endswith("False False")
+
+def test_help_and_print_config(tmp_path, capsys):
+    help_text = " ".join(id_command.parser().format_help().split())
+    for option in ("--data.source", "--data.image_size", "-c CONFIG", "--print_config"):
+        assert option in help_text, option
+    assert main(["id", "x.npy", "--out", "o", "--k", "7", "--print_config"]) == 0
+    printed = capsys.readouterr().out
+    assert "k: 7" in printed and "out: o" in printed
+    config = tmp_path / "id.yaml"
+    config.write_text(printed)
+    np.save(tmp_path / "x.npy", np.random.default_rng(0).random((60, 3)).astype(np.float32))
+    assert main(["id", "-c", str(config), str(tmp_path / "x.npy"), "--out", str(tmp_path / "o"),
+                 "--estimators", "[mle]", "--repeats", "0"]) == 0
+    assert json.loads((tmp_path / "o" / "intrinsic_dim.json").read_text())["results"][0]["parameters"]["k"] == 7

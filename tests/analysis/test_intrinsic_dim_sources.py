@@ -21,7 +21,7 @@ def vae_run(tmp_path_factory):
 
 def test_run_dir_measures_images_and_codes(vae_run, tmp_path, capsys):
     out = tmp_path / "id"
-    assert main(["id", str(vae_run), "--out", str(out), "--estimators", "twonn,pca", "--repeats", "2"]) == 0
+    assert main(["id", str(vae_run), "--out", str(out), "--estimators", "[twonn,pca]", "--repeats", "2"]) == 0
     images = json.loads((out / "intrinsic_dim_images.json").read_text())
     codes = json.loads((out / "intrinsic_dim_codes.json").read_text())
     assert images["shape"][1] == 64 and codes["shape"][1] == 4
@@ -34,7 +34,7 @@ def test_run_dir_measures_images_and_codes(vae_run, tmp_path, capsys):
 
 def test_data_alone_and_cache(tmp_path):
     out = tmp_path / "id"
-    assert main(["id", "--data", "digits", "--out", str(out), "--estimators", "pca", "--repeats", "0"]) == 0
+    assert main(["id", "--data.source", "digits", "--out", str(out), "--estimators", "[pca]", "--repeats", "0"]) == 0
     result = json.loads((out / "intrinsic_dim.json").read_text())
     assert result["measured"] == "images" and result["shape"] == [180, 64]  # the val split (10%)
     cache = tmp_path / "cache"

@@ -148,12 +148,12 @@ ID = [
     (["id", "{npy}", "--out", "{tmp}/o", "--fraction", "0"], r"fraction .*must be in \(0, 1\), got 0", None),
     (["id", "{npy}", "--out", "{tmp}/o", "--fraction", "1.5"], r"fraction .*must be in \(0, 1\), got 1.5", None),
     (["id", "{npy}", "--out", "{tmp}/o", "--levels", "0"], r"levels .*must be >= 1, got 0", None),
-    (["id", "{npy}", "--out", "{tmp}/o", "--seed", "-1"], r"--seed: must be an integer in \[0, 2\*\*32\), got -1", None),
+    (["id", "{npy}", "--out", "{tmp}/o", "--seed", "-1"], r"--seed must be an integer in \[0, 2\*\*32\), got -1", None),
     (["id", "{npy}", "--out", "{tmp}/o", "--variance", "2"], r"variance", None),
-    (["id", "{npy}", "--out", "{tmp}/o", "--chunk-mb", "-1"], r"--chunk-mb must be > 0", None),
-    (["id", "{npy}", "--out", "{tmp}/o", "--max-points", "1"], r"--max-points must be >= 2", None),
+    (["id", "{npy}", "--out", "{tmp}/o", "--chunk_mb", "-1"], r"--chunk_mb must be > 0", None),
+    (["id", "{npy}", "--out", "{tmp}/o", "--max_points", "1"], r"--max_points must be >= 2", None),
     (["id", "{npy}", "--out", "{tmp}/o", "--n1", "0"], r"n1", None),
-    (["id", "{npy}", "--out", "{tmp}/o", "--discard-fraction", "-0.1"], r"discard_fraction", None),
+    (["id", "{npy}", "--out", "{tmp}/o", "--discard_fraction", "-0.1"], r"discard_fraction", None),
     (["id", "{npy}", "--out", "{tmp}/o", "--device", "nosuch"], r"--device", None),
     (["id", "{npy}", "--out", "{file}"], r"is a file|not a directory", None),
     (["id", "{npy}", "--out", "{file}/sub"], r"is a file|not a directory", None),
@@ -161,7 +161,7 @@ ID = [
     (["id", "{npy}", "--out", "{tmp}/new/o"], r"(?i)no space left on device", "enospc"),
     (["id", "{file}", "--out", "{tmp}/o"], r"is not a .npy file \(no NumPy header\)", None),
     (["id", "--out", "{tmp}/o"], r"give an array", None),
-    (["id", "{run}", "--out", "{tmp}/o", "--set", "image_size=abc"], r"image_size", None),
+    (["id", "{run}", "--out", "{tmp}/o", "--data.image_size", "abc"], r"data.image_size", None),
 ]
 
 SWEEP = [

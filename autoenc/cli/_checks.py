@@ -1,0 +1,43 @@
+"""Checks of command options that types alone cannot state; each fails with one line naming
+the option as it is spelled on the command line (``--batch_size``)."""
+
+from __future__ import annotations
+
+from autoenc.errors import UserError
+
+#: Seeds every generator we seed accepts: numpy and scikit-learn refuse negative ones, torch >= 2**64.
+SEED_RANGE = "[0, 2**32)"
+
+
+def at_least(value: int | float, minimum: int | float, name: str) -> int | float:
+    """``value`` when it is >= ``minimum``, else a UserError naming ``--name``."""
+    if value < minimum:
+        raise UserError(f"--{name} must be >= {minimum}, got {value}")
+    return value
+
+
+def check_seed(value: int, name: str = "seed") -> int:
+    """An integer in [0, 2**32)."""
+    if not 0 <= value < 2**32:
+        raise UserError(f"--{name} must be an integer in {SEED_RANGE}, got {value}")
+    return value
+
+
+def check_device(text: str | None, name: str = "device") -> str | None:
+    """A torch device string this machine has (None passes: the command picks one); a one-line
+    error for a malformed name or a device that is not there."""
+    if text is None:
+        return None
+    import torch
+
+    flag = f"--{name}"
+    try:
+        device = torch.device(text)
+    except (RuntimeError, ValueError):
+        raise UserError(f"{flag} must be a torch device such as cpu, cuda or cuda:1, got {text!r}") from None
+    counts = {"cpu": 1, "cuda": torch.cuda.device_count(), "mps": int(torch.backends.mps.is_available())}
+    count = counts.get(device.type, 0)
+    if count == 0 or (device.index or 0) >= count:
+        have = ", ".join(["cpu", *(f"cuda:{i}" for i in range(counts["cuda"])), *(["mps"] * counts["mps"])])
+        raise UserError(f"{flag} {text!r}: no such device on this machine; it has {have}")
+    return text
