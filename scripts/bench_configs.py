@@ -23,7 +23,7 @@ memory budget). An image folder has no fixed size: its row is per 10,000 images.
 
 Threads: the table is measured with ONE torch thread by default. On a machine shared with
 other jobs (this one: 2 cores, load 6-9), two threads wait for each other at every op's
-barrier while the other is descheduled, and a step takes 3-10x longer than with one thread
+barrier while the other is descheduled, and a step took 2.6-12x longer than with one thread
 (the ``--probe`` config is timed both ways to show it each run). One thread under load is
 therefore an upper bound for what an idle 2-core machine needs: one thread there is at most
 this fast, two threads usually faster.
@@ -253,7 +253,7 @@ def machine() -> str:
     except (OSError, subprocess.CalledProcessError, StopIteration):
         model = platform.processor() or "unknown CPU"
     gpu = torch.cuda.get_device_name(0) if torch.cuda.is_available() else "no GPU"
-    return (f"`lscpu | grep 'Model name'`: {model}; {os.cpu_count()} cores, {torch.get_num_threads()} torch threads, "
+    return (f"`lscpu | grep 'Model name'`: {model}; {os.cpu_count()} cores, torch threads: {torch.get_num_threads()}, "
             f"{gpu}; torch {torch.__version__}, Lightning {L.__version__}, Python {platform.python_version()}")
 
 
