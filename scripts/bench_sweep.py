@@ -34,8 +34,8 @@ from autoenc.analysis.sweep.plan import parse_sizes
 
 
 def _sweep(config: str, sizes: tuple[int, ...], seeds: int, out: Path, ordered: bool, max_epochs: int | None,
-           fit_args: list[str]) -> tuple[SweepResult, float]:
-    plan = make_plan(config, sizes, seeds, out=out, ordered=ordered, max_epochs=max_epochs, fit_args=fit_args)
+           overrides: dict) -> tuple[SweepResult, float]:
+    plan = make_plan(config, sizes, seeds, out=out, ordered=ordered, max_epochs=max_epochs, overrides=overrides)
     tag = "ordered" if ordered else "separate"
     start = time.perf_counter()
     result = run_sweep(plan, log=lambda s: print(f"[{tag}] {s}", flush=True))
@@ -102,13 +102,13 @@ def main() -> None:
     _warm_up(args.config, root)
 
     largest = max(sizes)
-    timed_args = ["--model.init_args.nested_dropout_p", str(ps[0])]
+    timed_args = {"model.init_args.nested_dropout_p": ps[0]}
     one, t_ord, t_sep, ord_train = [], [], [], []
     for i in range(args.repeats):
-        pair = [("separate", False, []), ("ordered", True, timed_args)]
-        for tag, ordered, fit_args in pair if i % 2 == 0 else pair[::-1]:
+        pair = [("separate", False, {}), ("ordered", True, timed_args)]
+        for tag, ordered, overrides in pair if i % 2 == 0 else pair[::-1]:
             result, seconds = _sweep(args.config, sizes, args.seeds, root / f"{tag}_{i}", ordered,
-                                     args.max_epochs, fit_args)
+                                     args.max_epochs, overrides)
             if ordered:
                 ordered_result = result
                 t_ord.append(seconds / args.seeds)
@@ -118,7 +118,7 @@ def main() -> None:
                 t_sep.append(seconds / args.seeds)
                 one.append(statistics.mean(t.seconds for t in result.trained if t.run.latent_dim == largest))
     extra = {f"ordered, p = {v:g}": _sweep(args.config, sizes, args.seeds, root / f"ordered_p{v:g}", True,
-                                           args.max_epochs, ["--model.init_args.nested_dropout_p", str(v)])[0]
+                                           args.max_epochs, {"model.init_args.nested_dropout_p": v})[0]
              for v in ps[1:]}
 
     med = statistics.median

@@ -12,6 +12,7 @@ Writes sweep.csv, sweep.json, sweep.png and recommendation.txt to ``--out``.
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 from autoenc.cli._args import ArgumentParser
 from autoenc.errors import UserError
@@ -46,12 +47,33 @@ def build_parser() -> ArgumentParser:
     return p
 
 
-def split_fit_args(argv: list[str]) -> tuple[list[str], list[str]]:
-    """Own arguments, and those after ``--`` (passed to every ``autoenc fit``)."""
-    if "--" in argv:
-        i = argv.index("--")
-        return argv[:i], argv[i + 1:]
-    return argv, []
+def split_fit_args(argv: list[str]) -> tuple[list[str], dict[str, Any]]:
+    """Own arguments, and the fit options after ``--`` (``--data.subset 500``) as
+    ``autoenc.fit`` overrides (``{"data.subset": 500}``; values read as YAML)."""
+    if "--" not in argv:
+        return argv, {}
+    i = argv.index("--")
+    rest, overrides = argv[i + 1:], {}
+    while rest:
+        key = rest.pop(0)
+        if not key.startswith("--") or len(key) < 3:
+            raise UserError(f"after --, give fit options as --KEY VALUE (e.g. --data.subset 500); got {key!r}")
+        key, eq, value = key[2:].partition("=")
+        if not eq:
+            if not rest:
+                raise UserError(f"fit option --{key} after -- needs a value (e.g. --data.subset 500)")
+            value = rest.pop(0)
+        overrides[key] = _yaml_value(value)
+    return argv[:i], overrides
+
+
+def _yaml_value(text: str) -> Any:
+    import yaml
+
+    try:
+        return yaml.safe_load(text)
+    except yaml.YAMLError:
+        return text
 
 
 def main(argv: list[str]) -> int:
@@ -72,7 +94,7 @@ def main(argv: list[str]) -> int:
 
     rule = Rule(args.recon_tolerance, args.id_tolerance)
     plan = make_plan(args.config, sizes, args.seeds, out=args.out, ordered=args.ordered,
-                     max_epochs=args.max_epochs, fit_args=fit_args)
+                     max_epochs=args.max_epochs, overrides=fit_args)
     settings = EvalSettings(id_repeats=args.id_repeats, probe=not args.no_probe)
     result = run_sweep(plan, jobs=args.jobs, settings=settings, rule=rule, write=False,
                        log=lambda s: print(f"sweep: {s}", flush=True))

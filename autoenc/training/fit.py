@@ -25,10 +25,11 @@ from autoenc.errors import UserError, find_user_error
 from autoenc.quiet import lightning_quiet
 from autoenc.runs import Run
 
-__all__ = ["fit", "merge_overrides"]
+__all__ = ["check_option_names", "fit", "load_config", "merge_overrides"]
 
 
-def _load_config(config: str | os.PathLike | Mapping[str, Any]) -> dict[str, Any]:
+def load_config(config: str | os.PathLike | Mapping[str, Any]) -> dict[str, Any]:
+    """A config as a fresh dict: a YAML file read, or a mapping copied."""
     if isinstance(config, Mapping):
         return copy.deepcopy(dict(config))
     import yaml
@@ -148,7 +149,7 @@ def fit(config: str | os.PathLike | Mapping[str, Any], *, verbose: bool = False,
 
     from autoenc.training.cli import AutoencCLI
 
-    cfg = merge_overrides(_load_config(config), overrides)
+    cfg = merge_overrides(load_config(config), overrides)
     check_option_names(cfg)
     try:
         with lightning_quiet(verbose):

@@ -107,21 +107,20 @@ def test_summarize_means_and_spread_over_seeds() -> None:
 
 # -- plans and sweep directories ---------------------------------------------------------------------
 def test_plan_runs_and_fit_arguments(config: Path, tmp_path: Path) -> None:
-    plan = make_plan(config, [8, 2], seeds=2, out=tmp_path / "s", max_epochs=3, fit_args=["--data.subset", "100"])
+    plan = make_plan(config, [8, 2], seeds=2, out=tmp_path / "s", max_epochs=3, overrides={"data.subset": 100})
     assert plan.sizes == (2, 8) and plan.seeds == (3, 4)  # seeds start at the config's seed_everything
     assert [r.name for r in plan.runs()] == ["d2_s3", "d2_s4", "d8_s3", "d8_s4"]
-    argv = plan.fit_argv(plan.runs()[0], resume=True)
-    assert argv[argv.index("--model.init_args.latent_dim") + 1] == "2"
-    assert argv[argv.index("--seed_everything") + 1] == "3"
-    assert argv[argv.index("--trainer.max_epochs") + 1] == "3"
-    assert argv[-4:] == ["--data.subset", "100", "--ckpt_path", "last"]
-    assert "--model.init_args.nested_dropout" not in argv
+    options = plan.fit_overrides(plan.runs()[0], resume=True)
+    assert options["model.init_args.latent_dim"] == 2 and options["seed_everything"] == 3
+    assert options["trainer.max_epochs"] == 3 and options["data.subset"] == 100
+    assert options["ckpt_path"] == "last" and options["name"] == "d2_s3"
+    assert "model.init_args.nested_dropout" not in options
 
     ordered = make_plan(config, [2, 8, 32], seeds=1, out=tmp_path / "o", ordered=True)
     (run,) = ordered.runs()
     assert run == RunSpec(32, 3, ordered=True) and run.name == "ordered_d32_s3"
     assert ordered.prefixes(run) == [2, 8, 32]
-    assert "--model.init_args.nested_dropout" in ordered.fit_argv(run, resume=False)
+    assert ordered.fit_overrides(run, resume=False)["model.init_args.nested_dropout"] is True
 
 
 def test_default_out_names_the_config(config: Path) -> None:

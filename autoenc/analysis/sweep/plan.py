@@ -66,7 +66,8 @@ class SweepPlan:
         out: the sweep directory.
         ordered: one nested-dropout model at ``max(sizes)`` per seed instead of one per size.
         max_epochs: ``trainer.max_epochs`` of every run (None: the config's).
-        fit_args: further ``autoenc fit`` arguments given to every run (e.g. ``--data.subset 500``).
+        overrides: further options of every run, with ``autoenc.fit``'s names (dotted keys,
+            e.g. ``{"data.subset": 500}``).
     """
 
     config_path: Path
@@ -76,7 +77,7 @@ class SweepPlan:
     out: Path
     ordered: bool = False
     max_epochs: int | None = None
-    fit_args: tuple[str, ...] = field(default_factory=tuple)
+    overrides: dict[str, Any] = field(default_factory=dict)
 
     @property
     def runs_dir(self) -> Path:
@@ -108,24 +109,28 @@ class SweepPlan:
             "seeds": list(self.seeds),
             "ordered": self.ordered,
             "max_epochs": self.max_epochs,
-            "fit_args": list(self.fit_args),
+            "overrides": dict(self.overrides),
         }
 
-    def fit_argv(self, run: RunSpec, resume: bool) -> list[str]:
-        """Arguments of ``autoenc fit`` for ``run`` (resuming from its last.ckpt if asked)."""
-        argv = ["-c", str(self.config_path),
-                "--model.init_args.latent_dim", str(run.latent_dim),
-                "--seed_everything", str(run.seed),
-                "--runs_dir", str(self.runs_dir), "--name", run.name,
-                "--trainer.enable_progress_bar", "false"]
+    def fit_overrides(self, run: RunSpec, resume: bool) -> dict[str, Any]:
+        """Options of ``autoenc.fit(plan.config_path, **options)`` for ``run`` (resuming from its
+        last.ckpt if asked): its latent size and seed, its place in the sweep directory, and
+        the sweep's own overrides."""
+        options: dict[str, Any] = {
+            "model.init_args.latent_dim": run.latent_dim,
+            "seed_everything": run.seed,
+            "runs_dir": str(self.runs_dir),
+            "name": run.name,
+            "trainer.enable_progress_bar": False,
+        }
         if run.ordered:
-            argv += ["--model.init_args.nested_dropout", "true"]
+            options["model.init_args.nested_dropout"] = True
         if self.max_epochs is not None:
-            argv += ["--trainer.max_epochs", str(self.max_epochs)]
-        argv += list(self.fit_args)
+            options["trainer.max_epochs"] = self.max_epochs
+        options.update(self.overrides)
         if resume:
-            argv += ["--ckpt_path", "last"]
-        return argv
+            options["ckpt_path"] = "last"
+        return options
 
 
 # -- input checks -----------------------------------------------------------------------------------
@@ -215,7 +220,7 @@ def base_seed(config: dict[str, Any]) -> int:
 
 def make_plan(config_path: str | os.PathLike, sizes: Sequence[int], seeds: int = 1, *,
               out: str | os.PathLike | None = None, ordered: bool = False, max_epochs: int | None = None,
-              fit_args: Sequence[str] = ()) -> SweepPlan:
+              overrides: dict[str, Any] | None = None) -> SweepPlan:
     """Check the inputs and describe the sweep (nothing is written).
 
     Args:
@@ -225,7 +230,7 @@ def make_plan(config_path: str | os.PathLike, sizes: Sequence[int], seeds: int =
         out: sweep directory (default ``sweeps/<config name>[_ordered]``).
         ordered: train one nested-dropout model at the largest size per seed.
         max_epochs: epochs per run (default: the config's).
-        fit_args: extra ``autoenc fit`` arguments for every run.
+        overrides: further options of every run (``autoenc.fit`` names, e.g. ``{"data.subset": 500}``).
     """
     sizes = check_sizes(sizes)
     check_positive(seeds, "--seeds")
@@ -234,7 +239,7 @@ def make_plan(config_path: str | os.PathLike, sizes: Sequence[int], seeds: int =
     config = read_model_config(path)
     first = base_seed(config)
     plan = SweepPlan(config_path=path, config=config, sizes=sizes, seeds=tuple(range(first, first + seeds)),
-                     out=Path("."), ordered=ordered, max_epochs=max_epochs, fit_args=tuple(fit_args))
+                     out=Path("."), ordered=ordered, max_epochs=max_epochs, overrides=dict(overrides or {}))
     default = Path("sweeps") / f"{plan.name}{'_ordered' if ordered else ''}"
     return replace(plan, out=Path(out) if out is not None else default)
 

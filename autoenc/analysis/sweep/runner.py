@@ -1,6 +1,6 @@
 """Train the runs of a sweep: in this process one after another, or in J child processes.
 
-Each run is a plain ``autoenc fit`` (``python -m autoenc.cli.main fit ...`` in a child process),
+Each run is a plain :func:`autoenc.fit` (in this process, or in a spawned worker process),
 so its directory is a normal run directory. A run counts as finished only once fit returned
 success and the completion marker is written; an interrupted run is resumed from its
 ``last.ckpt`` (``--ckpt_path last``) or, without one, trained again from scratch.
@@ -8,19 +8,19 @@ success and the completion marker is written; an interrupted run is resumed from
 
 from __future__ import annotations
 
+import multiprocessing
 import os
 import shutil
 import signal
-import subprocess
 import sys
 import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal
 
-from autoenc.errors import UserError
+from autoenc.errors import UserError, find_user_error
 from autoenc.quiet import lightning_quiet
 
 from .plan import RunSpec, SweepPlan, read_marker, run_root, run_state, version_dir, write_marker
@@ -47,51 +47,81 @@ class TrainOutcome:
 
 def check_config_builds(plan: SweepPlan) -> None:
     """Build model, data module and Trainer of the largest run without training or writing
-    anything, so a typo in the config or in ``fit_args`` fails before the first run."""
+    anything, so a typo in the config or in the overrides fails before the first run."""
     from jsonargparse import ArgumentError
 
-    from autoenc.cli._config import find_user_error, one_line_error
     from autoenc.training.cli import AutoencCLI
+    from autoenc.training.fit import check_option_names, load_config, merge_overrides
 
     run = RunSpec(max(plan.sizes), plan.seeds[0], plan.ordered)
-    argv = [*plan.fit_argv(run, resume=False), "--trainer.logger", "false"]
-    saved = sys.argv
-    sys.argv = sys.argv[:1]
+    config = merge_overrides(load_config(plan.config_path), plan.fit_overrides(run, resume=False))
+    for key in ("runs_dir", "name", "ckpt_path"):  # fit's own options, not the model's
+        config.pop(key, None)
+    where = f"config {str(plan.config_path)!r}"
     try:
+        check_option_names(config)
         with lightning_quiet():
-            AutoencCLI(args=argv, run=False)
+            AutoencCLI(args=config, run=False)
     except SystemExit as exc:
-        raise UserError(f"config {str(plan.config_path)!r} does not build a model: {' '.join(str(exc.code).split())}") from None
+        raise UserError(f"{where} does not build a model: {' '.join(str(exc.code).split())}") from None
     except Exception as err:  # constructors' UserErrors arrive wrapped by jsonargparse
         cause = find_user_error(err)
         if cause is not None:
-            raise UserError(f"config {str(plan.config_path)!r}: {cause}") from None
+            raise UserError(f"{where}: {cause}") from None
         if isinstance(err, ArgumentError):
-            raise UserError(f"config {str(plan.config_path)!r}: {one_line_error(err)}") from None
+            raise UserError(f"{where}: {' '.join(str(err).split())}") from None
         raise
-    finally:
-        sys.argv = saved
 
 
-def _fit_here(argv: list[str]) -> int:
-    """``autoenc fit`` in this process; returns its exit code (1 when interrupted)."""
-    from autoenc.cli.train import fit
+def _fit_here(plan: SweepPlan, options: dict[str, Any]) -> None:
+    """``autoenc.fit`` of one run in this process."""
+    from autoenc.training.fit import fit
 
     handler = signal.getsignal(signal.SIGINT)
     try:
-        return fit(argv)
+        fit(plan.config_path, **options)
     finally:
         # Lightning ignores SIGINT after a graceful Ctrl+C shutdown; give Ctrl+C back.
         if signal.getsignal(signal.SIGINT) != handler and handler is not None:
             signal.signal(signal.SIGINT, handler)
 
 
-def _fit_child(argv: list[str], log_path: Path, threads: int) -> int:
-    """``python -m autoenc.cli.main fit ...`` in a child process, output appended to ``log_path``."""
-    env = {**os.environ, "OMP_NUM_THREADS": str(threads), "MKL_NUM_THREADS": str(threads)}
-    with open(log_path, "a") as log:
-        return subprocess.call([sys.executable, "-m", "autoenc.cli.main", "fit", *argv],
-                               stdout=log, stderr=subprocess.STDOUT, env=env)
+def _fit_in_child(config_path: str, options: dict[str, Any], log_path: str, threads: int) -> None:
+    """Body of a worker process: ``autoenc.fit`` with its output in ``log_path``; the exit code
+    says how it went (0 done, 2 a user error, whose line ends the log)."""
+    import torch
+
+    torch.set_num_threads(threads)
+    with open(log_path, "a", buffering=1) as log:
+        os.dup2(log.fileno(), 1)
+        os.dup2(log.fileno(), 2)
+        from autoenc.training.fit import fit
+
+        try:
+            fit(config_path, **options)
+        except UserError as err:
+            print(f"error: {err}", file=sys.stderr, flush=True)
+            sys.exit(2)
+
+
+def _fit_child(plan: SweepPlan, options: dict[str, Any], log_path: Path, threads: int) -> int:
+    """``autoenc.fit`` in a fresh worker process (spawned: no state shared with this one);
+    returns its exit code."""
+    context = multiprocessing.get_context("spawn")
+    env = {"OMP_NUM_THREADS": str(threads), "MKL_NUM_THREADS": str(threads)}
+    saved = {k: os.environ.get(k) for k in env}
+    os.environ.update(env)  # read by the child at start-up
+    try:
+        worker = context.Process(target=_fit_in_child, args=(str(plan.config_path), options, str(log_path), threads))
+        worker.start()
+    finally:
+        for k, v in saved.items():
+            if v is None:
+                os.environ.pop(k, None)
+            else:
+                os.environ[k] = v
+    worker.join()
+    return worker.exitcode if worker.exitcode is not None else 1
 
 
 def _last_error(log_path: Path) -> str:
@@ -118,13 +148,13 @@ def train_one(plan: SweepPlan, run: RunSpec, *, child: bool = False, threads: in
     root.mkdir(parents=True, exist_ok=True)
     log_path = root / TRAIN_LOG
     log(f"{'resuming' if resume else 'training'} {run.name}" + (f" (log: {log_path})" if child else ""))
-    argv = plan.fit_argv(run, resume=resume)
+    options = plan.fit_overrides(run, resume=resume)
     start = time.perf_counter()
     if child:
-        code = _fit_child(argv, log_path, threads)
+        code = _fit_child(plan, options, log_path, threads)
     else:
-        with lightning_quiet():
-            code = _fit_here(argv)
+        _fit_here(plan, options)  # a UserError goes up as it is
+        code = 0
     seconds = time.perf_counter() - start
     run_dir = version_dir(root)
     if code != 0 or run_dir is None:
