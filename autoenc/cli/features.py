@@ -1,80 +1,28 @@
 """``autoenc features`` (encode a data split once into a feature cache) and ``autoenc probe``
-(linear / kNN classifier on a cache).
+(linear / kNN classifier on a cache), generated from :func:`features` and :func:`probe`.
 
-    autoenc features runs/digits_ae --cache cache/digits-val [--split val] [--data digits --set image_size=8]
-    autoenc features torchvision:resnet18 --data cifar10 --cache cache/r18 --devices 2
-    autoenc probe cache/digits-train --test-cache cache/digits-val --kind knn
+    autoenc features runs/digits_ae --cache cache/digits-val [--split val] [--data.image_size 8]
+    autoenc features runs/mnist_ae --cache cache/m --data.source.init_args.root ~/datasets
+    autoenc features torchvision:resnet18 --data.source cifar10 --cache cache/r18 --devices 2
+    autoenc probe cache/digits-train --test_cache cache/digits-val --kind knn
 
-Without ``--data``, a checkpoint's own data (as recorded at training) is used; with it, the run's
-split (val_fraction, seed) stays the default, so ``val`` still means the run's validation images.
-Output that a closed pipe cuts short (``autoenc probe ... | head -1``) ends quietly.
+A checkpoint's own data (as recorded at training) is used, and the ``--data.*`` options given
+override only what they name (so ``val`` still means the run's validation images). Output that a
+closed pipe cuts short (``autoenc probe ... | head -1``) ends quietly.
 """
 
 from __future__ import annotations
 
-import json
 import os
 import sys
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any, Literal
 
-from autoenc.cli._args import ArgumentParser
+from autoenc.cli._generate import Generated
 from autoenc.errors import UserError
 
-
-def build_features_parser() -> ArgumentParser:
-    from autoenc.cli._data import add_data_arguments
-
-    p = ArgumentParser(prog="autoenc features",
-                       description="Encode one split of a dataset with a frozen encoder into a feature cache "
-                       "(features.npy, targets.npy, meta.json). A matching cache is reused, a different one "
-                       "refused. Without --data, a checkpoint's own data is used.")
-    p.add_argument("source", help="checkpoint, run directory, export directory, or torchvision:<model>[:<node>]")
-    add_data_arguments(p, default=None)
-    p.add_argument("--cache", required=True, type=Path, help="cache directory to write (created atomically)")
-    p.add_argument("--split", default="val", choices=["train", "val", "all"],
-                   help="which split (default val; a run's own val_fraction and seed define it)")
-    p.add_argument("--overwrite", action="store_true", help="rebuild an existing cache")
-    p.add_argument("--batch-size", type=int, default=64, help="images per forward pass (default 64)")
-    p.add_argument("--devices", type=int, default=1,
-                   help="devices; more than 1 runs Trainer.predict with DDP (default 1)")
-    p.add_argument("--accelerator", default="cpu", help="Lightning accelerator for --devices (default cpu)")
-    tv = p.add_argument_group("torchvision encoders")
-    tv.add_argument("--weights", help="weights enum name (IMAGENET1K_V1, DEFAULT) or a local file; "
-                    "default: random weights drawn from --seed")
-    tv.add_argument("--resize", type=int, help="resize images to this square size before the network")
-    tv.add_argument("--pool", default="avg", choices=["avg", "flatten"],
-                    help="feature map -> vector: global average or flatten (default avg)")
-    tv.add_argument("--seed", type=int, help="seed of the random weights when there are no --weights (default 0), "
-                    "so a rerun builds the same encoder")
-    p.add_argument("--no-progress", action="store_true", help="no progress bar")
-    return p
-
-
-def _run_split(source: str) -> dict[str, Any]:
-    """The val_fraction and seed a checkpoint's data module was trained with ({} when not recorded)."""
-    from autoenc.training.checkpoints import read_checkpoint
-
-    hp = read_checkpoint(source).get("datamodule_hyper_parameters") or {}
-    return {k: hp[k] for k in ("val_fraction", "seed") if k in hp}
-
-
-def _datamodule(args: Any) -> Any:
-    from autoenc.cli._data import build_datamodule
-    from autoenc.features.encoders import source_kind
-
-    from_run = source_kind(args.source) == "checkpoint"
-    if args.data is not None:
-        # --set and a YAML's own values win over the run's split (these are only defaults)
-        return build_datamodule(args, num_workers=0, **(_run_split(args.source) if from_run else {}))
-    if args.overrides:
-        raise UserError("--set needs --data (the dataset it modifies); add e.g. --data digits")
-    if not from_run:
-        raise UserError(f"--data is required for {args.source!r} (only checkpoints record their data); "
-                        "add e.g. --data digits")
-    from autoenc.training.runs import datamodule_from_checkpoint
-
-    return datamodule_from_checkpoint(args.source, num_workers=0)
+if TYPE_CHECKING:
+    from autoenc.data.module import ImageDataModule
 
 
 def emit(text: str) -> bool:
@@ -105,55 +53,115 @@ def _describe(cache: Any, split: str) -> str:
             f"{'' if cache.targets is None else ' with targets'}; encoder {cache.meta['encoder_source']}, {weights}")
 
 
-def features(argv: list[str]) -> int:
-    """``autoenc features SOURCE --cache DIR ...``: build (or reuse) a feature cache."""
-    args = build_features_parser().parse_args(argv)
+def features(
+    source: str,
+    *,
+    cache: Path,
+    data: ImageDataModule | None = None,
+    split: Literal["train", "val", "all"] = "val",
+    overwrite: bool = False,
+    batch_size: int = 64,
+    devices: int = 1,
+    accelerator: str = "cpu",
+    weights: str | None = None,
+    resize: int | None = None,
+    pool: Literal["avg", "flatten"] = "avg",
+    seed: int | None = None,
+    progress: bool = True,
+) -> int:
+    """Encode one split of a dataset with a frozen encoder into a feature cache.
+
+    Writes features.npy, targets.npy and meta.json (atomically). A matching cache is reused, a
+    different one refused. A checkpoint's own data is used; --data.* options override it (or,
+    for another encoder, say which data to encode).
+
+    Args:
+        source: checkpoint, run directory, export directory, or torchvision:<model>[:<node>].
+        cache: cache directory to write (created atomically).
+        data: the images to encode (default: the checkpoint's own data).
+        split: which split (a run's own val_fraction and seed define it).
+        overwrite: rebuild an existing cache.
+        batch_size: images per forward pass.
+        devices: devices; more than 1 runs Trainer.predict with DDP.
+        accelerator: Lightning accelerator for --devices.
+        weights: torchvision: weights enum name (IMAGENET1K_V1, DEFAULT) or a local file; default:
+            random weights drawn from --seed.
+        resize: torchvision: resize images to this square size before the network.
+        pool: torchvision: feature map -> vector by global average or flatten.
+        seed: torchvision: seed of the random weights when there are no --weights (default 0), so
+            a rerun builds the same encoder.
+        progress: show a progress bar (on a terminal).
+    """
     from autoenc.features import extract_features, load_encoder
     from autoenc.features.extract import check_run_options
 
-    check_run_options(args.batch_size, args.devices)  # before minutes of loading weights and data
-    encoder = load_encoder(args.source, weights=args.weights, pool=args.pool, image_size=args.resize, seed=args.seed)
-    dm = _datamodule(args)
-    existed = args.cache.is_dir() and (args.cache / "meta.json").is_file() and not args.overwrite
-    cache = extract_features(encoder, dm, args.cache, split=args.split, batch_size=args.batch_size,
-                             overwrite=args.overwrite, progress=False if args.no_progress else None,
-                             devices=args.devices, accelerator=args.accelerator)
+    check_run_options(batch_size, devices)  # before minutes of loading weights and data
+    encoder = load_encoder(source, weights=weights, pool=pool, image_size=resize, seed=seed)
+    dm = data if data is not None else _run_data(source)
+    existed = cache.is_dir() and (cache / "meta.json").is_file() and not overwrite
+    made = extract_features(encoder, dm, cache, split=split, batch_size=batch_size, overwrite=overwrite,
+                            progress=None if progress else False, devices=devices, accelerator=accelerator)
     if int(os.environ.get("LOCAL_RANK", "0")) == 0:
-        emit(f"{'reused' if existed else 'wrote'} {args.cache}: {_describe(cache, args.split)}")
+        emit(f"{'reused' if existed else 'wrote'} {cache}: {_describe(made, split)}")
     return 0
 
 
-def build_probe_parser() -> ArgumentParser:
-    p = ArgumentParser(prog="autoenc probe",
-                       description="Train a linear (logistic regression) or kNN probe on training items of a "
-                       "feature cache and report its accuracy on held-out items (95% Wilson interval) against "
-                       "chance (the held-out items' majority-class rate), per class.")
-    p.add_argument("cache", type=Path, help="feature cache directory (from `autoenc features`)")
-    p.add_argument("--kind", default="linear", choices=["linear", "knn"], help="probe (default linear)")
-    p.add_argument("--test-cache", type=Path, help="score on this cache instead of a split of CACHE")
-    p.add_argument("--test-fraction", type=float, default=0.25,
-                   help="share of CACHE held out for testing, in (0, 1), without --test-cache (default 0.25)")
-    p.add_argument("--seed", type=int, default=0, help="split and classifier seed (default 0)")
-    p.add_argument("--k", type=int, help="knn: neighbours, 1 <= k <= training items (default 5)")
-    p.add_argument("--C", type=float, help="linear: inverse L2 strength, > 0 (default 1.0)")
-    p.add_argument("--target-column", type=int, help="which factor, when targets are factor values")
-    p.add_argument("--json", type=Path, help="also write the result as JSON to this file")
-    return p
+def _run_data(source: str) -> Any:
+    """The data module a checkpoint recorded; other encoders need --data.* options."""
+    from autoenc.features.encoders import source_kind
+
+    if source_kind(source) != "checkpoint":
+        raise UserError(f"data options are required for {source!r} (only checkpoints record their data); "
+                        "add e.g. --data.source digits")
+    from autoenc.training.runs import datamodule_from_checkpoint
+
+    return datamodule_from_checkpoint(source, num_workers=0)
 
 
-def probe(argv: list[str]) -> int:
-    """``autoenc probe DIR [--kind linear|knn] [--test-cache DIR]``: print accuracy vs chance."""
-    args = build_probe_parser().parse_args(argv)
+def probe(
+    cache: Path,
+    *,
+    kind: Literal["linear", "knn"] = "linear",
+    test_cache: Path | None = None,
+    test_fraction: float = 0.25,
+    seed: int = 0,
+    k: int | None = None,
+    C: float | None = None,  # noqa: N803 (scikit-learn's name)
+    target_column: int | None = None,
+    json: Path | None = None,
+) -> int:
+    """Train a linear (logistic regression) or kNN probe on training items of a feature cache.
+
+    Reports its accuracy on held-out items (95% Wilson interval) against chance (the held-out
+    items' majority-class rate), per class.
+
+    Args:
+        cache: feature cache directory (from `autoenc features`).
+        kind: the probe.
+        test_cache: score on this cache instead of a split of CACHE.
+        test_fraction: share of CACHE held out for testing, in (0, 1), without --test_cache.
+        seed: split and classifier seed.
+        k: knn: neighbours, 1 <= k <= training items (default 5).
+        C: linear: inverse L2 strength, > 0 (default 1.0).
+        target_column: which factor, when targets are factor values.
+        json: also write the result as JSON to this file.
+    """
+    import json as json_module
     from dataclasses import asdict
 
     from autoenc.atomic import atomic_file
     from autoenc.features import probe as run_probe
 
-    options = {name: value for name, value in (("k", args.k), ("C", args.C)) if value is not None}
-    result = run_probe(args.cache, args.kind, test_cache=args.test_cache, test_fraction=args.test_fraction,
-                       seed=args.seed, target_column=args.target_column, **options)
-    if args.json is not None:
-        with atomic_file(args.json, "w") as f:
-            json.dump(asdict(result), f, indent=2)
+    options = {name: value for name, value in (("k", k), ("C", C)) if value is not None}
+    result = run_probe(cache, kind, test_cache=test_cache, test_fraction=test_fraction,
+                       seed=seed, target_column=target_column, **options)
+    if json is not None:
+        with atomic_file(json, "w") as f:
+            json_module.dump(asdict(result), f, indent=2)
     emit(result.summary())
     return 0
+
+
+features_command = Generated(features, "autoenc features", positional=("source",), run="source", data="optional",
+                             data_defaults={"num_workers": 0})
+probe_command = Generated(probe, "autoenc probe", positional=("cache",))

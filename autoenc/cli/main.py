@@ -73,8 +73,8 @@ command("latent-map", "autoenc.cli.look:latent_map", "2-D map of the codes colou
 command("report", "autoenc.cli.report:report", "one-page report of a run: figures and key numbers")
 command("id", "autoenc.cli.intrinsic_dim:main", "intrinsic dimension of data, codes or a .npy array")
 command("sweep", "autoenc.cli.sweep:main", "train several latent sizes (or one ordered model), recommend one")
-command("features", "autoenc.cli.features:features", "encode a data split once into a feature cache")
-command("probe", "autoenc.cli.features:probe", "linear or kNN probe on a feature cache: accuracy vs chance")
+command("features", "autoenc.cli.features:features_command", "encode a data split once into a feature cache")
+command("probe", "autoenc.cli.features:probe_command", "linear or kNN probe on a feature cache: accuracy vs chance")
 
 
 def usage() -> str:

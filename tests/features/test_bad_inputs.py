@@ -96,9 +96,9 @@ def test_probe_meta_with_changed_shapes(capsys, cache_dir, tmp_path):
     (["--kind", "knn", "--k", "100000"], "(the number of training items), got 100000"),
     (["--C", "-1"], "C must be a number > 0 (inverse L2 strength), got -1.0"),
     (["--k", "3"], "k does not apply to the linear probe"),
-    (["--test-fraction", "1.5"], "test_fraction must be in (0, 1), got 1.5"),
-    (["--k", "three"], "argument --k: invalid int value: 'three'"),
-    (["--target-column", "4"], "target_column must be None for class labels"),
+    (["--test_fraction", "1.5"], "test_fraction must be in (0, 1), got 1.5"),
+    (["--k", "three"], "k: expected int or None; got three"),
+    (["--target_column", "4"], "target_column must be None for class labels"),
 ])
 def test_probe_bad_options(capsys, cache_dir, tmp_path, argv, match):
     _refused(capsys, tmp_path, ["probe", str(cache_dir), *argv], match)
@@ -111,7 +111,7 @@ def test_probe_json_under_a_file(capsys, cache_dir, tmp_path):
 
 
 def test_features_unknown_encoder(capsys, tmp_path):
-    _refused(capsys, tmp_path, ["features", "torchvision:resnet1000", "--data", "digits", "--cache",
+    _refused(capsys, tmp_path, ["features", "torchvision:resnet1000", "--data.source", "digits", "--cache",
                                 str(tmp_path / "c")], "unknown torchvision model 'resnet1000'")
     _refused(capsys, tmp_path, ["features", str(tmp_path / "nope.ckpt"), "--cache", str(tmp_path / "c")],
              "is neither an existing checkpoint")
@@ -144,10 +144,10 @@ def test_features_edited_cache_is_not_reused(capsys, trained_ckpt, cache_dir, tm
 
 
 @pytest.mark.parametrize("argv, match", [
-    (["--batch-size", "0"], "batch_size must be an integer >= 1, got 0"),
+    (["--batch_size", "0"], "batch_size must be an integer >= 1, got 0"),
     (["--devices", "0"], "devices must be an integer >= 1, got 0"),
     (["--seed", "3"], "seed only applies to torchvision encoders"),
-    (["--split", "test"], "argument --split: invalid choice: 'test'"),
+    (["--split", "test"], "split: expected one of 'train', 'val', 'all'; got test"),
 ])
 def test_features_bad_options(capsys, trained_ckpt, tmp_path, argv, match):
     _refused(capsys, tmp_path, ["features", str(trained_ckpt), "--cache", str(tmp_path / "c"), *argv], match)
@@ -159,7 +159,7 @@ def test_features_bad_options(capsys, trained_ckpt, tmp_path, argv, match):
     (["--weights", "IMAGENET9K"], "torchvision resnet18 has no weights 'IMAGENET9K'"),
 ])
 def test_features_bad_torchvision_options(capsys, tmp_path, argv, match):
-    _refused(capsys, tmp_path, ["features", "torchvision:resnet18", "--data", "digits", "--cache",
+    _refused(capsys, tmp_path, ["features", "torchvision:resnet18", "--data.source", "digits", "--cache",
                                 str(tmp_path / "c"), *argv], match)
 
 
@@ -173,6 +173,6 @@ def test_features_weights_offline(capsys, tmp_path, tmp_path_factory, monkeypatc
 
     monkeypatch.setattr(torch.hub, "download_url_to_file", offline)
     monkeypatch.setenv("TORCH_HOME", str(tmp_path_factory.mktemp("torch-home")))  # outside tmp_path
-    _refused(capsys, tmp_path, ["features", "torchvision:resnet18", "--weights", "DEFAULT", "--data", "digits",
+    _refused(capsys, tmp_path, ["features", "torchvision:resnet18", "--weights", "DEFAULT", "--data.source", "digits",
                                 "--cache", str(tmp_path / "c")],
              "cannot download torchvision resnet18 weights ResNet18_Weights.IMAGENET1K_V1")
