@@ -72,6 +72,7 @@ command("interpolate", "autoenc.cli.look:interpolate", "decode paths between the
 command("latent-map", "autoenc.cli.look:latent_map", "2-D map of the codes coloured by label or factor")
 command("report", "autoenc.cli.report:report", "one-page report of a run: figures and key numbers")
 command("id", "autoenc.cli.intrinsic_dim:main", "intrinsic dimension of data, codes or a .npy array")
+command("disentangle", "autoenc.cli.disentangle:main", "disentanglement scores (MIG, DCI, SAP, ...) against ground-truth factors")
 command("sweep", "autoenc.cli.sweep:main", "train several latent sizes (or one ordered model), recommend one")
 command("features", "autoenc.cli.features:features_command", "encode a data split once into a feature cache")
 command("probe", "autoenc.cli.features:probe_command", "linear or kNN probe on a feature cache: accuracy vs chance")

@@ -49,8 +49,8 @@ def digits_run(tmp_path_factory: pytest.TempPathFactory) -> Path:
 @pytest.mark.slow
 def test_disentangle_writes_json_and_heat_maps(sprites_run: Path, tmp_path: Path, capsys) -> None:
     out = tmp_path / "out"
-    code, _ = run_cli([str(sprites_run), "--out", str(out), "--n", "400", "--vote-points", "20",
-                       "--metrics", "mig,sap,dci,factor_vae", "--jobs", "1"])
+    code, _ = run_cli([str(sprites_run), "--out", str(out), "--n", "400", "--vote_points", "20",
+                       "--metrics", "[mig,sap,dci,factor_vae]", "--jobs", "1"])
     assert code == 0
     assert sorted(p.name for p in out.iterdir()) == ["disentanglement.json", "disentanglement_dci.png",
                                                      "disentanglement_mi.png"]
@@ -63,28 +63,28 @@ def test_disentangle_writes_json_and_heat_maps(sprites_run: Path, tmp_path: Path
     assert "mig " in capsys.readouterr().out
     # same seed, same numbers
     again = tmp_path / "again"
-    run_cli([str(sprites_run), "--out", str(again), "--n", "400", "--metrics", "mig,sap"])
+    run_cli([str(sprites_run), "--out", str(again), "--n", "400", "--metrics", "[mig,sap]"])
     first = json.loads((out / "disentanglement.json").read_text())["scores"]
     assert json.loads((again / "disentanglement.json").read_text())["scores"]["mig"] == first["mig"]
 
 
 def test_labels_make_a_one_factor_ground_truth(digits_run: Path, tmp_path: Path) -> None:
-    code, _ = run_cli([str(digits_run), "--labels", "--out", str(tmp_path / "o"), "--n", "300",
-                       "--metrics", "mig,sap"])
+    code, _ = run_cli([str(digits_run), "--labels", "true", "--out", str(tmp_path / "o"), "--n", "300",
+                       "--metrics", "[mig,sap]"])
     data = json.loads((tmp_path / "o" / "disentanglement.json").read_text())
     assert code == 0 and data["factors"]["names"] == ["label"] and data["factors"]["sizes"] == [10]
 
 
 @pytest.mark.parametrize(("args", "message"), [
     (["--n", "50"], "50 codes are too few: at least 100"),
-    (["--metrics", "mig,migg"], "unknown disentanglement metric 'migg'"),
+    (["--metrics", "[mig,migg]"], "unknown disentanglement metric 'migg'"),
     (["--n", "0"], "--n must be >= 1"),
-    (["--labels"], "--labels needs class labels"),
+    (["--labels", "true"], "--labels needs class labels"),
 ])
 def test_bad_options_on_a_sprites_run_write_nothing(sprites_run: Path, tmp_path: Path, args: list[str],
                                                     message: str) -> None:
     out = tmp_path / "out"
-    code, line = run_cli([str(sprites_run), "--out", str(out), "--vote-points", "5", "--metrics", "mig", *args]
+    code, line = run_cli([str(sprites_run), "--out", str(out), "--vote_points", "5", "--metrics", "[mig]", *args]
                          if "--metrics" not in args else [str(sprites_run), "--out", str(out), *args])
     assert code == 2 and message in line
     assert not out.exists()

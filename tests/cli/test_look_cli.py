@@ -52,12 +52,12 @@ def test_report_command_to_another_directory(run, tmp_path, capsys):
 
 
 @pytest.mark.parametrize(("argv", "files"), [
-    (["reconstruct", "--indices", "0,3,5"], ["reconstructions.png"]),
-    (["traverse", "--dims", "2,0", "--steps", "4", "--gif-steps", "9", "--count", "1"],
+    (["reconstruct", "--indices", "[0,3,5]"], ["reconstructions.png"]),
+    (["traverse", "--dims", "[2,0]", "--steps", "4", "--gif_steps", "9", "--count", "1"],
      ["traversal.png", "traversal.gif"]),
     (["sample", "--count", "9", "--split", "train"], ["samples.png"]),
-    (["interpolate", "--pairs", "0:1,2:3", "--method", "linear"], ["interpolation.png"]),
-    (["latent-map", "--color-by", "label"], ["latent_map.png"]),
+    (["interpolate", "--pairs", "[[0,1],[2,3]]", "--method", "linear"], ["interpolation.png"]),
+    (["latent-map", "--color_by", "label"], ["latent_map.png"]),
 ])
 def test_commands_write_their_files(run, tmp_path, argv, files):
     out = tmp_path / "out"
@@ -68,10 +68,10 @@ def test_commands_write_their_files(run, tmp_path, argv, files):
             assert gif.n_frames == 2 * (9 - 1)
 
 
-def test_checkpoint_file_and_set_override(run, tmp_path):
+def test_checkpoint_file_and_data_override(run, tmp_path):
     ckpt = next((run / "checkpoints").glob("best*.ckpt"))
     out = tmp_path / "o"
-    assert main(["reconstruct", str(ckpt), "--count", "2", "--set", "batch_size=7", "--out", str(out)]) == 0
+    assert main(["reconstruct", str(ckpt), "--count", "2", "--data.batch_size", "7", "--out", str(out)]) == 0
     assert (out / "reconstructions.png").is_file()
 
 
@@ -95,20 +95,20 @@ def not_ours(tmp_path) -> Path:
 
 
 @pytest.mark.parametrize(("argv", "message"), [
-    (["traverse", "{run}", "--dims", str(LATENT)],
+    (["traverse", "{run}", "--dims", f"[{LATENT}]"],
      rf"latent dimension {LATENT} is out of range: the model has latent_dim {LATENT}, so use 0..{LATENT - 1}"),
     (["traverse", "{run}", "--steps", "1"], r"--steps must be an integer >= 2"),
     (["interpolate", "{run}", "--steps", "0"], r"--steps must be an integer >= 2"),
-    (["reconstruct", "{run}", "--indices", "45"], r"image index 45 is out of range: the split has 45 images"),
-    (["interpolate", "{run}", "--pairs", "0-1"], r"--pairs must look like 0:5,3:7"),
-    (["reconstruct", "{run}", "--set", "image_size=16"],
+    (["reconstruct", "{run}", "--indices", "[45]"], r"image index 45 is out of range: the split has 45 images"),
+    (["interpolate", "{run}", "--pairs", "0-1"], r"^autoenc interpolate: error: pairs: expected"),
+    (["reconstruct", "{run}", "--data.image_size", "16"],
      r"data images are \(1, 16, 16\) but the model takes \(1, 8, 8\)"),
-    (["sample", "{run}", "--data", "digits", "--set", "channels=3"],
+    (["sample", "{run}", "--data.source", "digits", "--data.channels", "3"],
      r"data images are \(3, 8, 8\) but the model takes \(1, 8, 8\)"),
     (["reconstruct", "{run}", "--out", "{file}/sub"], r"cannot create output directory .* is a file"),
     (["traverse", "{not_ours}"], r"is not an autoenc checkpoint"),
     (["report", "{empty}"], r"no checkpoint in"),
-    (["latent-map", "{run}", "--color-by", "scale"], r"has class labels only"),
+    (["latent-map", "{run}", "--color_by", "scale"], r"has class labels only"),
     (["sample", "{run}", "--count", "0"], r"--count must be >= 1"),
 ])
 def test_bad_input_is_one_line_exit_2_and_nothing_written(run, not_ours, tmp_path, capsys, argv, message):
