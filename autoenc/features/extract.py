@@ -12,10 +12,8 @@ from __future__ import annotations
 
 import hashlib
 import os
-import sys
 import time
 from collections.abc import Iterator
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
 
@@ -38,27 +36,11 @@ from autoenc.features.cache import (
     write_meta,
 )
 from autoenc.features.encoders import FrozenEncoder, load_encoder
+from autoenc.features.request import ExtractionRequest, finish_meta, progress_bar
 from autoenc.features.staging import staged_dir
 
 Split = Literal["train", "val", "all"]
 DataLike = ImageDataModule | ImageArrays | str
-
-
-@dataclass
-class ExtractionRequest:
-    """What to extract: images, their targets, and the cache fingerprint they imply.
-
-    Attributes:
-        images: (N, C, H, W) uint8.
-        targets: (N,) or (N, F), or None.
-        fingerprint: ``{"format", "kind", "encoder", "data"}`` for meta.json.
-    """
-
-    encoder: FrozenEncoder
-    images: torch.Tensor
-    targets: np.ndarray | None
-    target_names: list[str] | None
-    fingerprint: dict[str, Any]
 
 
 def items_sha256(images: torch.Tensor, targets: torch.Tensor | None) -> str:
@@ -116,14 +98,6 @@ def build_request(encoder: FrozenEncoder | str | os.PathLike | torch.nn.Module, 
                              arrays.target_names, fingerprint)
 
 
-def progress_bar(total: int, enabled: bool | None, desc: str = "features") -> Any:
-    """A tqdm bar on stderr; ``enabled=None`` shows it only when stderr is a terminal."""
-    from tqdm.auto import tqdm
-
-    show = sys.stderr.isatty() if enabled is None else enabled
-    return tqdm(total=total, desc=desc, unit="img", file=sys.stderr, disable=not show, leave=False)
-
-
 def encode_batches(encoder: FrozenEncoder, images: torch.Tensor, batch_size: int,
                    device: torch.device) -> Iterator[tuple[int, np.ndarray]]:
     """Yield (start, (b, D) float32 features) for consecutive batches of uint8 ``images``."""
@@ -131,14 +105,6 @@ def encode_batches(encoder: FrozenEncoder, images: torch.Tensor, batch_size: int
         for start in range(0, len(images), batch_size):
             x = to_float(images[start : start + batch_size].to(device, non_blocking=True))
             yield start, encoder(x).cpu().numpy()
-
-
-def finish_meta(request: ExtractionRequest, n: int, dim: int, build: dict[str, Any]) -> dict[str, Any]:
-    """The full meta.json: fingerprint + shapes + build info."""
-    shapes = {"features": [n, dim], "targets": None if request.targets is None else list(request.targets.shape)}
-    return {**request.fingerprint, "encoder_source": request.encoder.source, "encoder_weights": request.encoder.weights,
-            "shapes": shapes, "dtype": "float32", "target_names": request.target_names,
-            "build": {**build, "created": time.strftime("%Y-%m-%dT%H:%M:%S%z")}}
 
 
 def _build_local(request: ExtractionRequest, path: Path, batch_size: int, device: str | torch.device,

@@ -150,7 +150,7 @@ def disentangle(encode: Callable[[torch.Tensor], Any], ground_truth: GroundTruth
 def disentanglement_pictures(report: DisentanglementReport) -> list[Any]:
     """``disentanglement_mi.png`` (normalised mutual information) and, when DCI ran,
     ``disentanglement_dci.png`` (importance), rows in the report's latent order."""
-    from autoenc.analysis.look import Picture
+    from autoenc.analysis.pictures import Picture
     from autoenc.analysis.plots.disentanglement import importance_figure, mutual_info_figure
 
     rows = report.latent_order
@@ -167,7 +167,7 @@ def write_disentanglement(report: DisentanglementReport, out: str | os.PathLike,
                           extra: dict[str, Any] | None = None) -> list[Path]:
     """Write ``disentanglement.json`` (the report, plus ``extra`` such as the checkpoint) and
     the pictures into directory ``out``; returns the paths written."""
-    from autoenc.analysis.look import write_pictures
+    from autoenc.analysis.pictures import write_pictures
     from autoenc.atomic import atomic_file
 
     pictures = disentanglement_pictures(report)  # drawn before anything is written

@@ -3,13 +3,16 @@
 from __future__ import annotations
 
 import os
+from typing import TYPE_CHECKING
 
 import numpy as np
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 
 from autoenc.analysis.latent_map import LatentMap
-from autoenc.analysis.report import TrainingCurve
+
+if TYPE_CHECKING:  # the report draws its curve with this module
+    from autoenc.analysis.report import TrainingCurve
 from autoenc.atomic import atomic_file
 
 DPI = 100

@@ -4,12 +4,15 @@ from __future__ import annotations
 
 import math
 from collections.abc import Mapping
+from typing import TYPE_CHECKING
 
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 
-from autoenc.analysis.sweep.api import SweepResult
 from autoenc.analysis.sweep.evaluate import METRICS, Metric
+
+if TYPE_CHECKING:  # the figure takes the sweep's result; the sweep module draws it
+    from autoenc.analysis.sweep.api import SweepResult
 
 #: Metrics whose value can at most equal the number of units: drawn with the line y = size.
 _BOUNDED_BY_SIZE = ("twonn", "active_units")

@@ -136,9 +136,12 @@ class SweepPlan:
 # -- input checks -----------------------------------------------------------------------------------
 def parse_sizes(text: str) -> tuple[int, ...]:
     """"2,4,8" -> (2, 4, 8): integers >= 1, no repeats, returned ascending."""
-    from autoenc.cli._args import parse_int_list
-
-    sizes = parse_int_list(text, "--latent-dims")
+    sizes = []
+    for item in text.split(","):
+        try:
+            sizes.append(int(item.strip()))
+        except ValueError:
+            raise UserError(f"--latent-dims must be a comma-separated list of integers (e.g. 2,4,8); got {text!r}") from None
     return check_sizes(sizes)
 
 
