@@ -52,4 +52,6 @@ def lightning_quiet(verbose: bool = False) -> Iterator[None]:
     Python (autoenc does that on purpose), for code that trains in-process."""
     with warnings.catch_warnings(), third_party_noise(verbose):
         warnings.filterwarnings("ignore", message=r"LightningCLI's args parameter is intended to run from within Python")
+        # --optimizer / --lr_scheduler replace the model's default optimiser, as asked
+        warnings.filterwarnings("ignore", message=r".*configure_optimizers` will be overridden by")
         yield

@@ -19,11 +19,3 @@ def digits_images() -> torch.Tensor:
 
     images = torch.from_numpy(load_digits().images[:64]).float() / 16.0
     return images.unsqueeze(1)
-
-
-
-def pytest_configure(config: pytest.Config) -> None:
-    """The ``gpu`` marker (tests that need CUDA and skip without it; ``pytest -m gpu`` runs
-    them, scripts/device_check.sh too). Registered here as well as it is wanted in
-    pyproject.toml, so ``--strict-markers`` accepts it either way."""
-    config.addinivalue_line("markers", "gpu: needs a CUDA device (skipped without one)")
