@@ -117,6 +117,26 @@ def _parse(parser: Any, argv: list[str], **kwargs: Any) -> Any:
         raise UserError(f"{one_line_error(err)} (see `{parser.prog} --help`)") from None
 
 
+def instantiate_datamodule(section: Mapping[str, Any]) -> Any:
+    """The :class:`~autoenc.data.module.ImageDataModule` a plain ``data:`` mapping describes,
+    built by jsonargparse as ``autoenc fit`` builds it (types checked, unknown keys refused).
+
+    Raises:
+        UserError: a bad key or value (one line).
+    """
+    from jsonargparse import ArgumentError, ArgumentParser
+
+    from autoenc.data.module import ImageDataModule
+
+    parser = ArgumentParser(exit_on_error=False)
+    parser.add_class_arguments(ImageDataModule, DATA)
+    try:
+        cfg = parser.parse_object({DATA: dict(section)})
+    except (ArgumentError, ValueError, TypeError, KeyError) as err:
+        raise UserError(one_line_error(err)) from None
+    return _instantiate_data(parser, cfg)
+
+
 def _data_given(parser: Any, argv: list[str]) -> bool:
     """Whether ``argv`` (or a config it reads) sets any data option."""
     try:
@@ -129,7 +149,8 @@ def _instantiate_data(parser: Any, cfg: Any) -> Any:
     from jsonargparse import ArgumentError
 
     try:
-        return parser.instantiate_classes(cfg)[DATA]
+        instantiate = getattr(parser, "instantiate", None) or parser.instantiate_classes  # < 4.49
+        return instantiate(cfg)[DATA]
     except (ArgumentError, ValueError, TypeError, KeyError, AttributeError) as err:
         cause = find_user_error(err)  # constructors' UserErrors arrive wrapped by jsonargparse
         if cause is not None:
@@ -192,16 +213,29 @@ def fit_config_data(argv: list[str]) -> list[str]:
 
 
 def _data_section_of(value: str) -> str:
+    """``--data VALUE``: a fit config's data section (inline), or VALUE for jsonargparse to read;
+    a source name or a missing file is refused with what to write instead."""
     import yaml
 
     path = Path(value).expanduser()
-    if path.suffix.lower() not in (".yaml", ".yml", ".json") or not path.is_file():
+    if not path.is_file():
+        from autoenc.data import SOURCES
+
+        if value in SOURCES:
+            raise UserError(f"--data takes a YAML file (a data section or a fit config); for the source {value!r} "
+                            f"write --data.source {value}")
+        if path.suffix.lower() in (".yaml", ".yml", ".json"):
+            raise UserError(f"--data: no such file {value!r}; give a data section or a fit config (YAML)")
         return value
     try:
         config = yaml.safe_load(path.read_text())
-    except (OSError, UnicodeDecodeError, yaml.YAMLError):
-        return value  # jsonargparse says what is wrong with it
-    if not isinstance(config, dict) or DATA not in config:
+    except (OSError, UnicodeDecodeError, yaml.YAMLError) as err:
+        reason = " ".join(str(err).split())
+        raise UserError(f"--data: cannot read {value!r} as YAML ({reason})") from None
+    if not isinstance(config, dict):
+        raise UserError(f"--data: {value!r} must hold a mapping (a data section or a fit config), "
+                        f"got {type(config).__name__}")
+    if DATA not in config:
         return value
     section = config[DATA]
     if isinstance(section, dict) and "init_args" in section and "source" not in section:

@@ -5,48 +5,53 @@ from __future__ import annotations
 import inspect
 import math
 from pathlib import Path
+from typing import TYPE_CHECKING, Literal
 
 import numpy as np
 
-from autoenc.cli._args import ArgumentParser
-from autoenc.cli._data import add_data_arguments, build_datamodule
+from autoenc.cli._checks import at_least
+from autoenc.cli._generate import Generated
 from autoenc.errors import UserError
 
+if TYPE_CHECKING:
+    from autoenc.data.module import ImageDataModule
 
-def preview(argv: list[str]) -> int:
-    """``autoenc preview --data digits --out runs/preview.png [--count 64] [--set K=V ...]``:
-    write the first ``count`` images of a split as one grid image."""
-    parser = ArgumentParser(
-        prog="autoenc preview",
-        description="Write a grid of images from a data source, as the data module serves them "
-                    "(after resizing and channel conversion).")
-    add_data_arguments(parser)
-    parser.add_argument("--out", default="runs/preview.png", help="image to write (default: %(default)s)")
-    parser.add_argument("--count", type=int, default=64, help="number of images (default: %(default)s)")
-    parser.add_argument("--split", choices=("all", "train", "val"), default="all",
-                        help="which items: the first ones of this split (default: %(default)s)")
-    parser.add_argument("--columns", type=int, default=None, help="grid columns (default: ~sqrt(count))")
-    args = parser.parse_args(argv)
-    if args.count < 1:
-        raise UserError(f"--count must be >= 1, got {args.count}")
-    if args.columns is not None and args.columns < 1:
-        raise UserError(f"--columns must be >= 1, got {args.columns}")
+
+def preview_data(*, data: ImageDataModule, out: Path = Path("runs/preview.png"), count: int = 64,
+                 split: Literal["all", "train", "val"] = "all", columns: int | None = None) -> int:
+    """Write a grid of images from a data source.
+
+    The images are those the data module serves (after resizing and channel conversion).
+
+    Args:
+        data: the images (the same options as `autoenc fit`'s data).
+        out: image to write.
+        count: number of images: the first ones of the split.
+        split: which items.
+        columns: grid columns (default: ~sqrt(count)).
+    """
+    at_least(count, 1, "count")
+    if columns is not None:
+        at_least(columns, 1, "columns")
     from autoenc.atomic import check_file_creatable
 
-    out = check_file_creatable(Path(args.out).expanduser())  # before any data is read or downloaded
+    out = check_file_creatable(Path(out).expanduser())  # before any data is read or downloaded
     image_format = _format_for(out)
-    # memory_budget_gb 0 streams sources that can stream, so a preview of CelebA decodes
-    # `count` files instead of all 202,599; num_workers 0: a few items need no processes.
-    module = build_datamodule(args, memory_budget_gb=0.0, num_workers=0)
-    module.prepare_data()
-    images, total = first_images(module, args.split, args.count)
-    columns = args.columns or math.ceil(math.sqrt(len(images)))
+    data.prepare_data()
+    images, total = first_images(data, split, count)
+    columns = columns or math.ceil(math.sqrt(len(images)))
     save_image_atomic(image_grid(images, columns), out, image_format)
     c, h, w = images.shape[1:]
-    note = f" (the {args.split} split has only {total})" if total < args.count else ""
-    print(f"wrote {out}: {len(images)} images{note} of {module.source.name}, {c} x {h} x {w}, "
+    note = f" (the {split} split has only {total})" if total < count else ""
+    print(f"wrote {out}: {len(images)} images{note} of {data.source.name}, {c} x {h} x {w}, "
           f"{math.ceil(len(images) / columns)} x {columns} grid")
     return 0
+
+
+#: memory_budget_gb 0 streams sources that can stream, so a preview of CelebA decodes `count`
+#: files instead of all 202,599; num_workers 0: a few items need no processes.
+preview = Generated(preview_data, "autoenc preview", data="always",
+                    data_defaults={"memory_budget_gb": 0.0, "num_workers": 0})
 
 
 def first_images(module, split: str, count: int):
@@ -104,14 +109,17 @@ def save_image_atomic(grid: np.ndarray, out: Path, image_format: str = "PNG") ->
         image.save(f, format=image_format)
 
 
-def sources(argv: list[str]) -> int:
-    """``autoenc sources [PATTERN]``: each data source with its summary and options."""
-    parser = ArgumentParser(prog="autoenc sources",
-                            description="List the registered data sources, their options and defaults.")
-    parser.add_argument("pattern", nargs="?", default="*", help="shell-style name filter (default: all)")
-    args = parser.parse_args(argv)
-    print(describe_sources(args.pattern))
+def list_sources(pattern: str = "*") -> int:
+    """List the registered data sources, their options and defaults.
+
+    Args:
+        pattern: shell-style name filter.
+    """
+    print(describe_sources(pattern))
     return 0
+
+
+sources = Generated(list_sources, "autoenc sources", positional=("pattern",))
 
 
 def describe_sources(pattern: str = "*") -> str:
@@ -129,8 +137,8 @@ def describe_sources(pattern: str = "*") -> str:
         options = source_options(cls)
         lines += [f"      {o}" for o in options] if options else ["      (no options)"]
         blocks.append("\n".join(lines))
-    footer = ("Use one with `--data NAME [--set source.OPTION=VALUE]`, or in a config:\n"
-              "  data:\n    source:\n      class_path: CLASS\n      init_args: {OPTION: VALUE}")
+    footer = ("Use one with `--data.source NAME`, or `--data.source CLASS --data.source.init_args.OPTION VALUE`, "
+              "or in a config:\n  data:\n    source:\n      class_path: CLASS\n      init_args: {OPTION: VALUE}")
     return "\n\n".join([*blocks, footer])
 
 

@@ -1,8 +1,7 @@
-"""`autoenc preview` / `autoenc sources`, the shared --data/--set options, one-line config errors."""
+"""`autoenc preview` / `autoenc sources`, the --data.* options every command shares with fit, one-line config errors."""
 
 from __future__ import annotations
 
-import argparse
 from pathlib import Path
 
 import numpy as np
@@ -12,7 +11,7 @@ import yaml
 from jsonargparse import ArgumentParser
 
 from autoenc.cli._config import find_user_error, one_line_error
-from autoenc.cli._data import add_data_arguments, build_datamodule
+from autoenc.cli._generate import Generated
 from autoenc.cli.data import describe_sources, image_grid
 from autoenc.cli.main import main
 from autoenc.data import MNIST, SOURCES, Digits, ImageDataModule, Patches
@@ -71,35 +70,45 @@ def test_find_user_error_digs_out_a_wrapped_constructor_error() -> None:
     assert find_user_error(RuntimeError("x")) is None
 
 
-# -- --data and --set -----------------------------------------------------------------------
-def parse(*argv: str) -> argparse.Namespace:
-    parser = argparse.ArgumentParser()
-    add_data_arguments(parser)
-    return parser.parse_args(list(argv))
+# -- the --data.* options (as fit spells them) ------------------------------------------------
+def _take(*, data: ImageDataModule) -> int:
+    """A command that takes data.
+
+    Args:
+        data: the data.
+    """
+    return 0
+
+
+DATA_COMMAND = Generated(_take, "autoenc test", data="always", data_defaults={"num_workers": 0})
+
+
+def build_datamodule(*argv: str) -> ImageDataModule:
+    return DATA_COMMAND.parse(list(argv))["data"]
 
 
 def test_default_is_digits() -> None:
-    module = build_datamodule(parse())
-    assert isinstance(module.source, Digits) and module.input_shape == (1, 8, 8)
+    module = build_datamodule()
+    assert isinstance(module.source, Digits) and module.input_shape == (1, 8, 8) and module.num_workers == 0
 
 
-def test_source_name_and_overrides() -> None:
-    module = build_datamodule(parse("--data", "patches", "--set", "image_size=16", "--set", "source.count=12",
-                                    "--set", "data.batch_size=4", "--set", "source.init_args.seed=3"))
+def test_source_class_and_its_options() -> None:
+    module = build_datamodule("--data.source", "Patches", "--data.image_size", "16", "--data.source.init_args.count",
+                              "12", "--data.batch_size", "4", "--data.source.init_args.seed", "3")
     assert isinstance(module.source, Patches)
     assert module.source.options() == {"count": 12, "patch_size": None, "seed": 3}
     assert (module.image_size, module.batch_size, module.input_shape) == (16, 4, (3, 16, 16))
 
 
 def test_values_are_yaml() -> None:
-    module = build_datamodule(parse("--data", "sprites", "--set", "source.shapes=[0, 2]", "--set", "subset=null",
-                                    "--set", "val_fraction=0.5"))
+    module = build_datamodule("--data.source", "Sprites", "--data.source.init_args.shapes", "[0, 2]",
+                              "--data.subset", "null", "--data.val_fraction", "0.5")
     assert module.source.shapes == [0, 2] and module.subset is None and module.val_fraction == 0.5
 
 
-def test_set_source_switches_the_source(tmp_path: Path) -> None:
-    module = build_datamodule(parse("--data", "patches", "--set", "source.count=5", "--set", "source=mnist",
-                                    "--set", f"source.root={tmp_path}"))
+def test_a_later_source_replaces_the_earlier(tmp_path: Path) -> None:
+    module = build_datamodule("--data.source", "Patches", "--data.source.init_args.count", "5",
+                              "--data.source", "MNIST", "--data.source.init_args.root", str(tmp_path))
     assert isinstance(module.source, MNIST) and module.source.root == str(tmp_path)
 
 
@@ -112,35 +121,39 @@ def test_full_fit_config_uses_its_data_section(tmp_path: Path) -> None:
     config = {"name": "x", "seed_everything": 1,
               "data": {"source": {"class_path": "Patches", "init_args": {"count": 9}}, "image_size": 8},
               "model": {"class_path": "Whatever"}, "trainer": {"max_epochs": 1}}
-    module = build_datamodule(parse("--data", write_yaml(tmp_path / "fit.yaml", config),
-                                    "--set", "source.seed=4"))
+    module = build_datamodule("--data", write_yaml(tmp_path / "fit.yaml", config), "--data.source.init_args.seed", "4")
     assert module.source.options() == {"count": 9, "patch_size": None, "seed": 4} and module.image_size == 8
 
 
 def test_bare_data_section(tmp_path: Path) -> None:
-    module = build_datamodule(parse("--data", write_yaml(tmp_path / "d.yml", {"source": "digits", "subset": 50}),
-                                    "--set", "batch_size=7"))
+    module = build_datamodule("--data", write_yaml(tmp_path / "d.yml", {"source": "digits", "subset": 50}),
+                              "--data.batch_size", "7")
     assert module.subset == 50 and module.batch_size == 7
+
+
+def test_config_file_with_a_data_section(tmp_path: Path) -> None:
+    module = build_datamodule("-c", write_yaml(tmp_path / "c.yaml", {"data": {"source": "digits", "subset": 60}}))
+    assert module.subset == 60
 
 
 @pytest.mark.parametrize("config", CONFIGS, ids=lambda p: p.name)
 def test_every_shipped_config_builds_its_data_module(config: Path) -> None:
-    module = build_datamodule(parse("--data", str(config)))  # no data is read
+    module = build_datamodule("--data", str(config))  # no data is read
     assert isinstance(module, ImageDataModule) and module.source.name in SOURCES
 
 
 @pytest.mark.parametrize("argv, message", [
-    (("--data", "digitz"), r"^unknown data source 'digitz'\. Did you mean 'digits'\? Known: celeba, cifar10, "),
-    (("--set", "image_size"), r"^--set expects KEY=VALUE \(e\.g\. image_size=16 or source\.root=data\), got 'image_size'$"),
-    (("--set", "imagesize=16"), r"^data: unknown option 'imagesize'$"),
-    (("--set", "image_size=big"), r"^data.image_size: expected int or None; got big$"),
-    (("--set", "image_size=3"), r"^image_size must be an integer >= 4, got 3$"),
-    (("--data", "mnist", "--set", "source.rot=1"), r"^data.source: MNIST does not accept option 'rot'"),
-    (("--data", "missing.yaml"), r"^--data: no such file 'missing.yaml'; give a YAML config or a source name"),
+    (("--data.source", "digitz"), r"^unknown data source 'digitz'\. Did you mean 'digits'\? Known: celeba, cifar10, "),
+    (("--data", "digits"), r"^--data takes a YAML file .*; for the source 'digits' write --data.source digits$"),
+    (("--data.imagesize", "16"), r"^unrecognized arguments: --data.imagesize 16 \(see `autoenc test --help`\)$"),
+    (("--data.image_size", "big"), r"^data.image_size: expected int or None; got big"),
+    (("--data.image_size", "3"), r"^image_size must be an integer >= 4, got 3$"),
+    (("--data.source", "MNIST", "--data.source.init_args.rot", "1"), r"^data.source: MNIST does not accept option 'rot'"),
+    (("--data", "missing.yaml"), r"^--data: no such file 'missing.yaml'; give a data section or a fit config"),
 ])
 def test_errors_are_one_line(argv: tuple[str, ...], message: str) -> None:
     with pytest.raises(UserError, match=message) as err:
-        build_datamodule(parse(*argv))
+        build_datamodule(*argv)
     assert "\n" not in str(err.value)
 
 
@@ -148,10 +161,10 @@ def test_bad_yaml_files(tmp_path: Path) -> None:
     bad = tmp_path / "bad.yaml"
     bad.write_text("data: [unclosed\n")
     with pytest.raises(UserError, match=r"^--data: cannot read '.*bad.yaml' as YAML \(.*\)$"):
-        build_datamodule(parse("--data", str(bad)))
+        build_datamodule("--data", str(bad))
     other = write_yaml(tmp_path / "other.yaml", {"model": {"latent_dim": 2}})
-    with pytest.raises(UserError, match=r"has no data: section and is not a data section either \(unknown keys model;"):
-        build_datamodule(parse("--data", other))
+    with pytest.raises(UserError, match=r"^data: unknown option 'model.latent_dim'"):
+        build_datamodule("--data", other)
 
 
 # -- autoenc preview ---------------------------------------------------------------------------
@@ -170,7 +183,7 @@ def cell(grid: np.ndarray, i: int, columns: int, h: int, w: int, pad: int = 2) -
 
 def test_preview_digits_grid(tmp_path: Path, capsys: pytest.CaptureFixture) -> None:
     out = tmp_path / "new" / "dir" / "preview.png"
-    assert main(["preview", "--data", "digits", "--out", str(out), "--count", "10"]) == 0
+    assert main(["preview", "--data.source", "digits", "--out", str(out), "--count", "10"]) == 0
     grid = read_png(out)
     assert grid.shape == (3 * 10 + 2, 4 * 10 + 2)  # 10 images -> 4 columns x 3 rows of 8 + 2 pad
     digits = Digits().load(None, None).images
@@ -183,7 +196,8 @@ def test_preview_digits_grid(tmp_path: Path, capsys: pytest.CaptureFixture) -> N
 
 def test_preview_real_mnist(shared_mnist: Path, tmp_path: Path) -> None:
     out = tmp_path / "mnist.png"
-    assert main(["preview", "--data", "mnist", "--set", f"source.root={shared_mnist}", "--set", "source.split=test",
+    assert main(["preview", "--data.source", "MNIST", "--data.source.init_args.root", str(shared_mnist),
+                 "--data.source.init_args.split", "test",
                  "--count", "5", "--columns", "5", "--out", str(out)]) == 0
     grid = read_png(out)
     images = MNIST(root=str(shared_mnist), split="test").load(None, None)
@@ -195,7 +209,7 @@ def test_preview_real_mnist(shared_mnist: Path, tmp_path: Path) -> None:
 def test_preview_rgb_resized_and_replacing(tmp_path: Path) -> None:
     out = tmp_path / "p.png"
     out.write_bytes(b"old")
-    assert main(["preview", "--data", "patches", "--set", "source.count=6", "--set", "image_size=12",
+    assert main(["preview", "--data.source", "Patches", "--data.source.init_args.count", "6", "--data.image_size", "12",
                  "--out", str(out), "--split", "val", "--count", "100"]) == 0
     grid = read_png(out)
     assert grid.ndim == 3 and grid.shape[2] == 3 and grid.shape[0] == 1 * 14 + 2  # 1 val image of 6
@@ -208,17 +222,17 @@ def test_preview_streams_only_what_it_shows(tmp_path: Path) -> None:
         Image.new("RGB", (10, 10), (60 * i, 0, 0)).save(tmp_path / f"{i}.png")
     (tmp_path / "3.png").write_text("broken, but not previewed")
     out = tmp_path / "out" / "f.png"
-    assert main(["preview", "--data", "image_folder", "--set", f"source.root={tmp_path}",
-                 "--set", "image_size=8", "--count", "2", "--out", str(out)]) == 0
+    assert main(["preview", "--data.source", "ImageFolder", "--data.source.init_args.root", str(tmp_path),
+                 "--data.image_size", "8", "--count", "2", "--out", str(out)]) == 0
     assert read_png(out)[2, 2].tolist() == [0, 0, 0]
 
 
 @pytest.mark.parametrize("argv, message", [
-    (["--data", "digitz"], "unknown data source 'digitz'. Did you mean 'digits'?"),
+    (["--data.source", "digitz"], "unknown data source 'digitz'. Did you mean 'digits'?"),
     (["--count", "0"], "--count must be >= 1, got 0"),
     (["--out", "x.nope"], "unknown image type '.nope'; use a .png file"),
-    (["--bogus"], "unrecognized arguments: --bogus"),
-    (["--set", "source.rot=1", "--data", "mnist"], "data.source: MNIST does not accept option 'rot'"),
+    (["--bogus", "1"], "unrecognized arguments: --bogus"),
+    (["--data.source", "MNIST", "--data.source.init_args.rot", "1"], "data.source: MNIST does not accept option 'rot'"),
 ])
 def test_preview_errors_exit_2_with_one_line(argv: list[str], message: str, tmp_path: Path,
                                              capsys: pytest.CaptureFixture) -> None:
