@@ -173,11 +173,11 @@ class AutoencCLI(LightningCLI):
             self.save_config_callback = None
             return self._checked_trainer(**kwargs)
         cfg = self._subconfig()
-        location = self._run_location or self._reserve(cfg["runs_dir"], cfg["name"])
         if config.get("logger") in (None, True):
-            kwargs["logger"] = self._loggers(location)
-        elif config.get("logger") is False:
-            kwargs["default_root_dir"] = str(location.path)  # checkpoints and config.yaml still go there
+            kwargs["logger"] = self._loggers(self._run_location or self._reserve(cfg["runs_dir"], cfg["name"]))
+        elif config.get("logger") is False:  # checkpoints and config.yaml still go to a run directory
+            kwargs["default_root_dir"] = str((self._run_location or self._reserve(cfg["runs_dir"], cfg["name"])).path)
+        # else: the user's own logger decides where the run goes (see run_dir)
         callbacks += [ReconstructionGrid(), NonFiniteLossGuard()]
         if config.get("enable_checkpointing") is not False:
             if not any(isinstance(c, ModelCheckpoint) and not isinstance(c, LastCheckpoint) for c in callbacks):
@@ -211,8 +211,16 @@ class AutoencCLI(LightningCLI):
 
     @property
     def run_dir(self) -> Path | None:
-        """The run directory of ``fit`` (None for other subcommands)."""
-        return self._run_location.path if self._run_location is not None else None
+        """The run directory of ``fit`` (None for other subcommands): the reserved version, or
+        the log directory of a logger the user configured."""
+        if self._run_location is not None:
+            return self._run_location.path
+        return Path(self._user_log_dir) if getattr(self, "_user_log_dir", None) else None
+
+    def before_fit(self) -> None:
+        # trainer.log_dir is a collective in multi-process runs: ask on every rank, here
+        if self._run_location is None:
+            self._user_log_dir = self.trainer.log_dir
 
     def _reserve(self, runs_dir: str, name: str) -> RunLocation:
         """A new version directory (rank 0), or the one the launching process reserved."""
