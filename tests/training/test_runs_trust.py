@@ -129,3 +129,12 @@ def test_exports_and_caches_get_the_usual_modes(vae_run: Path, tmp_path: Path) -
     for root in (out, tmp_path / "cache"):
         assert root.stat().st_mode & 0o777 == 0o755
         assert {p.stat().st_mode & 0o777 for p in root.iterdir()} == {0o644}
+
+
+def test_a_logger_of_the_users_own_decides_where_the_run_goes(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    logger = f"{{class_path: lightning.pytorch.loggers.CSVLogger, init_args: {{save_dir: {tmp_path / 'own'}}}}}"
+    assert fit(*TINY, "--runs_dir", tmp_path / "runs", "--trainer.max_epochs", "1", "--trainer.logger", logger) == 0
+    assert not (tmp_path / "runs").exists()  # nothing reserved for nothing
+    run = tmp_path / "own" / "lightning_logs" / "version_0"
+    assert (run / "checkpoints" / "last.ckpt").is_file()
+    assert f"run: {run}" in capsys.readouterr().out
