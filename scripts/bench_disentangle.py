@@ -174,7 +174,10 @@ def write_page(results: dict, args: argparse.Namespace, figures: dict[str, dict[
         row += [_cell([r["terms"][k] for r in done if k in r["terms"]]) for k, _ in TERMS]
         row.append(_cell([r["train_seconds"] / 60 for r in done]))
         lines.append(f"| {label} | {len(done)} | " + " | ".join(row) + " |")
-    lines += ["", "## What it shows", "", *summary(results), "", *USAGE]
+    lines += ["", "## What it shows", "", *summary(results)]
+    if getattr(args, "note", None):
+        lines += ["", args.note]
+    lines += ["", *USAGE]
     for label, shown in figures.items():
         lines += ["", f"## {label} (seed 0)", ""]
         for kind, path in shown.items():
@@ -286,6 +289,7 @@ def main() -> None:
     s.add_argument("--vote-points", type=int, default=1000)
     s.add_argument("--threads", type=int, default=2)
     s.add_argument("--work", default="/tmp/autoenc_disentangle_study")
+    s.add_argument("--note", default=None, help="a paragraph added under the summary (e.g. the load during the runs)")
     q = sub.add_parser("speed")
     q.add_argument("--n", type=int, default=10_000)
     q.add_argument("--dci-n", type=int, default=3000)
