@@ -192,8 +192,10 @@ def run_data_section(run: Any) -> dict[str, Any] | None:
     if not hp or not isinstance(hp.get("source"), dict) or "name" not in hp["source"]:
         return None
     from autoenc.data import SOURCES
+    from autoenc.data.module import ImageDataModule
 
-    section = {k: v for k, v in hp.items() if not k.startswith("_")}
+    known = inspect.signature(ImageDataModule.__init__).parameters  # older checkpoints may record more
+    section = {k: v for k, v in hp.items() if k in known and k != "self"}
     cls = SOURCES.get(section["source"]["name"])
     section["source"] = {"class_path": f"{cls.__module__}.{cls.__qualname__}",
                          "init_args": dict(section["source"].get("options") or {})}
