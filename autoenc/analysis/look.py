@@ -164,7 +164,12 @@ def write_report(run: str | os.PathLike | Run, out: str | os.PathLike | None = N
     """
     import json
 
-    from autoenc.analysis.report import read_training_curve, render_markdown, summarize
+    from autoenc.analysis.report import (
+        disentanglement_section,
+        read_training_curve,
+        render_markdown,
+        summarize,
+    )
     from autoenc.atomic import atomic_file
 
     opened = run if isinstance(run, Run) else Run.open(run)  # the checkpoint is read once
@@ -185,6 +190,9 @@ def write_report(run: str | os.PathLike | Run, out: str | os.PathLike | None = N
     if tsne:
         tsne_map = latent_map_view(model, val, "tsne", color_by, seed, 2000, stats, batch_size)[0]
         pictures.append(Picture("latent_map_tsne.png", tsne_map.data))
+    section = disentanglement_section(model, dm, seed, batch_size=batch_size)  # data with true factors only
+    if section is not None:
+        pictures += section.pictures
     curve = read_training_curve(run_dir)
     if curve is not None and curve.series:
         from autoenc.analysis.plots.charts import training_curve_figure
@@ -194,7 +202,10 @@ def write_report(run: str | os.PathLike | Run, out: str | os.PathLike | None = N
     summary = summarize(model, val.images, stats, f"{source}, validation split, {len(val)} images", str(ckpt),
                         opened.epoch, opened.global_step, seed, batch_size=batch_size)
     notes = _report_notes(stats, top)
-    markdown = render_markdown(summary, str(run_dir), [p.name for p in pictures], notes)
+    if section is not None:
+        notes = {**notes, **section.notes}
+    markdown = render_markdown(summary, str(run_dir), [p.name for p in pictures], notes,
+                               section.scores if section is not None else None)
     if tsne:
         markdown += "\n![t-SNE map of the codes](latent_map_tsne.png)\n"
     write_pictures(pictures, out_dir)

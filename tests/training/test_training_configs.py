@@ -104,6 +104,9 @@ STAND_INS: dict[str, Callable[[Path], list[str]]] = {
     "image_folder_ae": lambda tmp: ["--data.source.init_args.root", image_folder(tmp)],
     "sprites_betavae": sprites_grid,
     "sprites_capacity_vae": sprites_grid,
+    "sprites_vae_small": sprites_grid,
+    "sprites_betavae_small": sprites_grid,
+    "sprites_tcvae_small": sprites_grid,
 }
 
 

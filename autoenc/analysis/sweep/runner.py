@@ -89,13 +89,14 @@ def _fit_here(plan: SweepPlan, options: dict[str, Any]) -> None:
 def _fit_in_child(config_path: str, options: dict[str, Any], log_path: str, threads: int) -> None:
     """Body of a worker process: ``autoenc.fit`` with its output in ``log_path``; the exit code
     says how it went (0 done, 2 a user error, whose line ends the log)."""
-    import torch
-
-    torch.set_num_threads(threads)
     with open(log_path, "a", buffering=1) as log:
         os.dup2(log.fileno(), 1)
         os.dup2(log.fileno(), 2)
+        import torch
+
         from autoenc.training.fit import fit
+
+        torch.set_num_threads(threads)
 
         try:
             fit(config_path, **options)
