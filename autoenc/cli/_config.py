@@ -26,6 +26,7 @@ _REQUIRED = re.compile(r"^the following arguments are required: (.+)$")
 _EXPECTED = re.compile(r"^Expected a (.+?)(?:\. Got value: (.*))?$")
 _GROUP = re.compile(r"^Group '([^']+)' does not accept option '([^']+)'")
 _GIVEN = "Given value: "
+_NESTED = re.compile(r"^NestedArg\(key='([^']+)'")
 _MAX_VALUE = 60
 
 
@@ -150,6 +151,11 @@ def _explain(nodes: list[_Node], key: list[str]) -> tuple[list[str], str]:
             return _explain(node.children, [*key, m.group(1)])
     given = next((n.text[len(_GIVEN):] for n in nodes if n.text.startswith(_GIVEN)), None)
     errors = next((n for n in nodes if n.text == "Errors:"), None)
+    nested = _NESTED.match(given or "")
+    if nested and not any(_CLASS_PATH.match(n.text) for n in (errors.children if errors else [])):
+        # --data.source mnist --data.source.init_args.root DIR: no class was resolved for the options
+        return key, (f"init_args.{nested.group(1)} needs a class, not a name: give the class name first "
+                     "(e.g. MNIST, not mnist) or a class_path mapping")
     if errors is not None and errors.children:
         return _from_errors(errors.children, given, key)
     for node in nodes:

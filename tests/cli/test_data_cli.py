@@ -150,6 +150,8 @@ def test_every_shipped_config_builds_its_data_module(config: Path) -> None:
     (("--data.image_size", "3"), r"^image_size must be an integer >= 4, got 3$"),
     (("--data.source", "MNIST", "--data.source.init_args.rot", "1"), r"^data.source: MNIST does not accept option 'rot'"),
     (("--data", "missing.yaml"), r"^--data: no such file 'missing.yaml'; give a data section or a fit config"),
+    (("--data.source", "mnist", "--data.source.init_args.root", "d"),
+     r"^data.source: init_args.root needs a class, not a name: give the class name first \(e.g. MNIST, not mnist\)"),
 ])
 def test_errors_are_one_line(argv: tuple[str, ...], message: str) -> None:
     with pytest.raises(UserError, match=message) as err:
