@@ -15,27 +15,34 @@ divisible by ``2**k`` and is refused otherwise with the sizes that work.
 
 from __future__ import annotations
 
-import math
-from collections import OrderedDict
 from collections.abc import Sequence
 
 from torch import nn
 
-from autoenc.nets._plan import StagePlan
-from autoenc.nets.base import Decoder, Encoder
-from autoenc.nets.layers import (
-    Activation,
-    Norm,
-    conv_block,
-    init_weights,
-    make_activation,
-    up_block,
-)
+from autoenc.nets.layers import Activation, Norm, conv_block, up_block
 from autoenc.nets.registry import DECODERS, ENCODERS
+from autoenc.nets.staged import StageBlocks, StagedDecoder, StagedEncoder
+
+
+class ConvBlocks(StageBlocks):
+    """3x3 conv blocks; ``blocks_per_stage`` counts the stride-1 blocks after the first."""
+
+    name = "conv"
+
+    def down(self, in_channels: int, width: int, stride: int) -> nn.Module:
+        return conv_block(in_channels, width, stride, self.norm, self.activation)
+
+    def same(self, width: int) -> nn.Module:
+        return conv_block(width, width, 1, self.norm, self.activation)
+
+    def up(self, width: int, target: int, stride: int) -> nn.Module:
+        if stride == 2:
+            return up_block(width, target, self.norm, self.activation)
+        return conv_block(width, target, 1, self.norm, self.activation)
 
 
 @ENCODERS.register("conv")
-class ConvEncoder(Encoder):
+class ConvEncoder(StagedEncoder):
     """Stages of 3x3 conv blocks, flatten, linear: (B, C, H, W) -> (B, out_features).
 
     Args:
@@ -49,6 +56,8 @@ class ConvEncoder(Encoder):
         activation: nonlinearity after each norm.
     """
 
+    blocks = ConvBlocks
+
     def __init__(
         self,
         input_shape: tuple[int, int, int],
@@ -60,44 +69,12 @@ class ConvEncoder(Encoder):
         norm: Norm = "batch",
         activation: Activation = "relu",
     ) -> None:
-        plan = StagePlan(
-            input_shape,
-            "input_shape",
-            out_features,
-            "out_features",
-            "conv encoder",
-            widths=widths,
-            blocks_per_stage=blocks_per_stage,
-            downsamples=downsamples,
-            norm=norm,
-            activation=activation,
-            min_blocks=0,
-        )
-        layers: OrderedDict[str, nn.Module] = OrderedDict()
-        channels = plan.shape[0]
-        for i, (width, stride, extra) in enumerate(
-            zip(plan.widths, plan.strides, plan.blocks, strict=True)
-        ):
-            blocks = [conv_block(channels, width, stride, plan.norm, plan.activation)]
-            blocks += [
-                conv_block(width, width, 1, plan.norm, plan.activation) for _ in range(extra)
-            ]
-            layers[f"stage{i + 1}"] = nn.Sequential(*blocks)
-            channels = width
-        layers["flatten"] = nn.Flatten()
-        layers["fc"] = nn.Linear(math.prod(plan.feature_shape), plan.size)
-        super().__init__(
-            layers,
-            name="conv",
-            input_shape=plan.shape,
-            out_features=plan.size,
-            feature_shape=plan.feature_shape,
-        )
-        init_weights(self)
+        super().__init__(input_shape, out_features, widths=widths, blocks_per_stage=blocks_per_stage,
+                         downsamples=downsamples, norm=norm, activation=activation)
 
 
 @DECODERS.register("conv")
-class ConvDecoder(Decoder):
+class ConvDecoder(StagedDecoder):
     """Mirror of :class:`ConvEncoder`: (B, latent_dim) -> (B, C, H, W) logits.
 
     Linear to the encoder's last feature map (widths[-1], H', W'), then the stages in
@@ -106,6 +83,8 @@ class ConvDecoder(Decoder):
     them; a final 3x3 conv maps widths[0] channels to C logits. Same options as the
     encoder.
     """
+
+    blocks = ConvBlocks
 
     def __init__(
         self,
@@ -118,44 +97,5 @@ class ConvDecoder(Decoder):
         norm: Norm = "batch",
         activation: Activation = "relu",
     ) -> None:
-        plan = StagePlan(
-            output_shape,
-            "output_shape",
-            latent_dim,
-            "latent_dim",
-            "conv decoder",
-            widths=widths,
-            blocks_per_stage=blocks_per_stage,
-            downsamples=downsamples,
-            norm=norm,
-            activation=activation,
-            min_blocks=0,
-        )
-        layers: OrderedDict[str, nn.Module] = OrderedDict()
-        layers["fc"] = nn.Linear(plan.size, math.prod(plan.feature_shape))
-        layers["unflatten"] = nn.Unflatten(1, plan.feature_shape)
-        layers["act"] = make_activation(plan.activation)
-        n = len(plan.widths)
-        for j, i in enumerate(reversed(range(n))):
-            width, target = plan.widths[i], plan.widths[max(i - 1, 0)]
-            blocks = [
-                conv_block(width, width, 1, plan.norm, plan.activation)
-                for _ in range(plan.blocks[i])
-            ]
-            if plan.strides[i] == 2:
-                blocks.append(up_block(width, target, plan.norm, plan.activation))
-            else:
-                blocks.append(conv_block(width, target, 1, plan.norm, plan.activation))
-            layers[f"stage{j + 1}"] = nn.Sequential(*blocks)
-        layers["out"] = nn.Conv2d(plan.widths[0], plan.shape[0], 3, 1, 1)
-        super().__init__(
-            layers,
-            name="conv",
-            output_shape=plan.shape,
-            latent_dim=plan.size,
-            feature_shape=plan.feature_shape,
-        )
-        init_weights(self)
-        # PyTorch's default (fan-in, small) init keeps the initial logits near 0 instead
-        # of the He init's large spread at the linear output.
-        self.out.reset_parameters()
+        super().__init__(output_shape, latent_dim, widths=widths, blocks_per_stage=blocks_per_stage,
+                         downsamples=downsamples, norm=norm, activation=activation)

@@ -14,30 +14,39 @@ the encoder halved them (and narrows to the previous stage), and a 3x3 conv to C
 
 from __future__ import annotations
 
-import math
-from collections import OrderedDict
 from collections.abc import Sequence
 
 from torch import nn
 
-from autoenc.nets._plan import StagePlan
-from autoenc.nets.base import Decoder, Encoder
-from autoenc.nets.layers import (
-    Activation,
-    Bottleneck,
-    Norm,
-    UpBottleneck,
-    conv_block,
-    init_weights,
-    make_activation,
-)
+from autoenc.nets.layers import Activation, Bottleneck, Norm, UpBottleneck, conv_block
 from autoenc.nets.registry import DECODERS, ENCODERS
+from autoenc.nets.staged import StageBlocks, StagedDecoder, StagedEncoder
 
 EXPANSION = Bottleneck.expansion
 
 
+class ResNetBlocks(StageBlocks):
+    """A 3x3 conv stem and bottleneck blocks; ``blocks_per_stage`` counts every block of a stage."""
+
+    name = "resnet"
+    expansion = EXPANSION
+    min_blocks = 1
+
+    def stem(self, in_channels: int, width: int) -> nn.Module:
+        return conv_block(in_channels, width, 1, self.norm, self.activation)
+
+    def down(self, in_channels: int, width: int, stride: int) -> nn.Module:
+        return Bottleneck(in_channels, width, stride=stride, norm=self.norm, activation=self.activation)
+
+    def same(self, width: int) -> nn.Module:
+        return Bottleneck(EXPANSION * width, width, norm=self.norm, activation=self.activation)
+
+    def up(self, width: int, target: int, stride: int) -> nn.Module:
+        return UpBottleneck(EXPANSION * width, target, stride=stride, norm=self.norm, activation=self.activation)
+
+
 @ENCODERS.register("resnet")
-class ResNetEncoder(Encoder):
+class ResNetEncoder(StagedEncoder):
     """Stem, bottleneck stages, flatten, linear: (B, C, H, W) -> (B, out_features).
 
     Args:
@@ -52,6 +61,8 @@ class ResNetEncoder(Encoder):
         activation: nonlinearity inside and after each block.
     """
 
+    blocks = ResNetBlocks
+
     def __init__(
         self,
         input_shape: tuple[int, int, int],
@@ -63,45 +74,12 @@ class ResNetEncoder(Encoder):
         norm: Norm = "batch",
         activation: Activation = "relu",
     ) -> None:
-        plan = StagePlan(
-            input_shape,
-            "input_shape",
-            out_features,
-            "out_features",
-            "resnet encoder",
-            widths=widths,
-            blocks_per_stage=blocks_per_stage,
-            downsamples=downsamples,
-            norm=norm,
-            activation=activation,
-            min_blocks=1,
-            expansion=EXPANSION,
-        )
-        kw = {"norm": plan.norm, "activation": plan.activation}
-        layers: OrderedDict[str, nn.Module] = OrderedDict()
-        layers["stem"] = conv_block(plan.shape[0], plan.widths[0], 1, **kw)
-        channels = plan.widths[0]
-        for i, (width, stride, n) in enumerate(
-            zip(plan.widths, plan.strides, plan.blocks, strict=True)
-        ):
-            blocks = [Bottleneck(channels, width, stride=stride, **kw)]
-            blocks += [Bottleneck(EXPANSION * width, width, **kw) for _ in range(n - 1)]
-            layers[f"stage{i + 1}"] = nn.Sequential(*blocks)
-            channels = EXPANSION * width
-        layers["flatten"] = nn.Flatten()
-        layers["fc"] = nn.Linear(math.prod(plan.feature_shape), plan.size)
-        super().__init__(
-            layers,
-            name="resnet",
-            input_shape=plan.shape,
-            out_features=plan.size,
-            feature_shape=plan.feature_shape,
-        )
-        init_weights(self)
+        super().__init__(input_shape, out_features, widths=widths, blocks_per_stage=blocks_per_stage,
+                         downsamples=downsamples, norm=norm, activation=activation)
 
 
 @DECODERS.register("resnet")
-class ResNetDecoder(Decoder):
+class ResNetDecoder(StagedDecoder):
     """Mirror of :class:`ResNetEncoder`: (B, latent_dim) -> (B, C, H, W) logits.
 
     Linear to (4 * widths[-1], H', W'); for each stage in reverse, ``blocks_per_stage - 1``
@@ -110,6 +88,8 @@ class ResNetDecoder(Decoder):
     halved them; a 3x3 conv from 4 * widths[0] channels to C logits. Same options as the
     encoder.
     """
+
+    blocks = ResNetBlocks
 
     def __init__(
         self,
@@ -122,40 +102,5 @@ class ResNetDecoder(Decoder):
         norm: Norm = "batch",
         activation: Activation = "relu",
     ) -> None:
-        plan = StagePlan(
-            output_shape,
-            "output_shape",
-            latent_dim,
-            "latent_dim",
-            "resnet decoder",
-            widths=widths,
-            blocks_per_stage=blocks_per_stage,
-            downsamples=downsamples,
-            norm=norm,
-            activation=activation,
-            min_blocks=1,
-            expansion=EXPANSION,
-        )
-        kw = {"norm": plan.norm, "activation": plan.activation}
-        layers: OrderedDict[str, nn.Module] = OrderedDict()
-        layers["fc"] = nn.Linear(plan.size, math.prod(plan.feature_shape))
-        layers["unflatten"] = nn.Unflatten(1, plan.feature_shape)
-        layers["act"] = make_activation(plan.activation)
-        for j, i in enumerate(reversed(range(len(plan.widths)))):
-            width, target = plan.widths[i], plan.widths[max(i - 1, 0)]
-            blocks = [
-                UpBottleneck(EXPANSION * width, width, **kw) for _ in range(plan.blocks[i] - 1)
-            ]
-            blocks.append(UpBottleneck(EXPANSION * width, target, stride=plan.strides[i], **kw))
-            layers[f"stage{j + 1}"] = nn.Sequential(*blocks)
-        layers["out"] = nn.Conv2d(EXPANSION * plan.widths[0], plan.shape[0], 3, 1, 1)
-        super().__init__(
-            layers,
-            name="resnet",
-            output_shape=plan.shape,
-            latent_dim=plan.size,
-            feature_shape=plan.feature_shape,
-        )
-        init_weights(self)
-        # PyTorch's default (fan-in, small) init keeps the initial logits near 0.
-        self.out.reset_parameters()
+        super().__init__(output_shape, latent_dim, widths=widths, blocks_per_stage=blocks_per_stage,
+                         downsamples=downsamples, norm=norm, activation=activation)
