@@ -64,7 +64,7 @@ command("fit", "autoenc.cli.train:fit", "train a model from a YAML config (Light
 command("validate", "autoenc.cli.train:validate", "evaluate a checkpoint on the validation split",
         reads=("--verbose",))
 command("preview", "autoenc.cli.data:preview", "write a grid of images from a data source")
-command("sources", "autoenc.cli.data:sources", "list data sources and their options")
+command("sources", "autoenc.cli.sources:sources", "list data sources and their options")
 command("reconstruct", "autoenc.cli.look:reconstruct", "inputs above reconstructions, nats per image")
 command("traverse", "autoenc.cli.look:traverse", "latent traversals: grid PNG + animated GIF")
 command("sample", "autoenc.cli.look:sample", "decode samples (VAE prior, or a Gaussian fitted to AE codes)")
@@ -75,7 +75,7 @@ command("id", "autoenc.cli.intrinsic_dim:main", "intrinsic dimension of data, co
 command("disentangle", "autoenc.cli.disentangle:main", "disentanglement scores (MIG, DCI, SAP, ...) against ground-truth factors")
 command("sweep", "autoenc.cli.sweep:main", "train several latent sizes (or one ordered model), recommend one")
 command("features", "autoenc.cli.features:features_command", "encode a data split once into a feature cache")
-command("probe", "autoenc.cli.features:probe_command", "linear or kNN probe on a feature cache: accuracy vs chance")
+command("probe", "autoenc.cli.probe:probe_command", "linear or kNN probe on a feature cache: accuracy vs chance")
 
 
 def usage() -> str:

@@ -102,3 +102,15 @@ def test_data_options_print_as_a_fit_data_section(capsys: pytest.CaptureFixture)
     assert main(["id", "--data.source", "digits", "--data.image_size", "16", "--out", "o", "--print_config"]) == 0
     data = yaml.safe_load(capsys.readouterr().out)["data"]
     assert data["source"] == "digits" and data["image_size"] == 16 and data["num_workers"] == 0
+
+
+@pytest.mark.parametrize("name", ["probe", "sources"])
+def test_help_of_a_command_without_data_does_not_import_torch(name: str) -> None:
+    """Data options need ImageDataModule's signature (torch); the others answer at once."""
+    import subprocess
+    import sys
+
+    code = (f"import sys\nfrom autoenc.cli.main import main\nassert main([{name!r}, '--help']) == 0\n"
+            "print('torch' in sys.modules)")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, timeout=120)
+    assert out.stdout.strip().endswith("False"), out.stdout
