@@ -2,13 +2,21 @@
 
 from __future__ import annotations
 
-import numbers
 from typing import Any, Literal
 
 import lightning as L
 import torch
 from torch.utils.data import DataLoader, Dataset, Subset
 
+from autoenc.constraints import (
+    POSITIVE_INT,
+    Constraint,
+    Interval,
+    Null,
+    Options,
+    check_param,
+    check_params,
+)
 from autoenc.data.base import SOURCES, ImageArrays, ImageSource, check_channels, check_image_size
 from autoenc.data.loaders import TensorBatches
 from autoenc.data.transforms import to_float
@@ -31,12 +39,16 @@ def make_source(source: ImageSource | str | dict[str, Any]) -> ImageSource:
     raise UserError(f"data source must be a name ({', '.join(SOURCES.list())}) or a source object, got {source!r}")
 
 
-def _is_int(value: object) -> bool:
-    return isinstance(value, numbers.Integral) and not isinstance(value, bool)
-
-
-def _is_number(value: object) -> bool:
-    return isinstance(value, numbers.Real) and not isinstance(value, bool)
+#: The checks of :class:`ImageDataModule`'s arguments (see :mod:`autoenc.constraints`).
+PARAMS: dict[str, list[Constraint]] = {
+    "val_fraction": [Interval(float, 0, 1, closed="neither", note="e.g. 0.1")],
+    "batch_size": [POSITIVE_INT],
+    "subset": [Interval(int, 2, None, closed="left", note="one item for each split"), Null()],
+    "seed": [Interval(int, None, None)],
+    "num_workers": [Interval(int, 0, None, closed="left")],
+    "memory_budget_gb": [Interval(float, 0, None, closed="left", note="0 streams every streamable source")],
+}
+SPLITS = ("train", "val", "all")
 
 
 def source_spec(source: ImageSource) -> dict[str, Any]:
@@ -81,18 +93,7 @@ class ImageDataModule(L.LightningDataModule):
         super().__init__()
         check_image_size(image_size)
         check_channels(channels)
-        if not _is_number(val_fraction) or not 0.0 < val_fraction < 1.0:
-            raise UserError(f"val_fraction must be in (0, 1), got {val_fraction!r}; e.g. 0.1")
-        if not _is_int(batch_size) or batch_size < 1:
-            raise UserError(f"batch_size must be an integer >= 1, got {batch_size!r}")
-        if subset is not None and (not _is_int(subset) or subset < 2):
-            raise UserError(f"subset must be an integer >= 2 (one item for each split) or null, got {subset!r}")
-        if not _is_int(seed):
-            raise UserError(f"seed must be an integer, got {seed!r}")
-        if not _is_int(num_workers) or num_workers < 0:
-            raise UserError(f"num_workers must be an integer >= 0, got {num_workers!r}")
-        if not _is_number(memory_budget_gb) or memory_budget_gb < 0:
-            raise UserError(f"memory_budget_gb must be a number >= 0 (0 streams every streamable source), got {memory_budget_gb!r}")
+        check_params(PARAMS, locals())
         self.source = make_source(source)
         self.image_size = image_size
         self.channels = channels
@@ -208,8 +209,7 @@ class ImageDataModule(L.LightningDataModule):
     # -- direct access for analysis ------------------------------------------------------
     def arrays(self, split: Literal["train", "val", "all"] = "val") -> ImageArrays:
         """The images of ``split`` as uint8 :class:`ImageArrays` (loads streamed sources)."""
-        if split not in ("train", "val", "all"):
-            raise UserError(f"split must be one of train, val, all; got {split!r}")
+        check_param("split", [Options(SPLITS)], split)
         self.setup()
         # "all" is the items in use: both splits, i.e. the subset when one is set.
         idx = torch.cat([self.splits["train"], self.splits["val"]]).sort().values if split == "all" else self.splits[split]

@@ -6,7 +6,7 @@ from typing import Any, Literal
 
 import torch
 
-from autoenc.errors import UserError
+from autoenc.constraints import Interval, check_param
 from autoenc.models.base import AutoencoderModule, AutoencoderOutput, register_model
 from autoenc.models.noise import NOISE_LEVEL_RANGE, NOISES
 
@@ -37,9 +37,7 @@ class DenoisingAutoencoder(AutoencoderModule):
                  noise_level: float = 0.2, **kwargs: Any) -> None:
         NOISES.get(noise)
         low, high = NOISE_LEVEL_RANGE[noise]
-        if noise_level < low or (high is not None and noise_level > high):
-            span = f"[{low}, {high}]" if high is not None else f">= {low}"
-            raise UserError(f"noise_level for {noise} noise must be {span}, got {noise_level}")
+        check_param(f"noise_level for {noise} noise", [Interval(float, low, high)], noise_level)
         super().__init__(input_shape, latent_dim, **kwargs)
         self.corrupt = NOISES.get(noise)
 

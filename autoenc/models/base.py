@@ -10,7 +10,15 @@ import lightning as L
 import torch
 from torch import nn
 
-from autoenc.errors import UserError
+from autoenc.constraints import (
+    IMAGE_SHAPE,
+    POSITIVE_INT,
+    Constraint,
+    Interval,
+    Options,
+    check_param,
+    check_params,
+)
 from autoenc.models.likelihoods import LIKELIHOODS
 from autoenc.registry import Registry
 
@@ -27,6 +35,17 @@ COMPILE_MODES: tuple[str, ...] = get_args(CompileMode)
 #: Checkpoint key that marks a file as ours; its value names the model (registry name).
 CHECKPOINT_KEY = "autoenc"
 CHECKPOINT_FORMAT = 1
+
+
+#: The checks of :class:`AutoencoderModule`'s arguments (see :mod:`autoenc.constraints`).
+PARAMS: dict[str, list[Constraint]] = {
+    "latent_dim": [POSITIVE_INT],
+    "input_shape": [IMAGE_SHAPE],
+    "sigma": [Interval(float, 0, None, closed="neither")],
+    "lr": [Interval(float, 0, None, closed="neither")],
+    "compile": [Options((True, False, *COMPILE_MODES))],
+    "nested_dropout_p": [Interval(float, 0, 1, closed="neither")],
+}
 
 
 def register_model(cls: type[AutoencoderModule]) -> type[AutoencoderModule]:
@@ -107,21 +126,10 @@ class AutoencoderModule(L.LightningModule):
         super().__init__()
         from autoenc.nets import build_decoder, build_encoder
 
-        if isinstance(latent_dim, bool) or not isinstance(latent_dim, int) or latent_dim < 1:
-            raise UserError(f"latent_dim must be an integer >= 1, got {latent_dim!r}")
-        if input_shape is None or len(tuple(input_shape)) != 3:
-            raise UserError(f"input_shape must be (C, H, W), got {input_shape!r}")
-        if sigma <= 0:
-            raise UserError(f"sigma must be > 0, got {sigma}")
-        if lr <= 0:
-            raise UserError(f"lr must be > 0, got {lr}")
-        if not isinstance(compile, bool) and compile not in COMPILE_MODES:
-            raise UserError(f"compile must be true, false or one of {', '.join(COMPILE_MODES)}, got {compile!r}")
+        check_params(PARAMS, locals())
         unknown = sorted(set(legacy) - LEGACY_HPARAMS)
         if unknown:
             raise TypeError(f"{type(self).__name__} got unexpected keyword arguments {unknown}")
-        if not 0.0 < nested_dropout_p < 1.0:
-            raise UserError(f"nested_dropout_p must be in (0, 1), got {nested_dropout_p}")
         self.likelihood_fn = LIKELIHOODS.get(likelihood)
         input_shape = tuple(int(s) for s in input_shape)
         self.save_hyperparameters(ignore=sorted(LEGACY_HPARAMS))
@@ -268,9 +276,7 @@ def keep_prefix(z: torch.Tensor, k: int | torch.Tensor) -> torch.Tensor:
     """z (B, D) with units k, k+1, ... zeroed: ``k`` is one count for every row or a (B,)
     tensor of counts per row. k >= D keeps everything; k = 0 zeroes the whole code."""
     if not isinstance(k, torch.Tensor):
-        if isinstance(k, bool) or not isinstance(k, int) or k < 0:
-            raise UserError(f"prefix size must be an integer >= 0, got {k!r}")
-        k = torch.tensor(k)
+        k = torch.tensor(check_param("prefix size", [Interval(int, 0, None, closed="left")], k))
     units = torch.arange(z.shape[-1], device=z.device)
     return z * (units < k.to(z.device).reshape(-1, 1)).to(z.dtype)
 

@@ -7,6 +7,7 @@ from typing import Any, Literal
 
 import torch
 
+from autoenc.constraints import POSITIVE_INT, Constraint, Interval, Null, Options, check_params
 from autoenc.errors import UserError
 from autoenc.models.base import AutoencoderModule, AutoencoderOutput, register_model
 
@@ -63,6 +64,19 @@ def total_correlation(z: torch.Tensor, mu: torch.Tensor, logvar: torch.Tensor, d
     return (log_qz - log_prod).mean()
 
 
+_NON_NEGATIVE = Interval(float, 0, None, closed="left")
+#: The checks of :class:`VariationalAutoencoder`'s own arguments (see :mod:`autoenc.constraints`).
+VAE_PARAMS: dict[str, list[Constraint]] = {
+    "beta": [_NON_NEGATIVE],
+    "capacity_max": [Interval(float, 0, None, closed="left", note="nats"), Null(note="no capacity annealing")],
+    "capacity_steps": [POSITIVE_INT],
+    "gamma": [_NON_NEGATIVE],
+    "tc_beta": [_NON_NEGATIVE, Null(note="no total-correlation term")],
+    "tc_estimator": [Options(("mss", "mws"))],
+    "tc_dataset_size": [POSITIVE_INT, Null(note="the training split's size")],
+}
+
+
 @register_model
 class VariationalAutoencoder(AutoencoderModule):
     """VAE with a diagonal Gaussian posterior and a standard normal prior.
@@ -98,23 +112,9 @@ class VariationalAutoencoder(AutoencoderModule):
                  capacity_max: float | None = None, capacity_steps: int = 100_000, gamma: float = 1000.0,
                  tc_beta: float | None = None, tc_estimator: Literal["mws", "mss"] = "mss",
                  tc_dataset_size: int | None = None, **kwargs: Any) -> None:
-        if beta < 0:
-            raise UserError(f"beta must be >= 0, got {beta}")
-        if capacity_max is not None and capacity_max < 0:
-            raise UserError(f"capacity_max must be >= 0 nats, got {capacity_max}")
-        if capacity_steps < 1:
-            raise UserError(f"capacity_steps must be >= 1, got {capacity_steps}")
-        if gamma < 0:
-            raise UserError(f"gamma must be >= 0, got {gamma}")
-        if tc_beta is not None and tc_beta < 0:
-            raise UserError(f"tc_beta must be >= 0 (or null for no total-correlation term), got {tc_beta}")
+        check_params(VAE_PARAMS, locals())
         if tc_beta is not None and capacity_max is not None:
             raise UserError("tc_beta (beta-TCVAE) and capacity_max (capacity annealing) are two objectives; set one")
-        if tc_estimator not in ("mws", "mss"):
-            raise UserError(f"tc_estimator must be 'mws' or 'mss', got {tc_estimator!r}")
-        if tc_dataset_size is not None and (isinstance(tc_dataset_size, bool) or not isinstance(tc_dataset_size, int)
-                                            or tc_dataset_size < 1):
-            raise UserError(f"tc_dataset_size must be an integer >= 1 or null, got {tc_dataset_size!r}")
         super().__init__(input_shape, latent_dim, **kwargs)
 
     def encoder_outputs(self) -> int:

@@ -7,75 +7,50 @@ it accepts and the value given.
 from __future__ import annotations
 
 import math
-import numbers
 from collections.abc import Sequence
 
+from autoenc.constraints import (
+    IMAGE_SHAPE,
+    POSITIVE_INT,
+    Interval,
+    ListOf,
+    Null,
+    Options,
+    check_param,
+)
 from autoenc.errors import UserError
 
 #: Automatic downsampling stops before H or W would drop below this many pixels.
 MIN_AUTO_SIZE = 4
 
 
-def _is_int(value: object) -> bool:
-    return isinstance(value, numbers.Integral) and not isinstance(value, bool)
-
 
 def check_shape(shape: object, name: str) -> tuple[int, int, int]:
     """``shape`` as a ``(C, H, W)`` tuple of positive ints; refuses anything else."""
-    if (
-        isinstance(shape, str)
-        or not isinstance(shape, Sequence)
-        or len(shape) != 3
-        or not all(_is_int(s) and s >= 1 for s in shape)
-    ):
-        raise UserError(f"{name} must be (C, H, W), three positive ints, got {shape!r}")
-    c, h, w = (int(s) for s in shape)
+    c, h, w = (int(s) for s in check_param(name, [IMAGE_SHAPE], shape))
     return c, h, w
 
 
 def check_size(value: object, name: str) -> int:
     """``value`` as an int >= 1 (latent_dim, out_features)."""
-    if not _is_int(value) or value < 1:  # type: ignore[operator]
-        raise UserError(f"{name} must be an int >= 1, got {value!r}")
-    return int(value)  # type: ignore[arg-type]
+    return int(check_param(name, [POSITIVE_INT], value))
 
 
 def check_int_list(value: object, name: str, *, allow_empty: bool = False) -> tuple[int, ...]:
     """``value`` as a tuple of positive ints (a list from YAML or a tuple from Python)."""
-    ok = (
-        isinstance(value, Sequence)
-        and not isinstance(value, str)
-        and (allow_empty or len(value) > 0)
-        and all(_is_int(v) and v >= 1 for v in value)
-    )
-    if not ok:
-        what = "a list of positive ints" if allow_empty else "a non-empty list of positive ints"
-        raise UserError(f"{name} must be {what}, got {value!r}")
-    return tuple(int(v) for v in value)  # type: ignore[union-attr]
+    return tuple(int(v) for v in check_param(name, [ListOf(POSITIVE_INT, non_empty=not allow_empty)], value))
 
 
 def check_per_stage(value: object, name: str, n_stages: int, minimum: int) -> tuple[int, ...]:
     """``value`` (one int for every stage, or one int per stage) as a tuple of ``n_stages`` ints."""
-    if _is_int(value) and value >= minimum:  # type: ignore[operator]
-        return (int(value),) * n_stages  # type: ignore[arg-type]
-    if (
-        isinstance(value, Sequence)
-        and not isinstance(value, str)
-        and len(value) == n_stages
-        and all(_is_int(v) and v >= minimum for v in value)
-    ):
-        return tuple(int(v) for v in value)
-    raise UserError(
-        f"{name} must be an int >= {minimum} or a list of {n_stages} ints >= {minimum} "
-        f"(one per entry of widths), got {value!r}"
-    )
+    each = Interval(int, minimum, None, closed="left")
+    value = check_param(name, [each, ListOf(each, length=n_stages, note="one per entry of widths")], value)
+    return (int(value),) * n_stages if each.is_satisfied_by(value) else tuple(int(v) for v in value)
 
 
 def check_choice(value: object, name: str, choices: Sequence[str]) -> str:
     """``value`` if it is one of ``choices``."""
-    if value not in choices:
-        raise UserError(f"{name} must be one of {', '.join(choices)}; got {value!r}")
-    return value  # type: ignore[return-value]
+    return check_param(name, [Options(choices)], value)
 
 
 def _halvings(height: int, width: int) -> int:
@@ -119,10 +94,12 @@ def stage_strides(
         UserError: bad ``downsamples``, or an image size it cannot halve that often; the
             message names the sizes and settings that work.
     """
+    check_param("downsamples", [Null(note="automatic"), Interval(int, 0, n_stages, note="at most one per entry of widths")],
+                downsamples)
     if downsamples is None:
         k = auto_downsamples(height, width, n_stages)
-    elif _is_int(downsamples) and 0 <= downsamples <= n_stages:  # type: ignore[operator]
-        k = int(downsamples)  # type: ignore[arg-type]
+    else:
+        k = int(downsamples)  # type: ignore[call-overload]
         factor = 2**k
         if height % factor or width % factor:
             size = f"{height}" if height == width else f"{height}x{width}"
@@ -138,11 +115,6 @@ def stage_strides(
                 f"with downsamples={k} needs; use {sizes}, downsamples <= {most}, "
                 f"or leave downsamples unset to choose automatically"
             )
-    else:
-        raise UserError(
-            f"downsamples must be unset (automatic) or an int from 0 to {n_stages} "
-            f"(at most one per entry of widths), got {downsamples!r}"
-        )
     return (2,) * k + (1,) * (n_stages - k)
 
 

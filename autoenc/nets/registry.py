@@ -18,6 +18,7 @@ from typing import Any
 
 from torch import nn
 
+from autoenc.constraints import InstanceOf, check_param
 from autoenc.errors import UserError
 from autoenc.registry import Registry
 
@@ -38,8 +39,7 @@ def _checked_options(
 ) -> dict[str, Any]:
     if options is None:
         return {}
-    if not isinstance(options, Mapping):
-        raise UserError(f"net options must be a mapping of option name to value, got {options!r}")
+    check_param("net options", [InstanceOf(Mapping, "a mapping of option name to value")], options)
     accepted = accepted_options(builder)
     for key in options:
         if key not in accepted:

@@ -33,7 +33,7 @@ CASES = {
     "val_fraction above one": (["--data.val_fraction", "1.5"], r"val_fraction"),
     "unknown trainer option": (["--trainer.max_epoch_s", "3"], r"max_epoch_s"),
     "config missing": (["-c", "{tmp}/none.yaml"], r"none\.yaml"),
-    "negative learning rate": (["--model.init_args.lr", "-1"], r"lr must be > 0"),
+    "negative learning rate": (["--model.init_args.lr", "-1"], r"lr must be a number > 0, got -1"),
     "devices zero": (["--trainer.devices", "0"], r"devices"),
     "unknown accelerator": (["--trainer.accelerator", "quantum"], r"accelerator"),
 }

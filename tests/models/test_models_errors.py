@@ -16,21 +16,24 @@ CASES = [
     (Autoencoder, {"latent_dim": -3}, r"latent_dim must be an integer >= 1, got -3"),
     (Autoencoder, {"latent_dim": 2.5}, r"latent_dim must be an integer >= 1, got 2\.5"),
     (Autoencoder, {"latent_dim": True}, r"latent_dim must be an integer >= 1, got True"),
-    (Autoencoder, {"sigma": 0.0}, r"sigma must be > 0, got 0\.0"),
-    (Autoencoder, {"lr": -1e-3}, r"lr must be > 0, got -0\.001"),
-    (Autoencoder, {"nested_dropout_p": 1.0}, r"nested_dropout_p must be in \(0, 1\), got 1\.0"),
+    (Autoencoder, {"sigma": 0.0}, r"sigma must be a number > 0, got 0\.0"),
+    (Autoencoder, {"lr": -1e-3}, r"lr must be a number > 0, got -0\.001"),
+    (Autoencoder, {"nested_dropout_p": 1.0}, r"nested_dropout_p must be a number in \(0, 1\), got 1\.0"),
+    (Autoencoder, {"compile": "fast"}, r"compile must be one of true, false, 'default', .*got 'fast'"),
+    (Autoencoder, {"input_shape": (1, 8)}, r"input_shape must be \(C, H, W\), a list of 3 integers >= 1, got \(1, 8\)"),
+    (VariationalAutoencoder, {"tc_dataset_size": True}, r"tc_dataset_size must be an integer >= 1 or null"),
     (Autoencoder, {"likelihood": "poisson"}, r"unknown likelihood 'poisson'.*Known: bernoulli, gaussian"),
     (Autoencoder, {"encoder": "convv"}, r"unknown encoder 'convv'\. Did you mean 'conv'\?"),
-    (VariationalAutoencoder, {"beta": -0.5}, r"beta must be >= 0, got -0\.5"),
-    (VariationalAutoencoder, {"capacity_max": -1.0}, r"capacity_max must be >= 0 nats, got -1\.0"),
-    (VariationalAutoencoder, {"capacity_steps": 0}, r"capacity_steps must be >= 1, got 0"),
-    (VariationalAutoencoder, {"gamma": -2.0}, r"gamma must be >= 0, got -2\.0"),
+    (VariationalAutoencoder, {"beta": -0.5}, r"beta must be a number >= 0, got -0\.5"),
+    (VariationalAutoencoder, {"capacity_max": -1.0}, r"capacity_max must be a number >= 0 \(nats\) or null \(no capacity annealing\), got -1\.0"),
+    (VariationalAutoencoder, {"capacity_steps": 0}, r"capacity_steps must be an integer >= 1, got 0"),
+    (VariationalAutoencoder, {"gamma": -2.0}, r"gamma must be a number >= 0, got -2\.0"),
     (DenoisingAutoencoder, {"noise": "masking", "noise_level": 1.5},
-     r"noise_level for masking noise must be \[0\.0, 1\.0\], got 1\.5"),
+     r"noise_level for masking noise must be a number in \[0\.0, 1\.0\], got 1\.5"),
     (DenoisingAutoencoder, {"noise": "salt_and_pepper", "noise_level": -0.1},
-     r"noise_level for salt_and_pepper noise must be \[0\.0, 1\.0\], got -0\.1"),
+     r"noise_level for salt_and_pepper noise must be a number in \[0\.0, 1\.0\], got -0\.1"),
     (DenoisingAutoencoder, {"noise": "gaussian", "noise_level": -0.2},
-     r"noise_level for gaussian noise must be >= 0\.0, got -0\.2"),
+     r"noise_level for gaussian noise must be a number >= 0\.0, got -0\.2"),
     (DenoisingAutoencoder, {"noise": "speckle"}, r"unknown noise 'speckle'"),
 ]
 
@@ -38,7 +41,7 @@ CASES = [
 @pytest.mark.parametrize(("cls", "kwargs", "message"), CASES, ids=lambda v: getattr(v, "__name__", None))
 def test_bad_arguments_are_one_line_user_errors(cls: type, kwargs: dict, message: str) -> None:
     with pytest.raises(UserError, match=message) as info:
-        cls(SHAPE, **(MLP | kwargs))
+        cls(**({"input_shape": SHAPE} | MLP | kwargs))
     assert "\n" not in str(info.value)
 
 

@@ -60,9 +60,9 @@ def test_tc_objective_reweights_only_the_total_correlation() -> None:
 
 
 @pytest.mark.parametrize(("options", "message"), [
-    ({"tc_beta": -1.0}, "tc_beta must be >= 0"),
+    ({"tc_beta": -1.0}, "tc_beta must be a number >= 0 or null \\(no total-correlation term\\)"),
     ({"tc_beta": 6.0, "capacity_max": 25.0}, "two objectives; set one"),
-    ({"tc_beta": 6.0, "tc_estimator": "iw"}, "tc_estimator must be 'mws' or 'mss'"),
+    ({"tc_beta": 6.0, "tc_estimator": "iw"}, "tc_estimator must be one of 'mss', 'mws', got 'iw'"),
     ({"tc_beta": 6.0, "tc_dataset_size": 0}, "tc_dataset_size must be an integer >= 1"),
 ])
 def test_bad_tc_options(options: dict, message: str) -> None:

@@ -60,7 +60,7 @@ def test_unknown_option_message_for_conv() -> None:
 @pytest.mark.parametrize("name", CONV_NETS)
 def test_bad_widths(name: str, widths: object) -> None:
     with pytest.raises(
-        UserError, match=r"widths must be a non-empty list of positive ints, got "
+        UserError, match=r"widths must be a non-empty list of integers >= 1, got "
     ) as err:
         build_encoder(name, (1, 8, 8), 4, {"widths": widths})
     one_line(err)
@@ -68,46 +68,46 @@ def test_bad_widths(name: str, widths: object) -> None:
 
 @pytest.mark.parametrize("name", DECODERS.list())
 def test_latent_dim_must_be_positive(name: str) -> None:
-    with pytest.raises(UserError, match=r"latent_dim must be an int >= 1, got 0"):
+    with pytest.raises(UserError, match=r"latent_dim must be an integer >= 1, got 0"):
         build_decoder(name, (1, 8, 8), 0)
 
 
 @pytest.mark.parametrize("name", ENCODERS.list())
 @pytest.mark.parametrize("bad", [0, -3, 2.0, True])
 def test_out_features_must_be_positive(name: str, bad: object) -> None:
-    with pytest.raises(UserError, match=r"out_features must be an int >= 1, got "):
+    with pytest.raises(UserError, match=r"out_features must be an integer >= 1, got "):
         build_encoder(name, (1, 8, 8), bad)  # type: ignore[arg-type]
 
 
 @pytest.mark.parametrize("name", ENCODERS.list())
 @pytest.mark.parametrize("shape", [(28, 28), (1, 0, 8), "1x28x28", None])
 def test_bad_image_shape(name: str, shape: object) -> None:
-    with pytest.raises(UserError, match=r"input_shape must be \(C, H, W\), three positive ints"):
+    with pytest.raises(UserError, match=r"input_shape must be \(C, H, W\), a list of 3 integers >= 1, got "):
         build_encoder(name, shape, 4)  # type: ignore[arg-type]
-    with pytest.raises(UserError, match=r"output_shape must be \(C, H, W\), three positive ints"):
+    with pytest.raises(UserError, match=r"output_shape must be \(C, H, W\), a list of 3 integers >= 1, got "):
         build_decoder(name, shape, 4)  # type: ignore[arg-type]
 
 
 @pytest.mark.parametrize(
     ("name", "options", "message"),
     [
-        ("conv", {"norm": "layer"}, r"norm must be one of batch, group, none; got 'layer'"),
-        ("resnet", {"activation": "rleu"}, r"activation must be one of .*relu.*; got 'rleu'"),
-        ("mlp", {"activation": "swish"}, r"activation must be one of .*silu.*; got 'swish'"),
-        ("mlp", {"hidden": [64, 0]}, r"hidden must be a list of positive ints, got \[64, 0\]"),
-        ("conv", {"blocks_per_stage": -1}, r"blocks_per_stage must be an int >= 0 or a list of 3"),
-        ("resnet", {"blocks_per_stage": 0}, r"blocks_per_stage must be an int >= 1 or a list of 3"),
+        ("conv", {"norm": "layer"}, r"norm must be one of 'batch', 'group', 'none', got 'layer'"),
+        ("resnet", {"activation": "rleu"}, r"activation must be one of .*'relu'.*, got 'rleu'"),
+        ("mlp", {"activation": "swish"}, r"activation must be one of .*'silu'.*, got 'swish'"),
+        ("mlp", {"hidden": [64, 0]}, r"hidden must be a list of integers >= 1, got \[64, 0\]"),
+        ("conv", {"blocks_per_stage": -1}, r"blocks_per_stage must be an integer >= 0 or a list of 3 integers >= 0"),
+        ("resnet", {"blocks_per_stage": 0}, r"blocks_per_stage must be an integer >= 1 or a list of 3 integers >= 1"),
         (
             "resnet",
             {"blocks_per_stage": [1, 2]},
-            r"list of 3 ints >= 1 \(one per entry of widths\)",
+            r"list of 3 integers >= 1 \(one per entry of widths\), got \[1, 2\]",
         ),
         (
             "conv",
             {"downsamples": 4},
-            r"downsamples must be unset \(automatic\) or an int from 0 to 3",
+            r"downsamples must be null \(automatic\) or an integer in \[0, 3\] \(at most one per entry of widths\)",
         ),
-        ("conv", {"widths": [8], "downsamples": -1}, r"an int from 0 to 1 .*got -1"),
+        ("conv", {"widths": [8], "downsamples": -1}, r"an integer in \[0, 1\] .*got -1"),
     ],
 )
 def test_bad_option_values(name: str, options: dict, message: str) -> None:
