@@ -14,7 +14,7 @@ from dataclasses import dataclass
 
 import torch
 
-from autoenc.analysis.latents import DEFAULT_BATCH_SIZE, encode_all, is_variational
+from autoenc.analysis.latents import DEFAULT_BATCH_SIZE, encode_all
 from autoenc.analysis.traverse import check_steps, decode_codes
 from autoenc.data.transforms import to_float
 from autoenc.errors import UserError
@@ -58,7 +58,7 @@ def sample(model: AutoencoderModule, n: int, seed: int = 0, codes: torch.Tensor 
         raise UserError(f"number of samples must be >= 1, got {n!r}")
     g = torch.Generator().manual_seed(seed)
     eps = torch.randn((n, model.latent_dim), generator=g, dtype=torch.float64)
-    if is_variational(model):
+    if model.has_prior:
         z, source = eps.float(), "prior N(0, I)"
     else:
         if codes is None:
@@ -99,7 +99,7 @@ def slerp(a: torch.Tensor, b: torch.Tensor, t: torch.Tensor) -> torch.Tensor:
 
 def default_interpolation(model: AutoencoderModule) -> str:
     """"slerp" for a VAE (Gaussian prior), "linear" otherwise."""
-    return "slerp" if is_variational(model) else "linear"
+    return "slerp" if model.has_prior else "linear"
 
 
 @dataclass

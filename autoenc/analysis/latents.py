@@ -25,9 +25,8 @@ ACTIVE_THRESHOLD = 0.01
 
 
 def is_variational(model: AutoencoderModule) -> bool:
-    """True for models with a Gaussian posterior and a N(0, I) prior (``posterior`` and
-    ``kl_per_dim``), i.e. the VAE family."""
-    return callable(getattr(model, "posterior", None)) and callable(getattr(model, "kl_per_dim", None))
+    """``model.has_prior``; kept for callers not yet reading the attribute (autoenc/cli)."""
+    return model.has_prior
 
 
 def check_images(model: AutoencoderModule, images: torch.Tensor, what: str = "images") -> None:
@@ -75,7 +74,7 @@ def encode_all(model: AutoencoderModule, images: torch.Tensor, batch_size: int =
 def posterior_all(model: AutoencoderModule, images: torch.Tensor,
                   batch_size: int = DEFAULT_BATCH_SIZE) -> tuple[torch.Tensor, torch.Tensor]:
     """A VAE's posterior over ``images``: (mu, logvar), each (N, latent_dim)."""
-    if not is_variational(model):
+    if not model.has_prior:
         raise UserError(f"{type(model).__name__} has no posterior; only a VAE does")
     mu, logvar = map_batches(model, images, model.posterior, batch_size)
     return mu, logvar
@@ -124,7 +123,7 @@ class LatentStats:
         informativeness: (D,) KL per dimension in nats (VAE) or code variance (AE).
         measure: "KL" or "var", the label of ``informativeness`` in figures.
         unit: "nats" for KL, "" for variance.
-        variational: whether the model has a N(0, I) prior.
+        variational: whether the model has a N(0, I) prior (``model.has_prior``).
     """
 
     codes: torch.Tensor
@@ -160,7 +159,7 @@ def latent_stats(model: AutoencoderModule, images: torch.Tensor,
                  batch_size: int = DEFAULT_BATCH_SIZE) -> LatentStats:
     """Encode ``images`` (N, C, H, W) and measure each dimension: KL per dimension (nats)
     for a VAE, variance of the codes for an AE. N >= 2."""
-    if is_variational(model):
+    if model.has_prior:
         mu, logvar = posterior_all(model, images, batch_size)
         return LatentStats(mu, logvar, kl_per_dim(mu, logvar), "KL", "nats", True)
     codes = encode_all(model, images, batch_size)

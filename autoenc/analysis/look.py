@@ -90,11 +90,10 @@ def samples_view(model: AutoencoderModule, data: ImageArrays, count: int = 64, s
                  stats: LatentStats | None = None, batch_size: int = DEFAULT_BATCH_SIZE) -> list[Picture]:
     """``samples.png``: ``count`` samples (prior for a VAE, a Gaussian fitted to the codes of
     ``data`` for an AE)."""
-    from autoenc.analysis.latents import is_variational
     from autoenc.analysis.plots.look import samples_figure
 
     codes = None
-    if not is_variational(model):
+    if not model.has_prior:
         codes = stats.codes if stats is not None else encode_all(model, data.images, batch_size)
     return [Picture("samples.png", samples_figure(sample(model, count, seed, codes, batch_size)))]
 

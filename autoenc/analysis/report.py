@@ -94,6 +94,7 @@ class RunSummary:
         active_units: Burda et al. 2015 active units (VAE only), with their threshold.
         informativeness: (D,) KL per dimension (nats, VAE) or code variance (AE).
         measure: "KL" or "var".
+        variational: the model has a N(0, I) prior (``model.has_prior``): KL in nats.
         checkpoint, epoch, step: which weights.
     """
 
@@ -107,6 +108,7 @@ class RunSummary:
     active_threshold: float
     informativeness: list[float]
     measure: str
+    variational: bool
     checkpoint: str
     epoch: int | None = None
     step: int | None = None
@@ -131,6 +133,7 @@ def summarize(model: AutoencoderModule, images: torch.Tensor, stats: LatentStats
         active_threshold=threshold,
         informativeness=[round(v, 4) for v in stats.informativeness.tolist()],
         measure=stats.measure,
+        variational=stats.variational,
         checkpoint=checkpoint,
         epoch=epoch,
         step=step,
@@ -199,7 +202,7 @@ def render_markdown(summary: RunSummary, run_dir: str, figures: list[str], notes
         rows.append((f"active units (Cov_x E[z \\| x] > {summary.active_threshold:g})",
                      f"{summary.active_units} of {summary.latent_dim}"))
     info = ", ".join(f"z{i} {v:.3g}" for i, v in enumerate(summary.informativeness))
-    unit = " (nats)" if summary.measure == "KL" else ""
+    unit = " (nats)" if summary.variational else ""
     rows.append((f"{summary.measure} per dimension{unit}", info))
     if disentanglement:
         rows.append(("disentanglement", ", ".join(f"{k} {v:.3f}" for k, v in disentanglement.items())))

@@ -103,6 +103,7 @@ class Traversal:
         dims: (K,) the dimensions shown, most informative first.
         informativeness: (K,) KL (nats, VAE) or code variance (AE) of those dimensions.
         measure: "KL" or "var"; unit: "nats" or "".
+        variational: the model has a N(0, I) prior: every dimension shares the prior's range.
         bases: (B, D) the base codes.
         base_names: B names ("mean code", "image 12").
         range_text: how the range of each dimension was chosen.
@@ -114,6 +115,7 @@ class Traversal:
     informativeness: torch.Tensor
     measure: str
     unit: str
+    variational: bool
     bases: torch.Tensor
     base_names: list[str]
     range_text: str
@@ -159,4 +161,4 @@ def traverse(model: AutoencoderModule, stats: LatentStats, bases: torch.Tensor, 
     if len(names) != len(bases):
         raise UserError(f"{len(names)} base names for {len(bases)} bases")
     return Traversal(images, values, torch.tensor(order), stats.informativeness[order], stats.measure,
-                     stats.unit, bases.detach().cpu(), list(names), range_text)
+                     stats.unit, stats.variational, bases.detach().cpu(), list(names), range_text)

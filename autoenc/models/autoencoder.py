@@ -31,6 +31,7 @@ class DenoisingAutoencoder(AutoencoderModule):
     """
 
     model_name = "dae"
+    is_denoising = True
 
     def __init__(self, input_shape: tuple[int, int, int], latent_dim: int = 16,
                  noise: Literal["gaussian", "masking", "salt_and_pepper"] = "gaussian",

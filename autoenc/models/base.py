@@ -106,6 +106,12 @@ class AutoencoderModule(L.LightningModule):
     """
 
     model_name: ClassVar[str] = ""
+    #: Facts about the model family that analysis code reads instead of probing for methods:
+    #: ``has_prior``: a Gaussian posterior q(z|x) and a N(0, I) prior p(z), so the model has
+    #: ``posterior(x)``, ``kl_per_dim(x)`` and ``sample(n)`` (the VAE family).
+    has_prior: ClassVar[bool] = False
+    #: ``is_denoising``: trained on corrupted inputs (``training_output`` differs from ``forward``).
+    is_denoising: ClassVar[bool] = False
 
     def __init__(
         self,

@@ -107,6 +107,7 @@ class VariationalAutoencoder(AutoencoderModule):
     """
 
     model_name = "vae"
+    has_prior = True
 
     def __init__(self, input_shape: tuple[int, int, int], latent_dim: int = 10, beta: float = 1.0,
                  capacity_max: float | None = None, capacity_steps: int = 100_000, gamma: float = 1000.0,

@@ -41,7 +41,7 @@ def traversal_figure(trav: Traversal, scale: int | None = None) -> np.ndarray:
     b, k, s = trav.images.shape[:3]
     cells = trav.images.permute(1, 0, 2, 3, 4, 5).reshape(k, b * s, *trav.images.shape[3:])
     labels = _dimension_labels(trav)
-    col_labels = [f"{v:.2g}" for v in trav.values[0].tolist()] * b if trav.measure == "KL" else None
+    col_labels = [f"{v:.2g}" for v in trav.values[0].tolist()] * b if trav.variational else None
     unit = f" ({trav.unit})" if trav.unit else ""
     title = ["Latent traversals: each row varies one dimension, the others stay at the base code;",
              f"rows ordered by {trav.measure}{unit}; range: {trav.range_text}"]
@@ -57,7 +57,7 @@ def traversal_frames(trav: Traversal, scale: int | None = None) -> list[np.ndarr
     order = list(range(s)) + list(range(s - 2, 0, -1))
     frames = []
     for step in order:
-        where = f"value {trav.values[0, step].item():+.2f}" if trav.measure == "KL" else "quantile range"
+        where = f"value {trav.values[0, step].item():+.2f}" if trav.variational else "quantile range"
         title = [f"Traversal step {step + 1:>2}/{s} ({where}): rows = dimensions, columns = bases",
                  f"range: {trav.range_text}"]
         cells = trav.images[:, :, step].permute(1, 0, 2, 3, 4)  # (K, B, C, H, W)
@@ -74,7 +74,7 @@ def _same_size(frames: list[np.ndarray]) -> list[np.ndarray]:
 
 def _dimension_labels(trav: Traversal) -> list[str]:
     labels = trav.row_labels()
-    if trav.measure != "KL":  # AE ranges differ per dimension: show them
+    if not trav.variational:  # AE ranges differ per dimension: show them
         lo, hi = trav.values[:, 0].tolist(), trav.values[:, -1].tolist()
         labels = [f"{t}  [{a:.2g}, {z:.2g}]" for t, a, z in zip(labels, lo, hi, strict=True)]
     return labels

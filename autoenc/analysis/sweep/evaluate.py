@@ -32,7 +32,6 @@ from autoenc.analysis.latents import (
     batches,
     check_images,
     encode_all,
-    is_variational,
     unit_activity,
 )
 from autoenc.errors import UserError
@@ -108,7 +107,7 @@ def reconstruction_terms(model: AutoencoderModule, images: torch.Tensor, prefixe
     image (mean over ``images``, (N, C, H, W) uint8 or float in [0, 1])."""
     prefixes = check_prefixes(prefixes, model.latent_dim)
     check_images(model, images)
-    variational = is_variational(model)
+    variational = model.has_prior
     generator = torch.Generator().manual_seed(seed)
     recon = {k: 0.0 for k in prefixes}
     kl = {k: 0.0 for k in prefixes}
@@ -185,7 +184,7 @@ def evaluate_model(model: AutoencoderModule, val_images: torch.Tensor, prefixes:
     model.eval()
     terms = reconstruction_terms(model, val_images, prefixes, seed=settings.seed, batch_size=settings.batch_size)
     codes = encode_all(model, val_images, settings.batch_size).double().numpy()
-    activity = unit_activity(model, val_images, settings.batch_size) if is_variational(model) else None
+    activity = unit_activity(model, val_images, settings.batch_size) if model.has_prior else None
     y_val, y_train = class_labels(val_targets), class_labels(train_targets)
     train_codes = None
     if settings.probe and y_val is not None and y_train is not None and train_images is not None:
