@@ -1,26 +1,29 @@
-"""Checks of command options that types alone cannot state; each fails with one line naming
-the option as it is spelled on the command line (``--batch_size``)."""
+"""Checks of command options that types alone cannot state, declared with
+:mod:`autoenc.constraints` (one wording everywhere); each names the option as it is spelled on
+the command line (``--batch_size must be an integer >= 1, got 0``)."""
 
 from __future__ import annotations
 
+from autoenc.constraints import Interval, check_param
 from autoenc.errors import UserError
 
 #: Seeds every generator we seed accepts: numpy and scikit-learn refuse negative ones, torch >= 2**64.
-SEED_RANGE = "[0, 2**32)"
+SEED = Interval(int, 0, 2**32, closed="left")
 
 
-def at_least(value: int | float, minimum: int | float, name: str) -> int | float:
-    """``value`` when it is >= ``minimum``, else a UserError naming ``--name``."""
-    if value < minimum:
-        raise UserError(f"--{name} must be >= {minimum}, got {value}")
-    return value
+def at_least(value: int, minimum: int, name: str) -> int:
+    """``value`` when it is an integer >= ``minimum``, else a UserError naming ``--name``."""
+    return check_param(f"--{name}", [Interval(int, minimum, None, closed="left")], value)
+
+
+def positive_number(value: float, name: str) -> float:
+    """``value`` when it is a number > 0, else a UserError naming ``--name``."""
+    return check_param(f"--{name}", [Interval(float, 0, None, closed="neither")], value)
 
 
 def check_seed(value: int, name: str = "seed") -> int:
     """An integer in [0, 2**32)."""
-    if not 0 <= value < 2**32:
-        raise UserError(f"--{name} must be an integer in {SEED_RANGE}, got {value}")
-    return value
+    return check_param(f"--{name}", [SEED], value)
 
 
 def check_device(text: str | None, name: str = "device") -> str | None:

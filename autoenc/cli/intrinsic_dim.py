@@ -18,7 +18,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
-from autoenc.cli._checks import at_least, check_device, check_seed
+from autoenc.cli._checks import at_least, check_device, check_seed, positive_number
 from autoenc.cli._generate import Generated
 from autoenc.errors import UserError
 
@@ -94,8 +94,7 @@ def intrinsic_dim(
 
     check_seed(seed)
     check_device(device)
-    if chunk_mb <= 0:
-        raise UserError(f"--chunk_mb must be > 0, got {chunk_mb}")
+    positive_number(chunk_mb, "chunk_mb")
     if max_points is not None:
         at_least(max_points, 2, "max_points")
     check_dir_creatable(out)

@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING, Any, Literal
 
 from autoenc.cli._checks import at_least, check_seed
 from autoenc.cli._generate import Generated
+from autoenc.constraints import Interval, check_param
 from autoenc.errors import UserError
 
 if TYPE_CHECKING:
@@ -25,7 +26,7 @@ if TYPE_CHECKING:
 
 DEFAULT_BATCH_SIZE = 512
 #: GIF frame durations (ms) a GIF can hold: 16-bit centiseconds, and browsers clamp below 10 ms.
-MIN_FRAME_MS, MAX_FRAME_MS = 10, 655_350
+FRAME_MS = Interval(int, 10, 655_350, note="GIF frame times are 16-bit centiseconds")
 #: The ``Args:`` lines of the options every look command shares (appended to each docstring).
 COMMON_ARGS = """
         run: a .ckpt file, or a run directory (uses its best checkpoint).
@@ -126,9 +127,7 @@ def traverse(run: str, *, out: Path | None = None, split: Literal["train", "val"
     if top is not None:
         at_least(top, 1, "top")
     at_least(count, 0, "count")
-    if not MIN_FRAME_MS <= frame_ms <= MAX_FRAME_MS:
-        raise UserError(f"--frame_ms must be in [{MIN_FRAME_MS}, {MAX_FRAME_MS}] (GIF frame times are 16-bit "
-                        f"centiseconds), got {frame_ms}")
+    check_param("--frame_ms", [FRAME_MS], frame_ms)
     if not math.isfinite(sigma):
         raise UserError(f"--sigma must be a finite number of standard deviations, got {sigma}")
     model, images, directory = load_for_look(run, out, split, batch_size, seed, data)

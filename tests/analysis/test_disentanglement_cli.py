@@ -78,7 +78,7 @@ def test_labels_make_a_one_factor_ground_truth(digits_run: Path, tmp_path: Path)
 @pytest.mark.parametrize(("args", "message"), [
     (["--n", "50"], "50 codes are too few: at least 100"),
     (["--metrics", "[mig,migg]"], "unknown disentanglement metric 'migg'"),
-    (["--n", "0"], "--n must be >= 1"),
+    (["--n", "0"], "--n must be an integer >= 1"),
     (["--labels", "true"], "--labels needs class labels"),
 ])
 def test_bad_options_on_a_sprites_run_write_nothing(sprites_run: Path, tmp_path: Path, args: list[str],

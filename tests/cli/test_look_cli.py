@@ -109,7 +109,7 @@ def not_ours(tmp_path) -> Path:
     (["traverse", "{not_ours}"], r"is not an autoenc checkpoint"),
     (["report", "{empty}"], r"no checkpoint in"),
     (["latent-map", "{run}", "--color_by", "scale"], r"has class labels only"),
-    (["sample", "{run}", "--count", "0"], r"--count must be >= 1"),
+    (["sample", "{run}", "--count", "0"], r"--count must be an integer >= 1"),
 ])
 def test_bad_input_is_one_line_exit_2_and_nothing_written(run, not_ours, tmp_path, capsys, argv, message):
     (tmp_path / "file").write_text("x")
