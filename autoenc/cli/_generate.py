@@ -97,7 +97,11 @@ class Generated:
                 run = cfg.get(self.run)
             section = run_data_section(run) if run is not None else None
             if section is not None:
-                parser.set_defaults({f"{DATA}.{k}": v for k, v in {**section, **self.data_defaults}.items()})
+                try:
+                    parser.set_defaults({f"{DATA}.{k}": v for k, v in {**section, **self.data_defaults}.items()})
+                except (ValueError, TypeError, KeyError) as err:  # a run recorded options no longer valid
+                    raise UserError(f"the data options {run!r} records do not parse: {one_line_error(err)}; "
+                                    "give the data options explicitly (--data FILE)") from None
                 cfg = None
         if cfg is None:
             cfg = _parse(parser, argv)
