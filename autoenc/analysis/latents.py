@@ -24,11 +24,6 @@ DEFAULT_BATCH_SIZE = 512
 ACTIVE_THRESHOLD = 0.01
 
 
-def is_variational(model: AutoencoderModule) -> bool:
-    """``model.has_prior``; kept for callers not yet reading the attribute (autoenc/cli)."""
-    return model.has_prior
-
-
 def check_images(model: AutoencoderModule, images: torch.Tensor, what: str = "images") -> None:
     """Refuse anything but an (N, C, H, W) batch of the model's input_shape (naming both)."""
     if not isinstance(images, torch.Tensor) or images.ndim != 4:

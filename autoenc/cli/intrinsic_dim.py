@@ -154,7 +154,7 @@ def _inputs(path: Path | None, data: Any, split: str) -> tuple[dict[str, Any], d
 
 
 def _checkpoint_inputs(path: Path, data: Any, split: str) -> tuple[dict[str, Any], dict[str, Any]]:
-    from autoenc.analysis.latents import active_units, encode_all, is_variational
+    from autoenc.analysis.latents import active_units, encode_all
     from autoenc.training.runs import check_input_shape, load_run
 
     model, dm, _ = load_run(path, num_workers=0)
@@ -164,7 +164,7 @@ def _checkpoint_inputs(path: Path, data: Any, split: str) -> tuple[dict[str, Any
     images = dm.arrays(split).images
     codes = encode_all(model, images).numpy()
     context: dict[str, Any] = {"latent_dim": model.latent_dim}
-    if is_variational(model):
+    if model.has_prior:
         context["active_units"] = active_units(model, images)
     return {"images": _flat_images(images), "codes": codes}, context
 
