@@ -163,14 +163,22 @@ def created_dir(directory: str | os.PathLike) -> Iterator[Path]:
         raise
 
 
+def make_dir(directory: str | os.PathLike) -> Path:
+    """Create ``directory`` (and parents) if missing; one UserError line saying why not (a
+    file in the way, no permission, a full disk) and what to do."""
+    directory = Path(directory).expanduser()
+    try:
+        directory.mkdir(parents=True, exist_ok=True)
+    except OSError as err:
+        raise UserError(f"cannot create directory {str(directory)!r}: {_reason(err, directory)}; "
+                        f"{_remedy(err)}") from None
+    return directory
+
+
 def ensure_parent(path: str | os.PathLike) -> Path:
     """Create ``path``'s parent directory; a clear error when that is impossible."""
     path = Path(path)
-    try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-    except OSError as err:
-        raise UserError(f"cannot create directory {str(path.parent)!r}: {_reason(err, path.parent)}; "
-                        f"{_remedy(err)}") from None
+    make_dir(path.parent)
     return path
 
 

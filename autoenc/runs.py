@@ -25,6 +25,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from autoenc.atomic import make_dir
 from autoenc.errors import CheckpointError, UserError
 
 if TYPE_CHECKING:
@@ -79,14 +80,7 @@ def reserve_version(runs_dir: str | os.PathLike, name: str, attempts: int = 1000
     """
     base = Path(runs_dir) / name
     created = next((p for p in reversed([base, *base.parents]) if not p.exists()), None)
-    try:
-        base.mkdir(parents=True, exist_ok=True)
-    except (FileExistsError, NotADirectoryError):
-        raise UserError(f"cannot create run directory {str(base)!r}: a file is in the way; "
-                        "choose another --runs_dir or --name") from None
-    except OSError as err:
-        raise UserError(f"cannot create run directory {str(base)!r} ({err.strerror}); "
-                        "choose another --runs_dir") from None
+    make_dir(base)
     existing = versions(runs_dir, name)
     start = existing[-1] + 1 if existing else 0
     for version in range(start, start + attempts):

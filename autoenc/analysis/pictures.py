@@ -10,6 +10,7 @@ from typing import Any
 
 import numpy as np
 
+from autoenc.atomic import make_dir
 from autoenc.errors import UserError
 
 __all__ = ["Picture", "check_out_dir", "prepare_out_dir", "write_pictures"]
@@ -58,16 +59,7 @@ class Picture:
 
 def prepare_out_dir(out: str | os.PathLike) -> Path:
     """Create the output directory (and parents); one-line error when impossible."""
-    path = Path(out).expanduser()
-    try:
-        path.mkdir(parents=True, exist_ok=True)
-    except (FileExistsError, NotADirectoryError):
-        raise UserError(f"cannot create output directory {str(path)!r}: a file is in the way; "
-                        "choose another --out") from None
-    except OSError as err:
-        raise UserError(f"cannot create output directory {str(path)!r} ({err.strerror}); "
-                        "choose another --out") from None
-    return path
+    return make_dir(out)
 
 
 def check_out_dir(out: str | os.PathLike) -> Path:

@@ -12,7 +12,7 @@ import torch
 
 from autoenc.data.base import ImageArrays, ImageSource, default_root, register_source
 from autoenc.data.files import download, extract_archive_atomic, verify_md5
-from autoenc.data.transforms import conform
+from autoenc.data.transforms import labelled_arrays
 from autoenc.errors import DataError, UserError
 
 
@@ -124,12 +124,7 @@ class CIFAR10(ImageSource):
                 images.append(torch.from_numpy(x))
                 labels.append(torch.from_numpy(y))
             splits.append(split)
-        return ImageArrays(
-            images=conform(torch.cat(images), image_size, channels),
-            targets=torch.cat(labels),
-            target_names=list(self.classes),
-            description={"source": self.name, "splits": splits},
-        )
+        return labelled_arrays(images, labels, self.classes, self.name, splits, image_size, channels)
 
     def estimated_bytes(self, image_size: int | None, channels: int | None) -> int:
         n = sum({"train": 50_000, "test": 10_000}[s] for s in self._wanted())

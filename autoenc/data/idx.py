@@ -11,7 +11,7 @@ import torch
 
 from autoenc.data.base import ImageArrays, ImageSource, default_root, register_source
 from autoenc.data.files import download, find_file, verify_md5
-from autoenc.data.transforms import conform
+from autoenc.data.transforms import labelled_arrays
 from autoenc.errors import DataError, UserError
 
 # IDX type codes (http://yann.lecun.com/exdb/mnist/, "THE IDX FILE FORMAT").
@@ -149,12 +149,7 @@ class IdxImageSource(ImageSource):
             images.append(torch.from_numpy(x.astype(np.uint8)).unsqueeze(1))
             labels.append(torch.from_numpy(y.astype(np.int64)))
             splits.append(split)
-        return ImageArrays(
-            images=conform(torch.cat(images), image_size, channels),
-            targets=torch.cat(labels),
-            target_names=list(self.classes),
-            description={"source": self.name, "splits": splits},
-        )
+        return labelled_arrays(images, labels, self.classes, self.name, splits, image_size, channels)
 
     def estimated_bytes(self, image_size: int | None, channels: int | None) -> int:
         s = image_size or 28

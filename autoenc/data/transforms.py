@@ -5,6 +5,7 @@ from __future__ import annotations
 import torch
 import torch.nn.functional as F
 
+from autoenc.data.base import ImageArrays
 from autoenc.errors import UserError
 
 # ITU-R BT.601 luma, what PIL's convert("L") uses.
@@ -63,3 +64,15 @@ def to_float(images: torch.Tensor) -> torch.Tensor:
     if images.dtype == torch.uint8:
         return images.float().div_(255.0)
     return images
+
+
+def labelled_arrays(images: list[torch.Tensor], labels: list[torch.Tensor], classes: list[str], source: str,
+                    splits: list[str], image_size: int | None, channels: int | None) -> ImageArrays:
+    """Per-split uint8 image batches (N_i, C, H, W) and int64 labels (N_i,) -> one
+    :class:`ImageArrays`, conformed to ``image_size`` / ``channels``."""
+    return ImageArrays(
+        images=conform(torch.cat(images), image_size, channels),
+        targets=torch.cat(labels),
+        target_names=list(classes),
+        description={"source": source, "splits": splits},
+    )
