@@ -232,7 +232,7 @@ def test_preview_streams_only_what_it_shows(tmp_path: Path) -> None:
 
 @pytest.mark.parametrize("argv, message", [
     (["--data.source", "digitz"], "unknown data source 'digitz'. Did you mean 'digits'?"),
-    (["--count", "0"], "--count must be >= 1, got 0"),
+    (["--count", "0"], "--count must be an integer >= 1, got 0"),
     (["--out", "x.nope"], "unknown image type '.nope'; use a .png file"),
     (["--bogus", "1"], "unrecognized arguments: --bogus"),
     (["--data.source", "MNIST", "--data.source.init_args.rot", "1"], "data.source: MNIST does not accept option 'rot'"),
