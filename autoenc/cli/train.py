@@ -43,7 +43,10 @@ def _run(subcommand: str, argv: list[str]) -> int:
         if cause is not None:
             raise cause from None
         if isinstance(err, ArgumentError):
-            raise UserError(one_line_error(err)) from None
+            message = one_line_error(err)
+            if message.startswith("Problems parsing config"):
+                message += "; -c takes a YAML config such as configs/digits_vae.yaml"
+            raise UserError(message) from None
         raise
     if subcommand == "fit" and cli.config.fit.get("report") and cli.trainer.is_global_zero and cli.run_dir:
         from autoenc.cli.report import report

@@ -95,10 +95,19 @@ class AutoencCLI(LightningCLI):
                              args=args, run=run, **kwargs)
         except BaseException as exc:
             self._after_failure(exc)
+            if isinstance(exc, ValueError | TypeError) and not isinstance(exc, UserError) and _raised_in(exc, "torch.optim"):
+                # torch checks --optimizer.* / --lr_scheduler.* values only when fit builds them
+                raise UserError(f"optimizer options: {' '.join(str(exc).split())}; check the --optimizer.* and "
+                                "--lr_scheduler.* values") from None
             raise
         finally:
             if self._reserved:
                 os.environ.pop(RUN_VERSION_ENV, None)
+
+    def before_validate(self) -> None:
+        if not self._subconfig().get("ckpt_path"):
+            raise UserError("validate needs a trained model: give --ckpt_path (a checkpoint file, or 'last' for the "
+                            "newest run of --name)")
 
     def add_arguments_to_parser(self, parser: LightningArgumentParser) -> None:
         parser.link_arguments("data.input_shape", "model.init_args.input_shape", apply_on="instantiate")
@@ -269,6 +278,15 @@ class AutoencCLI(LightningCLI):
         if path:
             loss = f" (val/loss {float(score):.2f} nats/image)" if score is not None else ""
             print(f"best checkpoint: {path}{loss}")
+
+
+def _raised_in(exc: BaseException, package: str) -> bool:
+    """Whether the innermost frame of ``exc``'s traceback is in ``package`` (a module prefix)."""
+    tb = exc.__traceback__
+    while tb is not None and tb.tb_next is not None:
+        tb = tb.tb_next
+    module = tb.tb_frame.f_globals.get("__name__", "") if tb is not None else ""
+    return module == package or module.startswith(package + ".")
 
 
 def _checkpoint_step(path: Path) -> int | str:

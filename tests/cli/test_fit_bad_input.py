@@ -35,6 +35,9 @@ CASES = {
     "config missing": (["-c", "{tmp}/none.yaml"], r"none\.yaml"),
     "negative learning rate": (["--model.init_args.lr", "-1"], r"lr must be a number > 0, got -1"),
     "devices zero": (["--trainer.devices", "0"], r"devices"),
+    "config not YAML": (["-c", "{repo}/README.md"], r"-c takes a YAML config"),
+    "optimizer value torch refuses": (["--trainer.max_epochs", "1", "--data.subset", "64", "--optimizer", "SGD",
+                                       "--optimizer.lr", "-1"], r"optimizer options: Invalid learning rate"),
     "unknown accelerator": (["--trainer.accelerator", "quantum"], r"accelerator"),
 }
 
@@ -47,7 +50,7 @@ def test_fit_bad_input(extra: list[str], message: str, tmp_path: Path, capsys: p
     monkeypatch.chdir(tmp_path)
     (tmp_path / "afile").write_text("x")
     before = tree(tmp_path)
-    args = [a.replace("{tmp}", str(tmp_path)) for a in extra]
+    args = [a.replace("{tmp}", str(tmp_path)).replace("{repo}", str(CONFIGS.parent)) for a in extra]
     code = main(["fit", "-c", str(CONFIGS / "digits_ae.yaml"), "--runs_dir", str(tmp_path / "runs"), *args, *QUIET])
     err = capsys.readouterr().err
     lines = err.strip().splitlines()
@@ -55,3 +58,10 @@ def test_fit_bad_input(extra: list[str], message: str, tmp_path: Path, capsys: p
     assert len(lines) == 1 and "Traceback" not in err, err
     assert re.search(message, lines[0]), lines[0]
     assert tree(tmp_path) == before
+
+
+def test_validate_without_a_checkpoint_is_refused(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    code = main(["validate", "-c", str(CONFIGS / "digits_ae.yaml"), "--runs_dir", str(tmp_path / "runs"), *QUIET])
+    lines = capsys.readouterr().err.strip().splitlines()
+    assert code == 2 and len(lines) == 1 and "give --ckpt_path" in lines[0]
+    assert list(tmp_path.iterdir()) == []
