@@ -106,8 +106,8 @@ USAGE = [
     "```",
     "autoenc fit -c configs/sprites_betavae_small.yaml",
     "autoenc disentangle runs/sprites_betavae_small/version_0            # every metric, 10,000 codes",
-    "autoenc disentangle RUN --metrics mig,sap --n 5000 --out DIR         # the fast ones",
-    "autoenc disentangle RUN --labels                                     # labelled data: the class as one factor",
+    "autoenc disentangle RUN --metrics '[mig,sap]' --n 5000 --out DIR         # the fast ones",
+    "autoenc disentangle RUN --labels true                                     # labelled data: the class as one factor",
     "```", "",
     "It writes `disentanglement.json` (scores, factor names and sizes, the latents x factors mutual "
     "information in nats, DCI importances, SAP accuracies, FactorVAE votes) and two heat maps, latents "

@@ -78,7 +78,7 @@ def colour_by(targets: torch.Tensor | None, target_names: list[str] | None,
     t = targets.detach().cpu()
     if t.ndim == 1:
         if name not in (None, "label"):
-            raise UserError(f"cannot colour by {name!r}: the data has class labels only; use --color-by label")
+            raise UserError(f"cannot colour by {name!r}: the data has class labels only; use --color_by label")
         values = t.numpy()
         names = target_names if target_names and len(target_names) > int(values.max(initial=0)) else None
         uniques = np.unique(values)

@@ -174,8 +174,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             raise
         return _fail(name, message, debug)
     except _out_of_memory() as err:
-        return _fail(name, f"out of memory ({_first_line(err)}); ask for less at once: a smaller --batch-size, "
-                           "--count or --max-points, or another --device", debug)
+        return _fail(name, f"out of memory ({_first_line(err)}); ask for less at once: a smaller --batch_size, "
+                           "--count or --max_points, or another --device", debug)
     except KeyboardInterrupt:
         print(f"autoenc {name}: interrupted", file=sys.stderr)
         return 130

@@ -134,8 +134,8 @@ class FrozenEncoder(nn.Module):
             if shape != self.input_shape:
                 raise UserError(
                     f"encoder {self.source} takes images {self.input_shape} (C, H, W) but the data has "
-                    f"{shape}; set the data's image_size/channels to match (e.g. --set image_size="
-                    f"{self.input_shape[1]} --set channels={self.input_shape[0]})")
+                    f"{shape}; set the data's image_size/channels to match (e.g. --data.image_size "
+                    f"{self.input_shape[1]} --data.channels {self.input_shape[0]})")
         elif len(shape) != 3 or shape[0] not in (1, 3):
             raise UserError(f"encoder {self.source} takes grey or RGB images (1 or 3 channels), "
                             f"but the data has {shape} (C, H, W); set the data's channels to 1 or 3")

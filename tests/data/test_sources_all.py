@@ -14,7 +14,7 @@ import pytest
 import torch
 from _datafiles import write_celeba, write_cifar, write_image, write_mnist
 
-from autoenc.cli._data import instantiate_datamodule
+from autoenc.cli._generate import instantiate_datamodule
 from autoenc.data import SOURCES, ImageDataModule, ImageSource, make_source
 from autoenc.data.module import source_spec
 from autoenc.errors import UserError
