@@ -1,4 +1,4 @@
-"""Sweep bottleneck sizes: ``python scripts/sweep.py -c configs/digits_vae.yaml --latent-dims 2,4,8,16,32``
+"""Sweep bottleneck sizes: ``python scripts/sweep.py configs/digits_vae.yaml --latent_dims 2,4,8,16,32``
 (the same as ``autoenc sweep ...``)."""
 
 import sys

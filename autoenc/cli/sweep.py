@@ -1,8 +1,9 @@
-"""``autoenc sweep``: which bottleneck size? Train one config at several latent sizes, measure, recommend.
+"""``autoenc sweep``: which bottleneck size? Train one config at several latent sizes, measure,
+recommend. Generated from :func:`sweep_latent_sizes`.
 
-    autoenc sweep -c configs/digits_vae.yaml --latent-dims 2,4,8,16,32 --seeds 3 --jobs 2
-    autoenc sweep -c configs/digits_ae.yaml --latent-dims 2,4,8,16,32 --ordered
-    autoenc sweep -c CONFIG --latent-dims 2,8 -- --data.subset 500   # extra `autoenc fit` args
+    autoenc sweep configs/digits_vae.yaml --latent_dims 2,4,8,16,32 --seeds 3 --jobs 2
+    autoenc sweep configs/digits_ae.yaml --latent_dims '[2,4,8,16,32]' --ordered true
+    autoenc sweep CONFIG --latent_dims 2,8 --fit '{data.subset: 500}'   # options of every fit
 
 Every run is a normal ``autoenc fit`` run directory under ``<out>/runs``. Rerunning the same
 command resumes: finished runs are skipped, interrupted ones resumed from their last.ckpt.
@@ -14,89 +15,61 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from autoenc.cli._args import ArgumentParser
+from autoenc.cli._generate import Generated
 from autoenc.errors import UserError
 
 
-def build_parser() -> ArgumentParser:
-    p = ArgumentParser(
-        prog="autoenc sweep",
-        description="Train a config at several latent sizes (or one ordered nested-dropout model), "
-        "measure each size on the validation split (reconstruction in nats, negative ELBO and "
-        "active units for a VAE, TwoNN ID of the codes, linear-probe accuracy) and recommend one. "
-        "Arguments after `--` go to every `autoenc fit`.",
-    )
-    p.add_argument("-c", "--config", required=True, type=Path, help="YAML training config (as for autoenc fit)")
-    p.add_argument("--latent-dims", required=True, help="comma-separated latent sizes, e.g. 2,4,8,16,32")
-    p.add_argument("--seeds", type=int, default=1, help="runs per size, seeds = config seed + 0..N-1 (default 1)")
-    p.add_argument("--jobs", type=int, default=1,
-                   help="runs trained at once: 1 in this process, J > 1 in J child processes (default 1)")
-    p.add_argument("--out", type=Path, help="sweep directory (default sweeps/<config name>[_ordered])")
-    p.add_argument("--max-epochs", type=int, help="epochs per run (default: the config's trainer.max_epochs)")
-    p.add_argument("--ordered", action="store_true",
-                   help="train ONE nested-dropout model at the largest size per seed and evaluate every "
-                   "prefix size from it")
-    rule = p.add_argument_group("recommendation rule")
-    rule.add_argument("--recon-tolerance", type=float, default=0.05,
-                      help="share of the reconstruction range (worst - best) a size may lose (default 0.05)")
-    rule.add_argument("--id-tolerance", type=float, default=0.10,
-                      help="relative ID growth above a size that counts as stopped (default 0.1)")
-    ev = p.add_argument_group("evaluation")
-    ev.add_argument("--id-repeats", type=int, default=5, help="TwoNN subsamples for its spread (default 5)")
-    ev.add_argument("--no-probe", action="store_true", help="skip the linear probe")
-    return p
+def sweep_latent_sizes(
+    config: Path,
+    *,
+    latent_dims: list[int] | str,
+    seeds: int = 1,
+    jobs: int = 1,
+    out: Path | None = None,
+    max_epochs: int | None = None,
+    ordered: bool = False,
+    fit: dict[str, Any] | None = None,
+    recon_tolerance: float = 0.05,
+    id_tolerance: float = 0.10,
+    id_repeats: int = 5,
+    probe: bool = True,
+) -> int:
+    """Train a config at several latent sizes (or one ordered nested-dropout model), measure each
+    size on the validation split (reconstruction in nats, negative ELBO and active units for a
+    VAE, TwoNN ID of the codes, linear-probe accuracy) and recommend one.
 
+    Args:
+        config: YAML training config (as for autoenc fit).
+        latent_dims: latent sizes, e.g. 2,4,8,16,32 or [2,4,8,16,32].
+        seeds: runs per size; seeds = the config's seed_everything + 0..N-1.
+        jobs: runs trained at once: 1 in this process, J > 1 in J worker processes.
+        out: sweep directory (default sweeps/<config name>[_ordered]).
+        max_epochs: epochs per run (default: the config's trainer.max_epochs).
+        ordered: train ONE nested-dropout model at the largest size per seed and evaluate every
+            prefix size from it.
+        fit: options of every fit, with autoenc.fit's names, e.g. {data.subset: 500,
+            model.init_args.lr: 0.001}.
+        recon_tolerance: share of the reconstruction range (worst - best) a size may lose.
+        id_tolerance: relative ID growth above a size that counts as stopped.
+        id_repeats: TwoNN subsamples for its spread (0, or >= 2).
+        probe: fit the linear probe on the codes.
+    """
+    from autoenc.analysis.sweep.plan import check_positive, check_sizes, parse_sizes
 
-def split_fit_args(argv: list[str]) -> tuple[list[str], dict[str, Any]]:
-    """Own arguments, and the fit options after ``--`` (``--data.subset 500``) as
-    ``autoenc.fit`` overrides (``{"data.subset": 500}``; values read as YAML)."""
-    if "--" not in argv:
-        return argv, {}
-    i = argv.index("--")
-    rest, overrides = argv[i + 1:], {}
-    while rest:
-        key = rest.pop(0)
-        if not key.startswith("--") or len(key) < 3:
-            raise UserError(f"after --, give fit options as --KEY VALUE (e.g. --data.subset 500); got {key!r}")
-        key, eq, value = key[2:].partition("=")
-        if not eq:
-            if not rest:
-                raise UserError(f"fit option --{key} after -- needs a value (e.g. --data.subset 500)")
-            value = rest.pop(0)
-        overrides[key] = _yaml_value(value)
-    return argv[:i], overrides
-
-
-def _yaml_value(text: str) -> Any:
-    import yaml
-
-    try:
-        return yaml.safe_load(text)
-    except yaml.YAMLError:
-        return text
-
-
-def main(argv: list[str]) -> int:
-    """Run ``autoenc sweep``; returns the exit code (UserErrors are reported by the dispatcher)."""
-    own, fit_args = split_fit_args(list(argv))
-    args = build_parser().parse_args(own)
-    from autoenc.analysis.sweep.plan import check_positive, parse_sizes
-
-    sizes = parse_sizes(args.latent_dims)
-    check_positive(args.seeds, "--seeds")
-    check_positive(args.jobs, "--jobs")
-    check_positive(args.max_epochs, "--max-epochs")
-    if args.id_repeats < 0 or args.id_repeats == 1:
-        raise UserError(f"--id-repeats must be 0 or >= 2, got {args.id_repeats}")
+    sizes = parse_sizes(latent_dims) if isinstance(latent_dims, str) else check_sizes(latent_dims)
+    check_positive(seeds, "--seeds")
+    check_positive(jobs, "--jobs")
+    check_positive(max_epochs, "--max_epochs")
+    if id_repeats < 0 or id_repeats == 1:
+        raise UserError(f"--id_repeats must be 0 or >= 2, got {id_repeats}")
 
     from autoenc.analysis.sweep import EvalSettings, Rule, make_plan, run_sweep, write_outputs
     from autoenc.atomic import staged_files
 
-    rule = Rule(args.recon_tolerance, args.id_tolerance)
-    plan = make_plan(args.config, sizes, args.seeds, out=args.out, ordered=args.ordered,
-                     max_epochs=args.max_epochs, overrides=fit_args)
-    settings = EvalSettings(id_repeats=args.id_repeats, probe=not args.no_probe)
-    result = run_sweep(plan, jobs=args.jobs, settings=settings, rule=rule, write=False,
+    rule = Rule(recon_tolerance, id_tolerance)
+    plan = make_plan(config, sizes, seeds, out=out, ordered=ordered, max_epochs=max_epochs, overrides=fit)
+    settings = EvalSettings(id_repeats=id_repeats, probe=probe)
+    result = run_sweep(plan, jobs=jobs, settings=settings, rule=rule, write=False,
                        log=lambda s: print(f"sweep: {s}", flush=True))
     with staged_files(plan.out) as stage:  # the four result files appear together or not at all
         write_outputs(result, stage)
@@ -109,3 +82,6 @@ def main(argv: list[str]) -> int:
     print(result.recommendation.text())
     print(f"\nwrote {plan.out}/sweep.csv, sweep.json, sweep.png, recommendation.txt")
     return 0
+
+
+main = Generated(sweep_latent_sizes, "autoenc sweep", positional=("config",))

@@ -35,7 +35,7 @@ def config(tmp_path_factory: pytest.TempPathFactory) -> Path:
 def sweep_dir(config: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
     """`autoenc sweep` of sizes 2 and 16 through the command line, trained once for the module."""
     out = tmp_path_factory.mktemp("sweeps") / "s"
-    assert main(["sweep", "-c", str(config), "--latent-dims", "2,16", "--out", str(out), "--id-repeats", "0"]) == 0
+    assert main(["sweep", str(config), "--latent_dims", "2,16", "--out", str(out), "--id_repeats", "0"]) == 0
     return out
 
 

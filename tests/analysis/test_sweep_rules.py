@@ -179,17 +179,18 @@ def _fails(argv: list[str], capsys: pytest.CaptureFixture[str], match: str) -> N
 
 
 @pytest.mark.parametrize(("extra", "match"), [
-    (["--latent-dims", ""], "--latent-dims must be a comma-separated list of integers"),
-    (["--latent-dims", "2,four"], "--latent-dims must be a comma-separated list of integers"),
-    (["--latent-dims", "0,4"], "sizes must be >= 1, got 0"),
-    (["--latent-dims", "2,4", "--jobs", "0"], "--jobs must be an integer >= 1, got 0"),
-    (["--latent-dims", "2,4", "--seeds", "0"], "--seeds must be an integer >= 1"),
-    (["--latent-dims", "2,4", "--max-epochs", "-1"], "--max-epochs must be an integer >= 1"),
-    (["--latent-dims", "2,4", "--jobs", "two"], "invalid int value"),
+    (["--latent_dims", ""], "--latent_dims must be a comma-separated list of integers"),
+    (["--latent_dims", "2,four"], "--latent_dims must be a comma-separated list of integers"),
+    (["--latent_dims", "0,4"], "sizes must be >= 1, got 0"),
+    (["--latent_dims", "[0, 4]"], "sizes must be >= 1, got 0"),
+    (["--latent_dims", "2,4", "--jobs", "0"], "--jobs must be an integer >= 1, got 0"),
+    (["--latent_dims", "2,4", "--seeds", "0"], "--seeds must be an integer >= 1"),
+    (["--latent_dims", "2,4", "--max_epochs", "-1"], "--max_epochs must be an integer >= 1"),
+    (["--latent_dims", "2,4", "--jobs", "two"], "jobs: expected int; got two"),
 ])
 def test_cli_bad_options(extra: list[str], match: str, config: Path, tmp_path: Path,
                          capsys: pytest.CaptureFixture[str]) -> None:
-    _fails(["-c", str(config), "--out", str(tmp_path / "s"), *extra], capsys, match)
+    _fails([str(config), "--out", str(tmp_path / "s"), *extra], capsys, match)
     assert not (tmp_path / "s").exists()
 
 
@@ -202,7 +203,7 @@ def test_cli_refuses_configs_that_are_not_model_configs(content: object, match: 
                                                         capsys: pytest.CaptureFixture[str]) -> None:
     path = tmp_path / "other.yaml"
     path.write_text(yaml.safe_dump(content))
-    _fails(["-c", str(path), "--latent-dims", "2", "--out", str(tmp_path / "s")], capsys, match)
+    _fails([str(path), "--latent_dims", "2", "--out", str(tmp_path / "s")], capsys, match)
 
 
 def test_cli_refuses_a_config_typo_before_making_the_directory(tmp_path: Path,
@@ -210,16 +211,16 @@ def test_cli_refuses_a_config_typo_before_making_the_directory(tmp_path: Path,
     path = tmp_path / "typo.yaml"
     path.write_text(yaml.safe_dump({**CONFIG, "model": {"class_path": "Autoencoder",
                                                         "init_args": {"encoder": "mlp", "lattent_dim": 3}}}))
-    _fails(["-c", str(path), "--latent-dims", "2", "--out", str(tmp_path / "s")], capsys, "lattent_dim")
+    _fails([str(path), "--latent_dims", "2", "--out", str(tmp_path / "s")], capsys, "lattent_dim")
     assert not (tmp_path / "s").exists()
 
 
 def test_cli_refuses_another_sweeps_directory(config: Path, tmp_path: Path,
                                               capsys: pytest.CaptureFixture[str]) -> None:
     prepare_sweep_dir(make_plan(config, [2, 4], out=tmp_path / "s"))
-    _fails(["-c", str(config), "--latent-dims", "2,8", "--out", str(tmp_path / "s")], capsys,
+    _fails([str(config), "--latent_dims", "2,8", "--out", str(tmp_path / "s")], capsys,
            "holds another sweep (its latent_dims differs)")
 
 
 def test_cli_missing_config(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    _fails(["-c", str(tmp_path / "nope.yaml"), "--latent-dims", "2"], capsys, "not found")
+    _fails([str(tmp_path / "nope.yaml"), "--latent_dims", "2"], capsys, "not found")

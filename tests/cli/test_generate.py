@@ -14,7 +14,7 @@ from autoenc.cli._generate import Generated, first_positional
 from autoenc.cli.main import COMMANDS, main
 from autoenc.errors import UserError
 
-HAND_WRITTEN = {"fit", "validate", "sweep"}  # LightningCLI itself, and the sweep (being reworked)
+HAND_WRITTEN = {"fit", "validate"}  # LightningCLI itself
 
 
 def generated() -> dict[str, Generated]:

@@ -141,7 +141,7 @@ def parse_sizes(text: str) -> tuple[int, ...]:
         try:
             sizes.append(int(item.strip()))
         except ValueError:
-            raise UserError(f"--latent-dims must be a comma-separated list of integers (e.g. 2,4,8); got {text!r}") from None
+            raise UserError(f"--latent_dims must be a comma-separated list of integers (e.g. 2,4,8); got {text!r}") from None
     return check_sizes(sizes)
 
 
@@ -149,15 +149,15 @@ def check_sizes(sizes: Sequence[int]) -> tuple[int, ...]:
     """Latent sizes -> ascending tuple; refuses an empty list, sizes < 1 and repeats."""
     sizes = list(sizes)
     if not sizes:
-        raise UserError("--latent-dims is empty; give sizes like 2,4,8,16,32")
+        raise UserError("--latent_dims is empty; give sizes like 2,4,8,16,32")
     for k in sizes:
         if isinstance(k, bool) or not isinstance(k, int):
-            raise UserError(f"--latent-dims must be integers, got {k!r}; give sizes like 2,4,8,16,32")
+            raise UserError(f"--latent_dims must be integers, got {k!r}; give sizes like 2,4,8,16,32")
         if k < 1:
-            raise UserError(f"--latent-dims sizes must be >= 1, got {k}; give sizes like 2,4,8,16,32")
+            raise UserError(f"--latent_dims sizes must be >= 1, got {k}; give sizes like 2,4,8,16,32")
     repeated = sorted({k for k in sizes if sizes.count(k) > 1})
     if repeated:
-        raise UserError(f"--latent-dims repeats {', '.join(map(str, repeated))}; list each size once")
+        raise UserError(f"--latent_dims repeats {', '.join(map(str, repeated))}; list each size once")
     return tuple(sorted(sizes))
 
 
@@ -237,7 +237,7 @@ def make_plan(config_path: str | os.PathLike, sizes: Sequence[int], seeds: int =
     """
     sizes = check_sizes(sizes)
     check_positive(seeds, "--seeds")
-    check_positive(max_epochs, "--max-epochs")
+    check_positive(max_epochs, "--max_epochs")
     path = Path(config_path).expanduser().resolve()
     config = read_model_config(path)
     first = base_seed(config)
