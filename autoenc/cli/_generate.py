@@ -12,7 +12,7 @@ on every command. A command that reads images gets the ``--data.*`` options of
 When the command reads a run (a checkpoint or run directory), the run's recorded data options
 are the defaults of ``--data.*``: only the options given override them. The function receives
 ``data=None`` when no data option is given (the run's own data, or none), else the
-instantiated module. Every parse error is one line (:func:`~autoenc.cli._config.one_line_error`).
+instantiated module. Every parse error is one line (:func:`~autoenc.config_errors.one_line_error`).
 """
 
 from __future__ import annotations
@@ -23,7 +23,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
 
-from autoenc.cli._config import find_user_error, one_line_error
+from autoenc.config_errors import find_user_error, one_line_error
 from autoenc.errors import UserError
 
 DATA = "data"

@@ -7,7 +7,7 @@ researcher reads the loss lines, and an error must be the first thing on stderr.
 
 from __future__ import annotations
 
-from autoenc.cli._config import one_line_error
+from autoenc.config_errors import one_line_error
 from autoenc.errors import UserError, find_user_error
 from autoenc.quiet import lightning_quiet
 

@@ -161,7 +161,9 @@ def fit(config: str | os.PathLike | Mapping[str, Any], *, verbose: bool = False,
         if cause is not None:
             raise cause from None
         if isinstance(err, ArgumentError):
-            raise UserError(" ".join(str(err).split())) from None
+            from autoenc.config_errors import one_line_error
+
+            raise UserError(one_line_error(err)) from None
         raise
     if cli.run_dir is None:
         raise UserError("fit ended without a run directory")

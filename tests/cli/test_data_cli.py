@@ -10,11 +10,11 @@ import torch
 import yaml
 from jsonargparse import ArgumentParser
 
-from autoenc.cli._config import find_user_error, one_line_error
 from autoenc.cli._generate import Generated
 from autoenc.cli.data import image_grid
 from autoenc.cli.main import main
 from autoenc.cli.sources import describe_sources
+from autoenc.config_errors import find_user_error, one_line_error
 from autoenc.data import MNIST, SOURCES, Digits, ImageDataModule, Patches
 from autoenc.errors import UserError
 

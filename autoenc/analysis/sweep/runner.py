@@ -69,7 +69,9 @@ def check_config_builds(plan: SweepPlan) -> None:
         if cause is not None:
             raise UserError(f"{where}: {cause}") from None
         if isinstance(err, ArgumentError):
-            raise UserError(f"{where}: {' '.join(str(err).split())}") from None
+            from autoenc.config_errors import one_line_error
+
+            raise UserError(f"{where}: {one_line_error(err)}") from None
         raise
 
 

@@ -17,7 +17,7 @@ import inspect
 import re
 from dataclasses import dataclass, field
 
-from autoenc.errors import UserError, find_user_error  # noqa: F401 (find_user_error: imported from here)
+from autoenc.errors import UserError, find_user_error  # noqa: F401 (find_user_error: imported from here too)
 
 _PARSER_KEY = re.compile(r'^Parser key "([^"]+)":?$')
 _CLASS_PATH = re.compile(r"^Problem with given class_path '([^']+)':?$")
