@@ -20,8 +20,12 @@ def to_uint8(images: torch.Tensor) -> torch.Tensor:
 
 
 def image_grid(images: torch.Tensor, ncol: int | None = None, pad: int = 2, pad_value: int = 255) -> np.ndarray:
-    """Tile (N, C, H, W) images row by row into one (rows*(H+pad)+pad, ncol*(W+pad)+pad, C)
-    uint8 array (C = 1 or 3). ``ncol`` defaults to ceil(sqrt(N))."""
+    """Tile (N, C, H, W) images (float in [0, 1] or uint8) row by row into one
+    (rows*(H+pad)+pad, ncol*(W+pad)+pad, C) uint8 array (C = 1 or 3), cells separated and
+    framed by ``pad`` pixels of ``pad_value``. ``ncol`` defaults to ceil(sqrt(N))."""
+    if not isinstance(images, torch.Tensor) or images.ndim != 4:
+        shape = tuple(images.shape) if hasattr(images, "shape") else type(images).__name__
+        raise ValueError(f"images must be (N, C, H, W), got {shape}")
     x = to_uint8(images)
     n, c, h, w = x.shape
     ncol = ncol or max(1, math.ceil(math.sqrt(n)))
@@ -35,15 +39,17 @@ def image_grid(images: torch.Tensor, ncol: int | None = None, pad: int = 2, pad_
     return out
 
 
-def save_png(array: np.ndarray, path: str | os.PathLike, scale: int = 1) -> None:
-    """Write an (H, W, C) uint8 array as PNG atomically, upscaled ``scale`` x (nearest)."""
+def save_png(array: np.ndarray, path: str | os.PathLike, scale: int = 1, image_format: str = "PNG") -> None:
+    """Write an (H, W, C) uint8 array (C = 1 or 3) atomically (never half-written; a failed
+    write leaves no directory it created), upscaled ``scale`` x (nearest); PNG unless
+    ``image_format`` names another format Pillow writes."""
     from PIL import Image
 
     if scale > 1:
         array = array.repeat(scale, axis=0).repeat(scale, axis=1)
     image = Image.fromarray(array[:, :, 0] if array.shape[2] == 1 else array)
     with atomic_file(path) as f:
-        image.save(f, format="PNG")
+        image.save(f, format=image_format)
 
 
 def upscale_for_viewing(height: int, target: int = 256) -> int:

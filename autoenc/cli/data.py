@@ -6,8 +6,6 @@ import math
 from pathlib import Path
 from typing import TYPE_CHECKING, Literal
 
-import numpy as np
-
 from autoenc.cli._checks import at_least
 from autoenc.cli._generate import Generated
 from autoenc.errors import UserError
@@ -33,13 +31,14 @@ def preview_data(*, data: ImageDataModule, out: Path = Path("runs/preview.png"),
     if columns is not None:
         at_least(columns, 1, "columns")
     from autoenc.atomic import check_file_creatable
+    from autoenc.imaging import image_grid, save_png
 
     out = check_file_creatable(Path(out).expanduser())  # before any data is read or downloaded
     image_format = _format_for(out)
     data.prepare_data()
     images, total = first_images(data, split, count)
     columns = columns or math.ceil(math.sqrt(len(images)))
-    save_image_atomic(image_grid(images, columns), out, image_format)
+    save_png(image_grid(images, columns, pad_value=128), out, image_format=image_format)
     c, h, w = images.shape[1:]
     note = f" (the {split} split has only {total})" if total < count else ""
     print(f"wrote {out}: {len(images)} images{note} of {data.source.name}, {c} x {h} x {w}, "
@@ -69,22 +68,6 @@ def first_images(module, split: str, count: int):
     return torch.stack([module.stream_dataset[i][0] for i in chosen.tolist()]), len(idx)
 
 
-def image_grid(images, columns: int, pad: int = 2, pad_value: int = 128) -> np.ndarray:
-    """uint8 (N, C, H, W) tensor or array -> one uint8 (rows*(H+pad)+pad, columns*(W+pad)+pad, C)
-    image, row-major, separated and framed by ``pad`` pixels of ``pad_value``; unused cells
-    stay ``pad_value``."""
-    array = np.asarray(images.cpu() if hasattr(images, "cpu") else images)
-    if array.dtype != np.uint8 or array.ndim != 4:
-        raise ValueError(f"images must be uint8 (N, C, H, W), got {array.dtype} {array.shape}")
-    n, c, h, w = array.shape
-    rows = math.ceil(n / columns)
-    grid = np.full((rows * (h + pad) + pad, columns * (w + pad) + pad, c), pad_value, dtype=np.uint8)
-    for i in range(n):
-        top, left = pad + (i // columns) * (h + pad), pad + (i % columns) * (w + pad)
-        grid[top : top + h, left : left + w] = array[i].transpose(1, 2, 0)
-    return grid
-
-
 def _format_for(out: Path) -> str:
     from PIL import Image
 
@@ -94,15 +77,3 @@ def _format_for(out: Path) -> str:
         raise UserError(f"--out {str(out)!r}: unknown image type {out.suffix or '(no suffix)'!r}; "
                         "use a .png file")
     return fmt
-
-
-def save_image_atomic(grid: np.ndarray, out: Path, image_format: str = "PNG") -> None:
-    """Write (H, W, 1 or 3) uint8 ``grid`` to ``out`` (parents created) atomically: ``out`` is
-    never half-written, and a failed write leaves no directory it created."""
-    from PIL import Image
-
-    from autoenc.atomic import atomic_file
-
-    image = Image.fromarray(grid[:, :, 0] if grid.shape[2] == 1 else grid)
-    with atomic_file(out) as f:
-        image.save(f, format=image_format)

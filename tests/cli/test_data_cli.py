@@ -11,12 +11,12 @@ import yaml
 from jsonargparse import ArgumentParser
 
 from autoenc.cli._generate import Generated
-from autoenc.cli.data import image_grid
 from autoenc.cli.main import main
 from autoenc.cli.sources import describe_sources
 from autoenc.config_errors import find_user_error, one_line_error
 from autoenc.data import MNIST, SOURCES, Digits, ImageDataModule, Patches
 from autoenc.errors import UserError
+from autoenc.imaging import image_grid
 
 CONFIGS = sorted((Path(__file__).parents[2] / "configs").glob("*.yaml"))
 
@@ -248,12 +248,12 @@ def test_preview_errors_exit_2_with_one_line(argv: list[str], message: str, tmp_
 
 def test_image_grid_layout() -> None:
     images = torch.arange(3 * 2 * 2, dtype=torch.uint8).view(3, 1, 2, 2)
-    grid = image_grid(images, columns=2, pad=1, pad_value=9)
+    grid = image_grid(images, ncol=2, pad=1, pad_value=9)
     assert grid.shape == (2 * 3 + 1, 2 * 3 + 1, 1)
     assert grid[1:3, 1:3, 0].tolist() == [[0, 1], [2, 3]] and grid[1:3, 4:6, 0].tolist() == [[4, 5], [6, 7]]
     assert grid[4:6, 1:3, 0].tolist() == [[8, 9], [10, 11]] and (grid[4:6, 4:6] == 9).all()
-    with pytest.raises(ValueError, match=r"images must be uint8 \(N, C, H, W\)"):
-        image_grid(torch.zeros(2, 2, 2), columns=1)
+    with pytest.raises(ValueError, match=r"images must be \(N, C, H, W\)"):
+        image_grid(torch.zeros(2, 2, 2), ncol=1)
 
 
 # -- autoenc sources -----------------------------------------------------------------------------
