@@ -108,7 +108,7 @@ def test_out_of_memory_is_one_line(stand_in, capsys):
         stand_in(_raise(error))
         assert cli.main(["test-cmd"]) == 2
         err = capsys.readouterr().err
-        assert err.startswith("autoenc test-cmd: error: out of memory (") and "smaller --batch-size" in err
+        assert err.startswith("autoenc test-cmd: error: out of memory (") and "smaller --batch_size" in err
         assert err.count("\n") == 1
 
 

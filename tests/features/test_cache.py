@@ -98,7 +98,7 @@ def test_changed_transform_is_refused(digits_dm, tmp_path):
 
 def test_shape_mismatch_names_both_shapes_and_writes_nothing(trained_model, tmp_path):
     dm = ImageDataModule("digits", image_size=16, num_workers=0)
-    with pytest.raises(UserError, match=r"takes images \(1, 8, 8\).*data has \(1, 16, 16\).*image_size=8"):
+    with pytest.raises(UserError, match=r"takes images \(1, 8, 8\).*data has \(1, 16, 16\).*--data.image_size 8"):
         extract_features(trained_model, dm, tmp_path / "c")
     assert list(tmp_path.iterdir()) == []
 
