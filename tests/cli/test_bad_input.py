@@ -165,55 +165,6 @@ ID = [
 ]
 
 SWEEP = [
-]
-
-PREVIEW = [
-    (["preview", "--count", "0"], r"--count must be an integer >= 1, got 0", None),
-    (["preview", "--count", "abc"], r"count: expected int; got abc", None),
-    (["preview", "--columns", "-1"], r"--columns must be an integer >= 1, got -1", None),
-    (["preview", "--data.source", "nosuch"], r"unknown data source 'nosuch'", None),
-    (["preview", "--split", "test"], r"split: expected one of 'all', 'train', 'val'; got test", None),
-    (["preview", "--out", "{tmp}/p.txt"], r"unknown image type", None),
-    (["preview", "--out", "{file}/p.png"], r"is a file|not a directory", None),
-    (["preview", "--out", "{tmp}/pic.png"], r"pic.png.* is a directory", None),
-    (["preview", "--out", "{ro}/p.png"], r"(?i)permission denied|not writable", "ro"),
-    (["preview", "--out", "{tmp}/new/sub/p.png"], r"(?i)no space left on device", "enospc"),
-    (["preview", "--data.image_size", "-3"], r"image_size", None),
-    (["preview", "--data.subset", "-1"], r"subset", None),
-    (["preview", "--data.batch_size", "0"], r"batch_size", None),
-    (["preview", "--data.bogus", "1"], r"unrecognized arguments: --data.bogus", None),
-    (["preview", "--data.val_fraction", "2"], r"val_fraction", None),
-    (["preview", "--data", "{file}"], r"must hold a mapping", None),
-    (["preview", "--data.image_size"], r"--data.image_size: expected one argument", None),
-    (["preview", "--data", "{tmp}/nope.yaml"], r"no such file", None),
-    (["sources", "nosuch*"], r"no data source matches", None),
-    (["sources", "--bogus"], r"unrecognized arguments", None),
-]
-
-ID = [
-    (["id", "{npy}", "--out", "{tmp}/o", "--k", "0"], r"k must be an integer >= 2, got 0", None),
-    (["id", "{npy}", "--out", "{tmp}/o", "--k", "5000"], r"\bk\b.*5000", None),
-    (["id", "{npy}", "--out", "{tmp}/o", "--repeats", "-1"], r"repeats must be 0 .* or an integer >= 2, got -1", None),
-    (["id", "{npy}", "--out", "{tmp}/o", "--fraction", "0"], r"fraction .*must be in \(0, 1\), got 0", None),
-    (["id", "{npy}", "--out", "{tmp}/o", "--fraction", "1.5"], r"fraction .*must be in \(0, 1\), got 1.5", None),
-    (["id", "{npy}", "--out", "{tmp}/o", "--levels", "0"], r"levels .*must be >= 1, got 0", None),
-    (["id", "{npy}", "--out", "{tmp}/o", "--seed", "-1"], r"--seed must be an integer in \[0, 4294967296\), got -1", None),
-    (["id", "{npy}", "--out", "{tmp}/o", "--variance", "2"], r"variance", None),
-    (["id", "{npy}", "--out", "{tmp}/o", "--chunk_mb", "-1"], r"--chunk_mb must be a number > 0", None),
-    (["id", "{npy}", "--out", "{tmp}/o", "--max_points", "1"], r"--max_points must be an integer >= 2", None),
-    (["id", "{npy}", "--out", "{tmp}/o", "--n1", "0"], r"n1", None),
-    (["id", "{npy}", "--out", "{tmp}/o", "--discard_fraction", "-0.1"], r"discard_fraction", None),
-    (["id", "{npy}", "--out", "{tmp}/o", "--device", "nosuch"], r"--device", None),
-    (["id", "{npy}", "--out", "{file}"], r"is a file|not a directory", None),
-    (["id", "{npy}", "--out", "{file}/sub"], r"is a file|not a directory", None),
-    (["id", "{npy}", "--out", "{ro}/o"], r"(?i)permission denied|not writable", "ro"),
-    (["id", "{npy}", "--out", "{tmp}/new/o"], r"(?i)no space left on device", "enospc"),
-    (["id", "{file}", "--out", "{tmp}/o"], r"is not a .npy file \(no NumPy header\)", None),
-    (["id", "--out", "{tmp}/o"], r"give an array", None),
-    (["id", "{run}", "--out", "{tmp}/o", "--data.image_size", "abc"], r"data.image_size", None),
-]
-
-SWEEP = [
     (["sweep", "{tmp}/missing.yaml", "--latent_dims", "2"], r"not found", None),
     (["sweep", str(CONFIG), "--latent_dims", "0"], r"--latent_dims sizes must be >= 1", None),
     (["sweep", str(CONFIG), "--latent_dims", "a"], r"--latent_dims must be", None),
