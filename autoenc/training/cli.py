@@ -56,10 +56,11 @@ _DEFAULT_RUNS_DIR = "runs"
 
 
 def _launched_rank() -> int:
-    """This process's rank as the launcher set it (0 when not launched by one)."""
-    from lightning.fabric.utilities.rank_zero import _get_rank
+    """This process's global rank as its launcher set it (RANK, LOCAL_RANK, SLURM_PROCID ...
+    read by Lightning at import), 0 when not launched by one."""
+    from lightning.pytorch.utilities import rank_zero_only
 
-    return _get_rank() or 0
+    return int(getattr(rank_zero_only, "rank", 0) or 0)
 
 
 def _say(message: str) -> None:
