@@ -88,7 +88,7 @@ def naming(path: str | os.PathLike) -> Iterator[None]:
 
 
 # -- directories created on demand -----------------------------------------------------------------
-def _first_missing(directory: Path) -> Path | None:
+def first_missing(directory: Path) -> Path | None:
     """The highest ancestor-or-self of ``directory`` that does not exist: the first directory
     ``mkdir(parents=True)`` would create (None when ``directory`` exists)."""
     top = None
@@ -98,7 +98,7 @@ def _first_missing(directory: Path) -> Path | None:
     return top
 
 
-def _remove_empty(directory: Path, top: Path | None) -> None:
+def remove_empty(directory: Path, top: Path | None) -> None:
     """Remove ``directory`` and its parents up to ``top`` while they are empty."""
     if top is None:
         return
@@ -154,12 +154,12 @@ def created_dir(directory: str | os.PathLike) -> Iterator[Path]:
     them that this call created and that are still empty, so a failed command leaves no empty
     output directory behind. Errors of ``mkdir`` propagate as ``OSError`` naming the path."""
     directory = Path(directory).expanduser()
-    top = _first_missing(directory)
+    top = first_missing(directory)
     try:
         directory.mkdir(parents=True, exist_ok=True)
         yield directory
     except BaseException:
-        _remove_empty(directory, top)
+        remove_empty(directory, top)
         raise
 
 
@@ -210,7 +210,7 @@ def atomic_file(path: str | os.PathLike, mode: str = "wb") -> Iterator:
         OSError: writing failed; it names ``path`` (see :func:`file_error_message`).
     """
     path = Path(path)
-    top = _first_missing(path.parent)
+    top = first_missing(path.parent)
     try:
         ensure_parent(path)
         with naming(path):
@@ -227,7 +227,7 @@ def atomic_file(path: str | os.PathLike, mode: str = "wb") -> Iterator:
                     os.unlink(tmp)
                 raise
     except BaseException:
-        _remove_empty(path.parent, top)
+        remove_empty(path.parent, top)
         raise
 
 
@@ -238,7 +238,7 @@ def atomic_dir(path: str | os.PathLike, overwrite: bool = False) -> Iterator[Pat
     path = Path(path)
     if path.exists() and not overwrite:
         raise UserError(f"{str(path)!r} already exists; pass overwrite (--overwrite) or choose another directory")
-    top = _first_missing(path.parent)
+    top = first_missing(path.parent)
     try:
         ensure_parent(path)
         with naming(path):
@@ -257,7 +257,7 @@ def atomic_dir(path: str | os.PathLike, overwrite: bool = False) -> Iterator[Pat
                 shutil.rmtree(tmp, ignore_errors=True)
                 raise
     except BaseException:
-        _remove_empty(path.parent, top)
+        remove_empty(path.parent, top)
         raise
 
 

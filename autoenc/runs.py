@@ -25,7 +25,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from autoenc.atomic import make_dir
+from autoenc.atomic import first_missing, make_dir, remove_empty
 from autoenc.errors import CheckpointError, UserError
 
 if TYPE_CHECKING:
@@ -79,7 +79,7 @@ def reserve_version(runs_dir: str | os.PathLike, name: str, attempts: int = 1000
         UserError: the directory cannot be created (a file in the way, no permission).
     """
     base = Path(runs_dir) / name
-    created = next((p for p in reversed([base, *base.parents]) if not p.exists()), None)
+    created = first_missing(base)
     make_dir(base)
     existing = versions(runs_dir, name)
     start = existing[-1] + 1 if existing else 0
@@ -109,14 +109,7 @@ def remove_if_unused(location: RunLocation) -> bool:
     if not path.is_dir() or has_checkpoint(path):
         return False
     shutil.rmtree(path, ignore_errors=True)
-    if location.created is not None:
-        for parent in path.parents:
-            try:
-                parent.rmdir()  # only when empty
-            except OSError:
-                break
-            if parent == location.created:
-                break
+    remove_empty(path.parent, location.created)
     return True
 
 

@@ -10,6 +10,7 @@ import tempfile
 from collections.abc import Iterable, Sequence
 from pathlib import Path
 
+from autoenc.atomic import first_missing, remove_empty
 from autoenc.errors import DataError
 
 
@@ -72,7 +73,7 @@ def fetch(url: str, dest: Path, timeout: float = 60.0, chunk: int = 1 << 20) -> 
 def download(urls: Sequence[str], target: Path, md5: str | None) -> None:
     """Fetch ``target`` from the first URL that works, checking md5; the file appears only
     when complete and verified (downloaded to a temporary name, then renamed)."""
-    created = next((p for p in reversed([target.parent, *target.parent.parents]) if not p.exists()), None)
+    created = first_missing(target.parent)
     target.parent.mkdir(parents=True, exist_ok=True)
     errors = []
     for url in urls:
@@ -88,25 +89,11 @@ def download(urls: Sequence[str], target: Path, md5: str | None) -> None:
                 continue
             os.replace(part, target)
             return
-    _remove_empty(target.parent, up_to=created)
+    remove_empty(target.parent, created)  # the folders made for nothing
     raise DataError(
         f"could not download {target.name} into {str(target.parent)!r} ({'; '.join(errors)}); "
         f"check your network, or place the file there yourself"
     )
-
-
-def _remove_empty(folder: Path, up_to: Path | None) -> None:
-    """Remove ``folder`` and its parents up to ``up_to`` (which a failed download created)
-    while they are empty; nothing when ``up_to`` is None (they existed before)."""
-    if up_to is None:
-        return
-    for d in [folder, *folder.parents]:
-        try:
-            d.rmdir()
-        except OSError:
-            return
-        if d == up_to:
-            return
 
 
 def extract_archive_atomic(archive: Path, into: Path, top: str) -> None:

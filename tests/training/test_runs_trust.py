@@ -101,7 +101,7 @@ def _reserve(args: tuple[str, str]) -> int:
 
 def test_concurrent_reservations_never_share_a_version(tmp_path: Path) -> None:
     with multiprocessing.get_context("spawn").Pool(4) as pool:
-        got = pool.map(_reserve, [(str(tmp_path), "r")] * 16)
+        got = pool.map_async(_reserve, [(str(tmp_path), "r")] * 16).get(timeout=120)
     assert sorted(got) == list(range(16))
 
 
