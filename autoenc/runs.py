@@ -238,7 +238,7 @@ class Run:
     def targets(self, split: str = "val", count: int | None = None) -> torch.Tensor | None:
         """Labels (N,) or factor values (N, F) of the same items as :meth:`images`, or None."""
         targets = self.datamodule.arrays(split).targets
-        return None if targets is None or count is None else targets[:count]
+        return targets if targets is None or count is None else targets[:count]
 
     def encode(self, images: torch.Tensor | None = None, split: str = "val", batch_size: int = 512) -> torch.Tensor:
         """Codes (N, latent_dim) of ``images`` ((N, C, H, W) in [0, 1]; default: the whole

@@ -138,3 +138,17 @@ def test_a_logger_of_the_users_own_decides_where_the_run_goes(tmp_path: Path, ca
     run = tmp_path / "own" / "lightning_logs" / "version_0"
     assert (run / "checkpoints" / "last.ckpt").is_file()
     assert f"run: {run}" in capsys.readouterr().out
+
+
+def test_run_opens_model_data_and_position_from_one_checkpoint(vae_run: Path) -> None:
+    from autoenc.runs import Run
+
+    run = Run.open(vae_run)
+    assert run.path == vae_run and run.latent_dim == 10 and run.epoch == 1
+    images, labels = run.images("val"), run.targets("val")
+    assert images.dtype == torch.float32 and 0 <= float(images.min()) and float(images.max()) <= 1
+    assert labels is not None and len(labels) == len(images)
+    assert torch.equal(run.targets("val", count=5), labels[:5])
+    codes = run.encode(images[:7])
+    assert codes.shape == (7, 10) and not codes.requires_grad
+    assert run.config["model"]["init_args"]["latent_dim"] == 10
