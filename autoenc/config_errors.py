@@ -79,28 +79,37 @@ def _expected(types: list[str], given: str | None) -> str:
     return f"expected {' or '.join(names)}{got}"
 
 
-def _accepted(class_path: str) -> list[str] | None:
-    """Keyword options of the class at ``class_path``, or None when it cannot be imported."""
-    module, _, name = class_path.rpartition(".")
-    try:
-        cls = getattr(importlib.import_module(module), name)
-        params = inspect.signature(cls.__init__).parameters.values()
-    except (ImportError, AttributeError, ValueError, TypeError):
-        return None
-    return [p.name for p in params if p.name != "self"
-            and p.kind in (p.POSITIONAL_OR_KEYWORD, p.KEYWORD_ONLY)]
+def accepted_options(cls: type) -> list[str]:
+    """Keyword options of ``cls``: its ``__init__``'s, and its bases' while ``**kwargs`` passes
+    them on (as jsonargparse reads them)."""
+    names: list[str] = []
+    for klass in cls.__mro__:
+        if "__init__" not in vars(klass):
+            continue
+        params = inspect.signature(klass.__init__).parameters.values()
+        names += [p.name for p in params if p.name != "self" and p.name not in names
+                  and p.kind in (p.POSITIONAL_OR_KEYWORD, p.KEYWORD_ONLY)]
+        if not any(p.kind == p.VAR_KEYWORD for p in params):
+            break
+    return names
+
+
+def not_accepted(cls: type, option: str, hidden: tuple[str, ...] = ()) -> str:
+    """"X does not accept option 'y'; it accepts a, b (did you mean 'b'?)", leaving out the
+    ``hidden`` options (linked ones nobody types)."""
+    accepted = [o for o in accepted_options(cls) if o not in hidden]
+    reason = f"{cls.__name__} does not accept option {option!r}; it accepts {', '.join(accepted) or 'no options'}"
+    close = difflib.get_close_matches(option, accepted, n=1)
+    return reason + (f" (did you mean {close[0]!r}?)" if close else "")
 
 
 def _not_accepted(class_path: str, option: str) -> str:
-    name = class_path.rpartition(".")[2]
-    reason = f"{name} does not accept option {option!r}"
-    accepted = _accepted(class_path)
-    if accepted is not None:
-        reason += f"; it accepts {', '.join(accepted) or 'no options'}"
-        close = difflib.get_close_matches(option, accepted, n=1)
-        if close:
-            reason += f" (did you mean {close[0]!r}?)"
-    return reason
+    module, _, name = class_path.rpartition(".")
+    try:
+        cls = getattr(importlib.import_module(module), name)
+        return not_accepted(cls, option)
+    except (ImportError, AttributeError, ValueError, TypeError):
+        return f"{name} does not accept option {option!r}"
 
 
 def _class_problem(class_path: str, nodes: list[_Node], key: list[str]) -> tuple[list[str], str]:

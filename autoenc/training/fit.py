@@ -77,34 +77,14 @@ def merge_overrides(config: dict[str, Any], overrides: Mapping[str, Any]) -> dic
     return config
 
 
-def _options(cls: type) -> list[str]:
-    """Keyword options of ``cls``: its ``__init__``'s, and its bases' while ``**kwargs`` passes
-    them on (as jsonargparse reads them)."""
-    import inspect
-
-    names: list[str] = []
-    for klass in cls.__mro__:
-        if "__init__" not in vars(klass):
-            continue
-        params = inspect.signature(klass.__init__).parameters.values()
-        names += [p.name for p in params if p.name != "self" and p.name not in names
-                  and p.kind in (p.POSITIONAL_OR_KEYWORD, p.KEYWORD_ONLY)]
-        if not any(p.kind == p.VAR_KEYWORD for p in params):
-            break
-    return names
-
-
 def _refuse_unknown(where: str, cls: type, given: Mapping[str, Any], linked: tuple[str, ...] = ()) -> None:
     """One line naming an option ``cls`` does not take, the ones it does, and the closest."""
-    import difflib
+    from autoenc.config_errors import accepted_options, not_accepted
 
-    accepted = [o for o in _options(cls) if o not in linked]
+    accepted = accepted_options(cls)
     for key in given:
-        if key not in accepted:
-            close = difflib.get_close_matches(key, accepted, n=1)
-            hint = f" (did you mean {close[0]!r}?)" if close else ""
-            raise UserError(f"{where}: {cls.__name__} does not accept option {key!r}{hint}; it accepts "
-                            f"{', '.join(accepted)}")
+        if key not in accepted or key in linked:
+            raise UserError(f"{where}: {not_accepted(cls, key, hidden=linked)}")
 
 
 def check_option_names(cfg: Mapping[str, Any]) -> None:
