@@ -25,25 +25,30 @@ from autoenc.errors import UserError, find_user_error
 from autoenc.quiet import lightning_quiet
 from autoenc.runs import Run
 
-__all__ = ["check_option_names", "fit", "load_config", "merge_overrides"]
+__all__ = ["check_option_names", "fit", "load_config", "merge_overrides", "read_yaml"]
+
+
+def read_yaml(path: str | os.PathLike) -> Any:
+    """The parsed content of the YAML file ``path``; one UserError line when it is missing,
+    not a file, or not YAML."""
+    import yaml
+
+    p = Path(path).expanduser()
+    if not p.is_file():
+        raise UserError(f"config {str(p)!r} not found; pass a training config such as configs/digits_vae.yaml")
+    try:
+        return yaml.safe_load(p.read_text())
+    except (OSError, UnicodeDecodeError, yaml.YAMLError) as err:
+        raise UserError(f"cannot read config {str(p)!r} as YAML ({' '.join(str(err).split())[:160]})") from None
 
 
 def load_config(config: str | os.PathLike | Mapping[str, Any]) -> dict[str, Any]:
     """A config as a fresh dict: a YAML file read, or a mapping copied."""
     if isinstance(config, Mapping):
         return copy.deepcopy(dict(config))
-    import yaml
-
-    path = Path(config)
-    try:
-        loaded = yaml.safe_load(path.read_text())
-    except FileNotFoundError:
-        raise UserError(f"config {str(path)!r} does not exist; give a YAML file such as configs/digits_vae.yaml") from None
-    except (OSError, yaml.YAMLError) as err:
-        first = str(err).strip().splitlines()[0] if str(err).strip() else type(err).__name__
-        raise UserError(f"config {str(path)!r} is not readable YAML ({first})") from None
+    loaded = read_yaml(config)
     if not isinstance(loaded, dict):
-        raise UserError(f"config {str(path)!r} holds {type(loaded).__name__}, not a mapping of options")
+        raise UserError(f"config {str(config)!r} holds {type(loaded).__name__}, not a mapping of options")
     return loaded
 
 

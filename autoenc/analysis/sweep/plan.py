@@ -170,15 +170,10 @@ def check_positive(value: int | None, flag: str) -> None:
 def read_model_config(path: str | os.PathLike) -> dict[str, Any]:
     """The parsed YAML training config at ``path``; refuses anything that is not a model
     config (no ``model:`` with a ``class_path`` naming an autoenc model)."""
-    import yaml
+    from autoenc.training.fit import read_yaml
 
     p = Path(path).expanduser()
-    if not p.is_file():
-        raise UserError(f"config {str(p)!r} not found; pass a training config such as configs/digits_vae.yaml")
-    try:
-        config = yaml.safe_load(p.read_text())
-    except (OSError, UnicodeDecodeError, yaml.YAMLError) as err:
-        raise UserError(f"cannot read config {str(p)!r} as YAML ({' '.join(str(err).split())[:160]})") from None
+    config = read_yaml(p)
     hint = "a training config has model: {class_path: VariationalAutoencoder, init_args: ...} (see configs/)"
     if not isinstance(config, dict) or not isinstance(config.get("model"), dict):
         raise UserError(f"{str(p)!r} is not a model config: it has no model: section; {hint}")
