@@ -119,15 +119,16 @@ class VariationalAutoencoder(AutoencoderModule):
         super().__init__(input_shape, latent_dim, **kwargs)
 
     def encoder_outputs(self) -> int:
-        return 2 * self.latent_dim
+        return 2 * self.code_channels
 
     def posterior(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-        """x: (B, C, H, W) -> (mu, logvar), each (B, latent_dim)."""
+        """x: (B, C, H, W) -> (mu, logvar), each (B, *latent_shape) (a spatial code: mean and
+        log-variance maps)."""
         mu, logvar = self.encoder(x).chunk(2, dim=1)
         return mu, logvar.clamp(-30.0, 20.0)
 
     def encode(self, x: torch.Tensor) -> torch.Tensor:
-        """The posterior mean (B, latent_dim)."""
+        """The posterior mean (B, *latent_shape)."""
         return self.posterior(x)[0]
 
     def capacity(self, step: int | None = None) -> float:
@@ -149,13 +150,14 @@ class VariationalAutoencoder(AutoencoderModule):
         mu, logvar = self.posterior(x)
         z = mu + torch.randn_like(mu) * (0.5 * logvar).exp()
         out = self._output(x, self.truncate_code(z))
-        kl_dims = gaussian_kl(mu, logvar)  # (B, D)
+        kl_dims = gaussian_kl(mu, logvar).flatten(1)  # (B, D): D = C * h * w for a spatial code
         kl = kl_dims.sum(1).mean()
         recon = out.terms["recon"]
         tc_beta = self.hparams.get("tc_beta")
         if tc_beta is not None:
             n = self.hparams.get("tc_dataset_size") or len(x)
-            tc = total_correlation(z, mu, logvar, n, self.hparams.get("tc_estimator", "mss"))
+            tc = total_correlation(z.flatten(1), mu.flatten(1), logvar.flatten(1), n,
+                                   self.hparams.get("tc_estimator", "mss"))
             out.loss = recon + self.hparams.beta * (kl - tc) + tc_beta * tc
             out.terms["tc"] = tc
         elif self.hparams.capacity_max is None:
@@ -169,12 +171,12 @@ class VariationalAutoencoder(AutoencoderModule):
         return out
 
     def kl_per_dim(self, x: torch.Tensor) -> torch.Tensor:
-        """(latent_dim,) KL of each dimension averaged over ``x``, nats."""
+        """(latent_dim,) KL of each element of the flattened code averaged over ``x``, nats."""
         mu, logvar = self.posterior(x)
-        return gaussian_kl(mu, logvar).mean(0)
+        return gaussian_kl(mu, logvar).flatten(1).mean(0)
 
     @torch.no_grad()
     def sample(self, n: int, generator: torch.Generator | None = None) -> torch.Tensor:
         """n images decoded from prior draws z ~ N(0, I): (n, C, H, W) in [0, 1]."""
-        z = torch.randn((n, self.latent_dim), generator=generator).to(self.device)
+        z = torch.randn((n, *self.latent_shape), generator=generator).to(self.device)
         return self.decode(z)
