@@ -14,6 +14,7 @@ same options (:meth:`NetOptions.encoder`, :meth:`NetOptions.decoder`).
 
 from __future__ import annotations
 
+from abc import ABC, abstractmethod
 from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any, ClassVar
 
@@ -44,7 +45,7 @@ _ACTIVATION = [Options(ACTIVATIONS.list())]
 _WIDTHS = [ListOf(POSITIVE_INT, non_empty=True)]
 
 
-class NetOptions:
+class NetOptions(ABC):
     """Options of one net kind; subclasses declare typed ``__init__`` arguments and ``PARAMS``.
 
     Class attributes:
@@ -67,15 +68,15 @@ class NetOptions:
         YAML configs store the options (plain data; :func:`net_from_config` reads it back)."""
         return {"class_path": f"{PUBLIC_MODULE}.{type(self).__name__}", "init_args": self.options()}
 
+    @abstractmethod
     def encoder(self, input_shape: Sequence[int], out_features: int, *, spatial: bool = False) -> Encoder:
         """The encoder: (B, C, H, W) -> (B, out_features), or with ``spatial`` (B,
         out_features, h, w) maps at the last stage's resolution (a 1x1 conv)."""
-        raise NotImplementedError
 
+    @abstractmethod
     def decoder(self, output_shape: Sequence[int], latent_dim: int, *, spatial: bool = False) -> Decoder:
         """The mirror decoder: (B, latent_dim) or with ``spatial`` (B, latent_dim, h, w)
         -> (B, C, H, W) logits."""
-        raise NotImplementedError
 
     def __eq__(self, other: object) -> bool:
         return type(other) is type(self) and vars(other) == vars(self)

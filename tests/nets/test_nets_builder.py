@@ -84,6 +84,12 @@ class _WideNet(StagedNetOptions):
     min_blocks = 1
     PARAMS = staged_params(1)
 
+    def encoder(self, input_shape, out_features, *, spatial=False):  # type: ignore[no-untyped-def]
+        return _WideEncoder(input_shape, out_features, self, spatial=spatial)
+
+    def decoder(self, output_shape, latent_dim, *, spatial=False):  # type: ignore[no-untyped-def]
+        return _WideDecoder(output_shape, latent_dim, self, spatial=spatial)
+
 
 class _WideEncoder(StagedEncoder):
     blocks = _WideBlocks
@@ -97,8 +103,8 @@ def test_builder_takes_any_block_factory() -> None:
     """Only the blocks differ between architectures: a new one gets the plan, the shapes,
     the stage layout and the messages of the shared skeleton."""
     options = {"widths": [3, 5], "blocks_per_stage": [1, 2], "downsamples": 1, "norm": "batch", "activation": "relu"}
-    enc = _WideEncoder((2, 12, 12), 7, _WideNet(**options))
-    dec = _WideDecoder((2, 12, 12), 7, _WideNet(**options))
+    enc = _WideNet(**options).encoder((2, 12, 12), 7)
+    dec = _WideNet(**options).decoder((2, 12, 12), 7)
     assert enc.feature_shape == dec.feature_shape == (10, 6, 6)
     assert [len(enc.stage1), len(enc.stage2)] == [1, 2]
     assert [len(dec.stage1), len(dec.stage2)] == [2, 1]  # stage 2 first, mirrored
