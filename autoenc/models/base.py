@@ -272,7 +272,7 @@ class AutoencoderModule(L.LightningModule):
         every process in data-parallel runs (sync_dist) so all ranks agree on val/loss."""
         metrics = {f"{stage}/{k}": v for k, v in out.terms.items()} | {f"{stage}/loss": out.loss}
         if out.kl_per_dim is not None and len(self.latent_shape) > 1:
-            per_channel = out.kl_per_dim.reshape(self.latent_shape).flatten(1).sum(1)
+            per_channel = channel_sums(out.kl_per_dim, self.latent_shape)
             metrics |= {f"{stage}/kl_channel_{c}": v for c, v in enumerate(per_channel)}
         elif out.kl_per_dim is not None:
             metrics |= {f"{stage}/kl_dim_{i}": v for i, v in enumerate(out.kl_per_dim)}
@@ -318,6 +318,12 @@ class AutoencoderModule(L.LightningModule):
         # arguments (without it, the subclass-mode parser refuses e.g. a VAE's `beta`).
         hparams["_class_path"] = f"{type(self).__module__}.{type(self).__qualname__}"
         checkpoint["hyper_parameters"] = _plain(hparams)
+
+
+def channel_sums(values: torch.Tensor, latent_shape: tuple[int, ...]) -> torch.Tensor:
+    """Per-element values of a flattened spatial code, (C * h * w,) in ``latent_shape`` (C, h, w)
+    order, summed over positions: (C,) (e.g. the KL of each channel in nats from ``kl_per_dim``)."""
+    return values.reshape(latent_shape).flatten(1).sum(1)
 
 
 def keep_prefix(z: torch.Tensor, k: int | torch.Tensor) -> torch.Tensor:
