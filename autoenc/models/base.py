@@ -161,6 +161,9 @@ class AutoencoderModule(L.LightningModule):
         for key in legacy:
             self.hparams.pop(key, None)
         self.hparams["input_shape"] = list(input_shape)  # plain types only (weights_only loading)
+        self.hparams.pop("encoder", None)
+        self.hparams.pop("decoder", None)
+        self.hparams.pop("net_options", None)
         self.hparams["net"] = net.config()
         self.input_shape = input_shape
         self.net = net
