@@ -161,6 +161,7 @@ class AutoencoderModule(L.LightningModule):
         for key in legacy:
             self.hparams.pop(key, None)
         self.hparams["input_shape"] = list(input_shape)  # plain types only (weights_only loading)
+        # save_hyperparameters records the keyword arguments as the call gave them, older net keys included
         self.hparams.pop("encoder", None)
         self.hparams.pop("decoder", None)
         self.hparams.pop("net_options", None)
