@@ -225,6 +225,8 @@ def load_classifier(path: str | os.PathLike) -> Classifier:
         meta = json.loads((path / META).read_text())
     except FileNotFoundError:
         raise _refuse(path, f"no {META}") from None
+    except OSError as err:
+        raise _refuse(path, f"cannot read {META}: {err.strerror}") from None
     except ValueError as err:
         raise _refuse(path, f"{META} is not JSON: {err}") from None
     if not isinstance(meta, dict) or meta.get("kind") != KIND:
