@@ -195,8 +195,8 @@ def cache_images(cache: FeatureCache) -> torch.Tensor:
 
 def retrain(cache: FeatureCache | str | os.PathLike, *, out: str | os.PathLike | None = None,
             hidden: int | None = None, test_fraction: float = 0.2, val_fraction: float = 0.1,
-            epochs: int = 200, patience: int = 10, learning_rate: float = 0.01, weight_decay: float = 1e-4,
-            batch_size: int = 256, seed: int = 0, distortions: Distortions | None = None,
+            epochs: int = 200, patience: int = 10, learning_rate: float = 0.03, weight_decay: float = 1e-4,
+            batch_size: int = 1024, seed: int = 0, distortions: Distortions | None = None,
             images: torch.Tensor | None = None, overwrite: bool = False,
             device: str | torch.device = "cpu") -> RetrainResult:
     """Train a new last layer on a feature cache; return (and with ``out``, write) the classifier.
