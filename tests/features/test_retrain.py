@@ -215,3 +215,24 @@ def test_bad_inputs(capsys, tmp_path, classifier_dir, train_cache):
         code, _, err = _run(capsys, *argv)
         assert code == 2 and len(err.strip().splitlines()) == 1 and match in err, (argv, err)
         assert sorted(p.name for p in tmp_path.iterdir()) == before
+
+
+def test_torchvision_encoder_by_reference(tmp_path, digits_dm):
+    """A cache of a torchvision backbone (random weights, seed 3, resized): the classifier names the
+    model, node, seed and size, and loads the same encoder again (sha256 checked)."""
+    from autoenc.data.base import ImageArrays
+    from autoenc.features import extract_features, load_encoder
+    from autoenc.features.classifier import load_classifier
+    from autoenc.features.retrain import retrain
+
+    arrays = digits_dm.arrays("val")
+    data = ImageArrays(arrays.images[:200], arrays.targets[:200], arrays.target_names)
+    encoder = load_encoder("torchvision:resnet18:layer1.1.relu_1", seed=3, image_size=16)
+    cache = extract_features(encoder, data, tmp_path / "cache")
+    retrain(cache, out=tmp_path / "clf", epochs=20)
+    clf = load_classifier(tmp_path / "clf")
+    ref = clf.encoder_ref
+    assert ref["source"] == "torchvision:resnet18:layer1.1.relu_1" and ref["options"] == {"pool": "avg", "image_size": 16,
+                                                                                   "seed": 3}
+    assert clf.encoder.sha256 == encoder.sha256
+    assert clf.predict_proba(arrays.images[:5]).shape == (5, 10)
