@@ -207,7 +207,8 @@ def render_retrain(args: argparse.Namespace, r: dict[str, Any]) -> str:
     ratio = r["encode"] / r["cache"]
     return "\n".join([
         RETRAIN_SECTION, "",
-        f"Command: `.venv/bin/python scripts/bench_features.py {' '.join(args.argv)}`", "",
+        f"Command: `.venv/bin/python scripts/bench_features.py {' '.join(a for a in args.argv if a != '--no-write')}`",
+        "",
         f"Machine: {cpu_name()}, {torch.get_num_threads()} torch thread(s), no GPU; torch {torch.__version__}. "
         f"Load average (1 min) at start / end: {load} on {os.cpu_count()} cores (other jobs share them: "
         "absolute times are noisy; both sides alternate in one process, best of "
