@@ -90,7 +90,12 @@ def encoder_reference(meta: dict[str, Any]) -> dict[str, Any]:
         else:  # a weights enum, e.g. ResNet18_Weights.IMAGENET1K_V1
             options["weights"] = described
     else:
-        source = str(Path(source).expanduser().resolve())
+        path = Path(source).expanduser()
+        if not path.exists():
+            raise UserError(f"the cache's encoder {source!r} is not a path that exists here (a run, checkpoint or "
+                            "export directory), so a classifier cannot name it; build the cache from a saved "
+                            "encoder, or run from the directory the cache was built in")
+        source = str(path.resolve())
     return {"source": source, "sha256": spec.get("sha256"), "weights": described, "options": options}
 
 

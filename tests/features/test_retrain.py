@@ -201,7 +201,9 @@ def test_bad_input_one_line(capsys, tmp_path, argv_extra, match):
 
 def test_bad_inputs(capsys, tmp_path, classifier_dir, train_cache):
     one = _cache_from(tmp_path, "one", torch.zeros(60, dtype=torch.int64))
+    unnamed = _cache_from(tmp_path, "unnamed", torch.arange(60) % 3)
     cases = [
+        (("retrain", str(unnamed.path), "--out", str(tmp_path / "o0")), "not a path that exists here"),
         (("retrain", str(one.path), "--out", str(tmp_path / "o1")), "one class only"),
         (("retrain", str(train_cache.path), "--out", str(classifier_dir)), "already exists"),
         (("retrain", str(train_cache.path), "--out", str(tmp_path / "o2"), "--hidden", "0"), "hidden must be"),
