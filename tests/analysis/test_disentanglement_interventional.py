@@ -79,7 +79,7 @@ def test_beta_vae_score_known_answers() -> None:
 
 def test_interventional_scores_refuse_one_factor_and_bad_options() -> None:
     with pytest.raises(UserError, match="needs at least 2; this ground truth has 1"):
-        factor_vae_score(identity, ToyGroundTruth((3,)), **SMALL)
+        factor_vae_score(identity, ToyGroundTruth((30,)), **SMALL)
     with pytest.raises(UserError, match="batch_size must be >= 2"):
         factor_vae_score(identity, ToyGroundTruth(), num_train=5, num_eval=5, batch_size=1)
     with pytest.raises(UserError, match="num_train must be an integer >= 1"):
@@ -100,7 +100,7 @@ def test_sample_codes_is_seeded_and_chunked() -> None:
 
 
 def test_disentangle_collects_every_metric_and_writes_files(tmp_path) -> None:
-    gt = ToyGroundTruth((3, 4))
+    gt = ToyGroundTruth((20, 24))  # 480 images: each factor value has several test images
     report = disentangle(identity, gt, n=600, seed=1, metrics=["mig", "dci", "sap", "factor_vae"],
                          latent_order=[1, 0, 2, 3],
                          options={"factor_vae": {**SMALL, "num_variance_estimate": 500}, "dci": {"n_jobs": 1}})
