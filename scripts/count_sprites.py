@@ -5,7 +5,7 @@
 For each size it renders every (shape, scale, orientation) mask at one position (the masks)
 and every image of the chosen grid (``full``: all 737,280; ``small``: the 11,520 of
 configs/sprites_*_small.yaml), and counts how many are distinct, bit for bit. Images are
-compared by a 128-bit hash of their packed pixels (two independent multiplicative hashes;
+compared by a 128-bit hash of their pixels (``autoenc.data.ground_truth.image_keys``) (two independent multiplicative hashes;
 the chance of a false match among a million images is below 1e-25). Prints one JSON object.
 """
 
@@ -18,6 +18,7 @@ import time
 import numpy as np
 import torch
 
+from autoenc.data.ground_truth import image_keys
 from autoenc.data.sprites import FACTOR_SIZES, index_to_factors, num_images, render
 
 SUBSETS = {
@@ -26,29 +27,11 @@ SUBSETS = {
 }
 
 
-def _keys(images: torch.Tensor) -> np.ndarray:
-    """(N, 1, S, S) uint8 -> (N, 2) uint64 hash of each image's pixels."""
-    bits = np.packbits(images.flatten(1).numpy() > 0, axis=1)
-    pad = (-bits.shape[1]) % 8
-    words = np.pad(bits, ((0, 0), (0, pad))).view(np.uint64)
-    rng = np.random.default_rng(12345)
-    out = np.empty((len(words), 2), dtype=np.uint64)
-    with np.errstate(over="ignore"):
-        for h in range(2):
-            mult = rng.integers(1, 2**63, words.shape[1], dtype=np.uint64) | np.uint64(1)
-            acc = np.full(len(words), np.uint64(h + 1))
-            for w in range(words.shape[1]):
-                acc = acc * np.uint64(0x9E3779B97F4A7C15) + words[:, w] * mult[w]
-                acc ^= acc >> np.uint64(29)
-            out[:, h] = acc
-    return out
-
-
 def count(subsets: dict, size: int, chunk: int = 65_536) -> int:
     """Distinct images among every image of the grid restricted to ``subsets`` at ``size`` px."""
     renamed = {"orientation" if k == "orientations" else k: v for k, v in subsets.items()}
     total = num_images(renamed)
-    keys = np.concatenate([_keys(render(index_to_factors(torch.arange(lo, min(lo + chunk, total)), renamed), size))
+    keys = np.concatenate([image_keys(render(index_to_factors(torch.arange(lo, min(lo + chunk, total)), renamed), size))
                            for lo in range(0, total, chunk)])
     return int(len(np.unique(keys, axis=0)))
 

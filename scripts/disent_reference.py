@@ -52,11 +52,11 @@ def main() -> None:
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     p.add_argument("--out", default=str(FIXTURE))
     args = p.parse_args()
+    from importlib.metadata import version
+
     import disent
     import sklearn
     from disent.metrics import _dci, _mig, _sap
-
-    from importlib.metadata import version
 
     out: dict = {"source": "disent (reference port of disentanglement_lib), run by scripts/disent_reference.py",
                  "versions": {"disent": version("disent"), "numpy": np.__version__, "scikit-learn": sklearn.__version__,
