@@ -285,15 +285,15 @@ def speed(args: argparse.Namespace) -> None:
     votes = args.vote_points
     options = {"factor_vae": {"num_train": votes, "num_eval": votes // 2},
                "beta_vae": {"num_train": votes, "num_eval": votes // 2}, "dci": {"regressor": "hist_gbt"}}
-    start = time.perf_counter()
+    start, cpu = time.perf_counter(), time.process_time()
     report = disentangle_model(model, truth, args.n, 0, options=options, repeats=1)
-    total = time.perf_counter() - start
+    total, cpu = time.perf_counter() - start, time.process_time() - cpu
     lines = ["## Disentanglement", "",
              f"`python scripts/bench_disentangle.py speed --n {args.n} --vote-points {votes}"
              + (f" --run {args.run}" if args.run else "") + f"` on {machine()} (the machine is shared; "
              "times are upper bounds).", "",
              f"**`autoenc disentangle` with every metric on {args.n:,} codes, DCI regressor hist_gbt, one "
-             f"evaluation draw: {total:.1f} s** (model: "
+             f"evaluation draw: {total:.1f} s wall, {cpu:.1f} s CPU time of this process** (model: "
              + ("the run's" if args.run else "untrained configs/sprites_vae_small.yaml MLP, 32x32 sprites, "
                 "11,520 images") + f"; FactorVAE and beta-VAE on {votes} training and {votes // 2} evaluation "
              "points). Per part:", "", "| part | seconds |", "| --- | --- |"]

@@ -117,7 +117,7 @@ class LabelledGroundTruth:
             if len(values) < 2:
                 raise UserError(f"label {column!r} has one value ({values[0]!r}) in these images; a factor "
                                 "needs at least two")
-        self.classes = [values for values, _ in columns]
+        self.classes = [values for values, _ in columns]  # per factor: the label values, sorted
         self._value = np.stack([index.reshape(-1) for _, index in columns], axis=1).astype(np.int64)  # (N, K)
         self.images = images
         self.factor_names = tuple(names)
