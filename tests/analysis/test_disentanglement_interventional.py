@@ -106,7 +106,8 @@ def test_disentangle_collects_every_metric_and_writes_files(tmp_path) -> None:
     report = disentangle(identity, gt, n=600, seed=1, metrics=["mig", "dci", "sap", "factor_vae"],
                          latent_order=[1, 0, 2, 3],
                          options={"factor_vae": {**SMALL, "num_variance_estimate": 500}, "dci": {"n_jobs": 1}})
-    assert report.scores["mig"] > 0.95 and report.scores["factor_vae_eval"] >= 0.9
+    # MIG below 1 by the plug-in bias of I(z_other; v) on 600 codes over 192 cells (~0.06 of H)
+    assert report.scores["mig"] > 0.9 and report.scores["factor_vae_eval"] >= 0.9
     assert report.split["shared_images"] == 0 and report.split["test_images"] == 64
     assert report.mutual_info.shape == (4, 2) and report.matrices["importance"].shape == (4, 2)
     np.testing.assert_allclose(report.normalized_mutual_info[[0, 1], [0, 1]], 1.0)
