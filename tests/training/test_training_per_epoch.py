@@ -44,3 +44,59 @@ def test_vae_eval_logs_every_term_and_each_latent_dimension() -> None:
     kl_dims = [metrics[f"val/kl_dim_{i}"] for i in range(4)]
     assert "val/kl_dim_4" not in metrics
     assert sum(kl_dims) == pytest.approx(metrics["val/kl"], rel=1e-4)
+
+
+def _state(weight: torch.Tensor, step: int) -> dict:
+    return {"state_dict": {"w": weight}, "loops": {"step": step}, "callbacks": {"Last": {"path": "x"}}}
+
+
+def test_checkpoint_of_the_same_state_is_copied_not_serialised(tmp_path, monkeypatch) -> None:
+    from autoenc.training import checkpoint_io
+    from autoenc.training.checkpoint_io import ReusingCheckpointIO
+
+    saves: list[str] = []
+    real_save = torch.save
+    monkeypatch.setattr(checkpoint_io.torch, "save", lambda obj, f, *a, **k: (saves.append(str(f)), real_save(obj, f)))
+    io = ReusingCheckpointIO()
+    weight = torch.arange(6.0)
+    io.save_checkpoint(_state(weight, 5), tmp_path / "best.ckpt")
+    io.save_checkpoint(_state(weight, 5), tmp_path / "last.ckpt")  # same tensors, same values: a copy
+    assert len(saves) == 1
+    assert (tmp_path / "last.ckpt").read_bytes() == (tmp_path / "best.ckpt").read_bytes()
+
+    weight.add_(1.0)  # an optimiser step writes in place: serialise again
+    io.save_checkpoint(_state(weight, 5), tmp_path / "last.ckpt")
+    assert len(saves) == 2
+    assert torch.equal(torch.load(tmp_path / "last.ckpt")["state_dict"]["w"], torch.arange(6.0) + 1)
+
+    io.save_checkpoint(_state(weight, 6), tmp_path / "other.ckpt")  # loop progress differs
+    assert len(saves) == 3
+    (tmp_path / "other.ckpt").write_bytes(b"touched")  # the file changed behind our back
+    io.save_checkpoint(_state(weight, 6), tmp_path / "again.ckpt")
+    assert len(saves) == 4
+    assert torch.load(tmp_path / "again.ckpt")["loops"]["step"] == 6
+    assert not [p.name for p in tmp_path.iterdir() if p.name.startswith(".")]  # no temporaries left
+
+
+def test_fit_writes_best_and_last_of_one_epoch_once(tmp_path, monkeypatch) -> None:
+    from autoenc.training import checkpoint_io
+    from autoenc.training.cli import AutoencCLI
+
+    saves: list[str] = []
+    real_save = torch.save
+    monkeypatch.setattr(checkpoint_io.torch, "save", lambda obj, f, *a, **k: (saves.append(str(f)), real_save(obj, f)))
+    args = {"runs_dir": str(tmp_path), "name": "r", "data": {"source": "digits", "subset": 200, "batch_size": 50},
+            "model": {"class_path": "Autoencoder", "init_args": {"latent_dim": 3, "encoder": "mlp",
+                                                                  "net_options": {"hidden": [16]}}},
+            "trainer": {"max_epochs": 3, "enable_progress_bar": False, "accelerator": "cpu"}}
+    AutoencCLI(args={"subcommand": "fit", "fit": args})
+    ckpts = tmp_path / "r" / "version_0" / "checkpoints"
+    best = sorted(ckpts.glob("best*.ckpt"))
+    last = torch.load(ckpts / "last.ckpt", weights_only=False)
+    assert last["epoch"] == 2 and len(best) == 1
+    best_epoch = torch.load(best[0], weights_only=False)["epoch"]
+    assert best_epoch > 0  # a later epoch improved: its best and last were the same state
+    # one serialisation per epoch, plus epoch 0's second (last.ckpt's own callback state is new then)
+    assert len(saves) == 3 + 1, saves
+    if best_epoch == 2:
+        assert (ckpts / "last.ckpt").read_bytes() == best[0].read_bytes()
