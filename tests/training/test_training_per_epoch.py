@@ -100,3 +100,45 @@ def test_fit_writes_best_and_last_of_one_epoch_once(tmp_path, monkeypatch) -> No
     assert len(saves) == 3 + 1, saves
     if best_epoch == 2:
         assert (ckpts / "last.ckpt").read_bytes() == best[0].read_bytes()
+
+
+def _grid_trainer(epoch: int, max_epochs: int = 20, stop: bool = False):
+    from types import SimpleNamespace
+
+    return SimpleNamespace(current_epoch=epoch, max_epochs=max_epochs, should_stop=stop)
+
+
+def test_reconstruction_grid_first_last_and_every_t_seconds() -> None:
+    from autoenc.training.callbacks import ReconstructionGrid
+
+    grid = ReconstructionGrid(every_seconds=2.0)
+    assert grid.due(_grid_trainer(0), now=100.0)  # the first grid, always
+    grid._last_written = 100.0
+    assert not grid.due(_grid_trainer(1), now=101.0)  # a short epoch: skipped
+    assert grid.due(_grid_trainer(2), now=102.0)  # 2 s after the previous grid
+    assert grid.due(_grid_trainer(19), now=100.5)  # the last epoch, always
+    assert grid.due(_grid_trainer(5, stop=True), now=100.5)  # early stopping ends the run here
+    assert ReconstructionGrid(every_seconds=0).due(_grid_trainer(3), now=0.0)
+
+
+@pytest.mark.parametrize(("kwargs", "message"), [({"count": 0}, "count must be an integer >= 1, got 0"),
+                                                 ({"every_seconds": -1.0}, "every_seconds must be")])
+def test_reconstruction_grid_options_are_checked(kwargs: dict, message: str) -> None:
+    from autoenc.errors import UserError
+    from autoenc.training.callbacks import ReconstructionGrid
+
+    with pytest.raises(UserError, match=message):
+        ReconstructionGrid(**kwargs)
+
+
+def test_short_epochs_write_fewer_grids_but_the_first_and_last(tmp_path) -> None:
+    from autoenc.training.cli import AutoencCLI
+
+    args = {"runs_dir": str(tmp_path), "name": "r", "data": {"source": "digits", "subset": 120, "batch_size": 60},
+            "model": {"class_path": "Autoencoder", "init_args": {"latent_dim": 3, "encoder": "mlp",
+                                                                  "net_options": {"hidden": [8]}}},
+            "trainer": {"max_epochs": 6, "enable_progress_bar": False, "accelerator": "cpu"}}
+    AutoencCLI(args={"subcommand": "fit", "fit": args})
+    pngs = sorted(p.name for p in (tmp_path / "r" / "version_0" / "reconstructions").glob("*.png"))
+    assert pngs[0] == "epoch_0000.png" and pngs[-1] == "epoch_0005.png"
+    assert len(pngs) < 6  # epochs of a few ms: the grids in between wait for 2 s to pass
