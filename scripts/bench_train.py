@@ -303,10 +303,14 @@ def main() -> None:
     p.add_argument("--threads", type=int, default=1, help="torch threads for both sides")
     p.add_argument("--device", default="cpu", choices=["cpu", "cuda"])
     p.add_argument("--subset", type=int, default=None, help="use only this many images (dry runs)")
+    p.add_argument("--mnist-root", type=Path, default=MNIST_ROOT,
+                   help="folder holding MNIST/raw/t10k-* (default: the shared/data/mnist beside the checkout)")
     p.add_argument("--profile", action="store_true", help="print torch.profiler's top rows of the hand step")
     p.add_argument("--cprofile", action="store_true",
                    help="print where the CPU time of one autoenc run (the first lever) goes, per epoch (cProfile)")
     args = p.parse_args()
+    global MNIST_ROOT
+    MNIST_ROOT = args.mnist_root
     torch.set_num_threads(args.threads)
     regime = dict(REGIMES[args.regime])
     epochs = args.epochs or regime["epochs"]
