@@ -289,6 +289,7 @@ def profile_autoenc_run(regime: dict[str, Any], lever: str, epochs: int, device:
 
 
 def main() -> None:
+    global MNIST_ROOT
     import logging
     import warnings
 
@@ -309,7 +310,6 @@ def main() -> None:
     p.add_argument("--cprofile", action="store_true",
                    help="print where the CPU time of one autoenc run (the first lever) goes, per epoch (cProfile)")
     args = p.parse_args()
-    global MNIST_ROOT
     MNIST_ROOT = args.mnist_root
     torch.set_num_threads(args.threads)
     regime = dict(REGIMES[args.regime])
