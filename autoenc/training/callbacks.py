@@ -48,7 +48,7 @@ class ReconstructionGrid(L.Callback):
 
     def due(self, trainer, now: float) -> bool:
         """Whether the grid of this validation epoch is written (first, last, or time is up)."""
-        last_epoch = trainer.max_epochs is not None and trainer.current_epoch >= trainer.max_epochs - 1
+        last_epoch = bool(trainer.max_epochs) and trainer.max_epochs > 0 and trainer.current_epoch >= trainer.max_epochs - 1
         if self._last_written is None or last_epoch or trainer.should_stop:
             return True
         return now - self._last_written >= self.every_seconds

@@ -119,6 +119,7 @@ def test_reconstruction_grid_first_last_and_every_t_seconds() -> None:
     assert grid.due(_grid_trainer(19), now=100.5)  # the last epoch, always
     assert grid.due(_grid_trainer(5, stop=True), now=100.5)  # early stopping ends the run here
     assert ReconstructionGrid(every_seconds=0).due(_grid_trainer(3), now=0.0)
+    assert not grid.due(_grid_trainer(7, max_epochs=-1), now=100.5)  # no last epoch when training runs on
 
 
 @pytest.mark.parametrize(("kwargs", "message"), [({"count": 0}, "count must be an integer >= 1, got 0"),
