@@ -31,7 +31,10 @@ def image_grid(images: torch.Tensor, ncol: int | None = None, pad: int = 2, pad_
         raise ValueError(f"images must be (N, C, H, W), got {shape}")
     x = to_uint8(images)
     ncol = ncol or max(1, math.ceil(math.sqrt(len(x))))
-    grid = make_grid(x, nrow=ncol, padding=pad, pad_value=pad_value)  # (3 or C, H', W'): grey is tripled
+    if len(x) == 1:  # make_grid returns a lone image as it is, without the frame
+        grid = torch.nn.functional.pad(x[0], (pad, pad, pad, pad), value=pad_value)
+    else:
+        grid = make_grid(x, nrow=ncol, padding=pad, pad_value=pad_value)  # (3 or C, H', W'): grey is tripled
     return grid[: x.shape[1]].permute(1, 2, 0).contiguous().numpy()
 
 
