@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, field
+from collections.abc import Mapping
 from typing import Any, ClassVar, Literal, get_args
 
 import lightning as L
@@ -19,14 +20,52 @@ from autoenc.constraints import (
     check_param,
     check_params,
 )
+from autoenc.errors import UserError
 from autoenc.models.likelihoods import LIKELIHOODS
 from autoenc.registry import Registry
 
 MODELS: Registry[type[AutoencoderModule]] = Registry("model")
 
-#: Hyperparameters of older checkpoints that the model no longer takes (the optimiser now
-#: comes from LightningCLI's ``--optimizer``); accepted and dropped so those files still load.
+#: Hyperparameters of older checkpoints that no model takes any more (the optimiser now
+#: comes from LightningCLI's ``--optimizer``); :func:`upgrade_hparams` drops them.
 LEGACY_HPARAMS = frozenset({"optimizer", "weight_decay"})
+#: Before one class per objective (2026-12), ``vae`` hosted three objectives; these were its
+#: arguments with their "off" values, which today's ``vae`` no longer has.
+_VAE_OBJECTIVE_HPARAMS = {"capacity_max": None, "capacity_steps": 100_000, "gamma": 1000.0, "tc_beta": None,
+                          "tc_estimator": "mss", "tc_dataset_size": None}
+
+
+def upgrade_hparams(model: str, hparams: Mapping[str, Any]) -> tuple[str, dict[str, Any]]:
+    """An older checkpoint's registered model name and hyperparameters -> today's: the one
+    place that knows what older autoenc versions wrote (checkpoint reading and the model
+    constructors both go through it). Today's names and values come back unchanged.
+
+    * ``optimizer`` and ``weight_decay`` are dropped (the optimiser is LightningCLI's).
+    * A ``vae`` with ``tc_beta`` set becomes a ``tcvae`` (:class:`~autoenc.models.vae.BetaTCVAE`,
+      same ``beta``, ``tc_beta``, ``tc_estimator``, ``tc_dataset_size``); one with
+      ``capacity_max`` set becomes a ``capacity_vae`` (:class:`~autoenc.models.vae.CapacityVAE`
+      whose ``beta`` is the old ``gamma``; the old ``beta`` did not enter that objective);
+      a plain one loses the other objectives' arguments.
+    * ``_class_path`` (what LightningCLI rebuilds a resumed model from) follows the model.
+
+    Args:
+        model: the registry name the checkpoint records; hparams: its hyperparameters.
+    Returns:
+        (registry name, hyperparameters) for today's classes.
+    """
+    hp = {k: v for k, v in hparams.items() if k not in LEGACY_HPARAMS}
+    if model == "vae" and not _VAE_OBJECTIVE_HPARAMS.keys().isdisjoint(hp):
+        old = {k: hp.pop(k, default) for k, default in _VAE_OBJECTIVE_HPARAMS.items()}
+        if old["tc_beta"] is not None:
+            model = "tcvae"
+            hp |= {k: old[k] for k in ("tc_beta", "tc_estimator", "tc_dataset_size")}
+        elif old["capacity_max"] is not None:
+            model = "capacity_vae"
+            hp |= {"beta": old["gamma"], "capacity_max": old["capacity_max"], "capacity_steps": old["capacity_steps"]}
+        if "_class_path" in hp and model != "vae":
+            cls = MODELS.get(model)
+            hp["_class_path"] = f"{cls.__module__}.{cls.__qualname__}"
+    return model, hp
 
 #: ``torch.compile`` modes the ``compile`` option takes besides true / false.
 CompileMode = Literal["default", "reduce-overhead", "max-autotune", "max-autotune-no-cudagraphs"]
@@ -133,12 +172,10 @@ class AutoencoderModule(L.LightningModule):
         from autoenc.nets import build_decoder, build_encoder
 
         check_params(PARAMS, locals())
-        unknown = sorted(set(legacy) - LEGACY_HPARAMS)
-        if unknown:
-            raise TypeError(f"{type(self).__name__} got unexpected keyword arguments {unknown}")
+        _refuse_unknown(type(self), legacy)
         self.likelihood_fn = LIKELIHOODS.get(likelihood)
         input_shape = tuple(int(s) for s in input_shape)
-        self.save_hyperparameters(ignore=sorted(LEGACY_HPARAMS))
+        self.save_hyperparameters(ignore=sorted(legacy))
         for key in legacy:
             self.hparams.pop(key, None)
         self.hparams["input_shape"] = list(input_shape)  # plain types only (weights_only loading)
@@ -276,6 +313,26 @@ class AutoencoderModule(L.LightningModule):
         # arguments (without it, the subclass-mode parser refuses e.g. a VAE's `beta`).
         hparams["_class_path"] = f"{type(self).__module__}.{type(self).__qualname__}"
         checkpoint["hyper_parameters"] = _plain(hparams)
+
+
+def _refuse_unknown(cls: type[AutoencoderModule], legacy: Mapping[str, Any]) -> None:
+    """Accept (and drop) the arguments an older checkpoint of ``cls`` recorded that
+    :func:`upgrade_hparams` drops; refuse the rest (LightningCLI passes a resumed
+    checkpoint's recorded arguments straight to the class).
+
+    Raises:
+        UserError: the arguments belong to another class now (an old ``tc_beta``).
+        TypeError: unknown arguments.
+    """
+    if not legacy:
+        return
+    model, kept = upgrade_hparams(cls.model_name, legacy)
+    if model != cls.model_name:
+        now = MODELS.get(model).__name__
+        raise UserError(f"{cls.__name__} does not take {', '.join(sorted(legacy.keys() - LEGACY_HPARAMS))}: "
+                        f"since one class per objective they make a {now} (use class_path {now})")
+    if kept:
+        raise TypeError(f"{cls.__name__} got unexpected keyword arguments {sorted(kept)}")
 
 
 def keep_prefix(z: torch.Tensor, k: int | torch.Tensor) -> torch.Tensor:
