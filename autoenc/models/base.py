@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, field
 from collections.abc import Mapping
+from dataclasses import dataclass, field
 from typing import Any, ClassVar, Literal, get_args
 
 import lightning as L
@@ -12,10 +12,13 @@ import torch
 from torch import nn
 
 from autoenc.constraints import (
+    BOOL,
     IMAGE_SHAPE,
     POSITIVE_INT,
     Constraint,
+    InstanceOf,
     Interval,
+    Null,
     Options,
     check_param,
     check_params,
@@ -76,14 +79,21 @@ CHECKPOINT_KEY = "autoenc"
 CHECKPOINT_FORMAT = 1
 
 
-#: The checks of :class:`AutoencoderModule`'s arguments (see :mod:`autoenc.constraints`).
+#: The checks of :class:`AutoencoderModule`'s arguments (see :mod:`autoenc.constraints`);
+#: the registries then refuse unknown net and likelihood names with their known names.
 PARAMS: dict[str, list[Constraint]] = {
     "latent_dim": [POSITIVE_INT],
     "input_shape": [IMAGE_SHAPE],
+    "encoder": [InstanceOf(str, "a registered encoder name")],
+    "decoder": [InstanceOf(str, "a registered decoder name"), Null(note="the encoder's name")],
+    "net_options": [InstanceOf(Mapping, "a mapping of option name to value"), Null(note="no options")],
+    "likelihood": [InstanceOf(str, "a registered likelihood name")],
     "sigma": [Interval(float, 0, None, closed="neither")],
     "lr": [Interval(float, 0, None, closed="neither")],
-    "compile": [Options((True, False, *COMPILE_MODES))],
+    "nested_dropout": [BOOL],
     "nested_dropout_p": [Interval(float, 0, 1, closed="neither")],
+    "channels_last": [BOOL],
+    "compile": [Options((True, False, *COMPILE_MODES))],
 }
 
 
@@ -151,6 +161,8 @@ class AutoencoderModule(L.LightningModule):
     has_prior: ClassVar[bool] = False
     #: ``is_denoising``: trained on corrupted inputs (``training_output`` differs from ``forward``).
     is_denoising: ClassVar[bool] = False
+    #: What each constructor parameter accepts; every subclass declares its own (tested).
+    parameter_constraints: ClassVar[dict[str, list[Constraint]]] = PARAMS
 
     def __init__(
         self,

@@ -49,11 +49,12 @@ class VariationalAutoencoder(AutoencoderModule):
     """
 
     model_name = "vae"
+    parameter_constraints = VAE_PARAMS
     has_prior = True
 
     def __init__(self, input_shape: tuple[int, int, int], latent_dim: int = 10, beta: float = 1.0,
                  **kwargs: Any) -> None:
-        check_params(VAE_PARAMS, {"beta": beta})
+        check_params(VAE_PARAMS, locals())
         super().__init__(input_shape, latent_dim, **kwargs)
 
     def encoder_outputs(self) -> int:
@@ -118,6 +119,7 @@ class CapacityVAE(VariationalAutoencoder):
     """
 
     model_name = "capacity_vae"
+    parameter_constraints = CAPACITY_PARAMS
 
     def __init__(self, input_shape: tuple[int, int, int], latent_dim: int = 10, beta: float = 1000.0,
                  capacity_max: float = 25.0, capacity_steps: int = 100_000, **kwargs: Any) -> None:
@@ -162,6 +164,7 @@ class BetaTCVAE(VariationalAutoencoder):
     """
 
     model_name = "tcvae"
+    parameter_constraints = TC_PARAMS
 
     def __init__(self, input_shape: tuple[int, int, int], latent_dim: int = 10, beta: float = 1.0,
                  tc_beta: float = 6.0, tc_estimator: Literal["mss", "mws"] = "mss",

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import torch
 
-from autoenc.analysis.report import evaluate_terms, render_markdown, summarize
 from autoenc.analysis.latents import latent_stats
+from autoenc.analysis.report import evaluate_terms, render_markdown, summarize
 from autoenc.models import BetaTCVAE
 
 

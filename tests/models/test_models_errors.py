@@ -6,7 +6,13 @@ from __future__ import annotations
 import pytest
 
 from autoenc.errors import UserError
-from autoenc.models import Autoencoder, BetaTCVAE, CapacityVAE, DenoisingAutoencoder, VariationalAutoencoder
+from autoenc.models import (
+    Autoencoder,
+    BetaTCVAE,
+    CapacityVAE,
+    DenoisingAutoencoder,
+    VariationalAutoencoder,
+)
 
 SHAPE = (1, 8, 8)
 MLP = {"encoder": "mlp", "net_options": {"hidden": [4]}}
