@@ -95,3 +95,27 @@ def test_constructors_drop_what_old_checkpoints_recorded_and_point_to_the_new_cl
         VariationalAutoencoder((1, 8, 8), 3, capacity_max=25.0, **mlp)
     with pytest.raises(TypeError, match=r"unexpected keyword arguments \['gamma'\]"):
         CapacityVAE((1, 8, 8), 3, gamma=1000.0, **mlp)
+
+
+def test_a_pre_split_tc_run_resumes_as_a_beta_tcvae(tmp_path: Path) -> None:
+    """LightningCLI rebuilds a resumed model from the hyperparameters the file recorded: a
+    checkpoint of the pre-split ``vae`` with ``tc_beta`` continues as a BetaTCVAE."""
+    from autoenc.cli.main import main
+
+    config = Path(__file__).parents[2] / "configs" / "sprites_tcvae_small.yaml"
+    args = ["fit", "-c", str(config), "--runs_dir", str(tmp_path / "runs"), "--data.subset", "64",
+            "--model.init_args.net_options", "{hidden: [8]}", "--trainer.enable_progress_bar", "false",
+            "--trainer.enable_model_summary", "false"]
+    assert main([*args, "--trainer.max_epochs", "1"]) == 0
+    ckpt = torch.load(next((tmp_path / "runs").rglob("last.ckpt")), weights_only=True)
+    ckpt["autoenc"]["model"] = "vae"  # as the pre-split code wrote it
+    ckpt["hyper_parameters"] |= {"capacity_max": None, "capacity_steps": 100_000, "gamma": 1000.0,
+                                 "_class_path": "autoenc.models.vae.VariationalAutoencoder"}
+    old = tmp_path / "old.ckpt"
+    torch.save(ckpt, old)
+    assert main([*args, "--runs_dir", str(tmp_path / "resumed"), "--trainer.max_epochs", "2",
+                 "--ckpt_path", str(old)]) == 0
+    resumed = torch.load(next((tmp_path / "resumed").rglob("last.ckpt")), weights_only=True)
+    assert resumed["autoenc"]["model"] == "tcvae" and resumed["epoch"] == 1
+    assert resumed["hyper_parameters"]["_class_path"] == "autoenc.models.vae.BetaTCVAE"
+    assert resumed["hyper_parameters"]["tc_beta"] == 6.0 and "gamma" not in resumed["hyper_parameters"]
