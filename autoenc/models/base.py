@@ -328,23 +328,23 @@ class AutoencoderModule(L.LightningModule):
 
 
 def _refuse_unknown(cls: type[AutoencoderModule], legacy: Mapping[str, Any]) -> None:
-    """Accept (and drop) the arguments an older checkpoint of ``cls`` recorded that
-    :func:`upgrade_hparams` drops; refuse the rest (LightningCLI passes a resumed
-    checkpoint's recorded arguments straight to the class).
+    """Accept (and drop) what an older checkpoint of ``cls`` recorded without effect today
+    (:data:`LEGACY_HPARAMS`, the other objectives' arguments at their "off" values), for
+    Lightning's own ``load_from_checkpoint``; refuse the rest.
 
     Raises:
-        UserError: the arguments belong to another class now (an old ``tc_beta``).
-        TypeError: unknown arguments.
+        UserError: the arguments make another class now (``tc_beta`` given to the ``vae``).
+        TypeError: unknown arguments, or old ones with a value that would be ignored.
     """
-    if not legacy:
-        return
-    model, kept = upgrade_hparams(cls.model_name, legacy)
+    model, _ = upgrade_hparams(cls.model_name, legacy)
     if model != cls.model_name:
         now = MODELS.get(model).__name__
         raise UserError(f"{cls.__name__} does not take {', '.join(sorted(legacy.keys() - LEGACY_HPARAMS))}: "
                         f"since one class per objective they make a {now} (use class_path {now})")
-    if kept:
-        raise TypeError(f"{cls.__name__} got unexpected keyword arguments {sorted(kept)}")
+    off = _VAE_OBJECTIVE_HPARAMS if cls.model_name == "vae" else {}
+    unknown = sorted(k for k, v in legacy.items() if k not in LEGACY_HPARAMS and (k not in off or off[k] != v))
+    if unknown:
+        raise TypeError(f"{cls.__name__} got unexpected keyword arguments {unknown}")
 
 
 def keep_prefix(z: torch.Tensor, k: int | torch.Tensor) -> torch.Tensor:

@@ -158,9 +158,9 @@ class AutoencCLI(LightningCLI):
 
     def before_instantiate_classes(self) -> None:
         """LightningCLI set the model of a ``--ckpt_path`` from the hyperparameters the file
-        recorded; those of an older autoenc are brought to today's class here
+        recorded; those of an older autoenc are brought to today's class and arguments here
         (:func:`~autoenc.models.base.upgrade_hparams`, e.g. a pre-split VAE with ``tc_beta``
-        resumes as a BetaTCVAE)."""
+        resumes as a BetaTCVAE, and ``optimizer`` is dropped)."""
         model = self._subconfig().get("model")
         if not self._subconfig().get("ckpt_path") or model is None or not model.get("class_path"):
             return
@@ -169,7 +169,7 @@ class AutoencCLI(LightningCLI):
             return
         given = {**vars(model.get("init_args") or Namespace()), **(model.get("dict_kwargs") or {})}
         upgraded, hparams = upgrade_hparams(name, given)
-        if upgraded == name:
+        if (upgraded, hparams) == (name, given):
             return
         cls = MODELS.get(upgraded)
         accepted = constructor_parameters(cls)

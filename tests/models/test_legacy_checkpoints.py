@@ -95,6 +95,8 @@ def test_constructors_drop_what_old_checkpoints_recorded_and_point_to_the_new_cl
         VariationalAutoencoder((1, 8, 8), 3, capacity_max=25.0, **mlp)
     with pytest.raises(TypeError, match=r"unexpected keyword arguments \['gamma'\]"):
         CapacityVAE((1, 8, 8), 3, gamma=1000.0, **mlp)
+    with pytest.raises(TypeError, match=r"unexpected keyword arguments \['gamma', 'tc_estimator'\]"):
+        VariationalAutoencoder((1, 8, 8), 3, gamma=500.0, tc_estimator="mws", **mlp)  # would be ignored
 
 
 def test_a_pre_split_tc_run_resumes_as_a_beta_tcvae(tmp_path: Path) -> None:
