@@ -14,7 +14,13 @@ from lightning.fabric.plugins.io.torch_io import TorchCheckpointIO
 
 from autoenc.atomic import atomic_dir, atomic_file
 from autoenc.errors import CheckpointError
-from autoenc.models.base import CHECKPOINT_FORMAT, CHECKPOINT_KEY, MODELS, AutoencoderModule, upgrade_hparams
+from autoenc.models.base import (
+    CHECKPOINT_FORMAT,
+    CHECKPOINT_KEY,
+    MODELS,
+    AutoencoderModule,
+    upgrade_hparams,
+)
 
 EXPORT_FORMAT = 1
 
