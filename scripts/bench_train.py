@@ -85,7 +85,10 @@ def data_config(regime: dict[str, Any], cli: bool = True) -> dict[str, Any]:
 
 
 def model_kwargs(regime: dict[str, Any]) -> dict[str, Any]:
-    return {"latent_dim": regime["latent_dim"], "encoder": regime["encoder"], "net_options": regime["net_options"]}
+    from autoenc.nets import net_options
+
+    net = net_options(regime["encoder"], regime["net_options"])
+    return {"latent_dim": regime["latent_dim"], "net": net.config()}
 
 
 def val_loss(model: torch.nn.Module, images: torch.Tensor, device: torch.device, batch: int = 500) -> float:

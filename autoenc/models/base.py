@@ -25,6 +25,8 @@ from autoenc.constraints import (
 )
 from autoenc.errors import UserError
 from autoenc.models.likelihoods import LIKELIHOODS
+from autoenc.nets import NetOptions, net_from_config
+from autoenc.nets.options import legacy_net
 from autoenc.registry import Registry
 
 MODELS: Registry[type[AutoencoderModule]] = Registry("model")
@@ -70,6 +72,11 @@ def upgrade_hparams(model: str, hparams: Mapping[str, Any]) -> tuple[str, dict[s
             hp["_class_path"] = f"{cls.__module__}.{cls.__qualname__}"
     return model, hp
 
+
+#: How checkpoints written before typed net options named the net (``encoder: conv``,
+#: ``net_options: {...}``); read into ``net`` by :func:`~autoenc.nets.options.legacy_net`.
+LEGACY_NET_HPARAMS = frozenset({"encoder", "decoder", "net_options"})
+
 #: ``torch.compile`` modes the ``compile`` option takes besides true / false.
 CompileMode = Literal["default", "reduce-overhead", "max-autotune", "max-autotune-no-cudagraphs"]
 COMPILE_MODES: tuple[str, ...] = get_args(CompileMode)
@@ -84,9 +91,9 @@ CHECKPOINT_FORMAT = 1
 PARAMS: dict[str, list[Constraint]] = {
     "latent_dim": [POSITIVE_INT],
     "input_shape": [IMAGE_SHAPE],
-    "encoder": [InstanceOf(str, "a registered encoder name")],
-    "decoder": [InstanceOf(str, "a registered decoder name"), Null(note="the encoder's name")],
-    "net_options": [InstanceOf(Mapping, "a mapping of option name to value"), Null(note="no options")],
+    "net": [Null(note="ConvNet()"), InstanceOf(NetOptions, "net options (MLPNet, ConvNet, ResNetNet)"),
+            InstanceOf(dict, "their config mapping (class_path, init_args)")],
+    "latent_channels": [POSITIVE_INT, Null(note="a flat code of latent_dim units")],
     "likelihood": [InstanceOf(str, "a registered likelihood name")],
     "sigma": [Interval(float, 0, None, closed="neither")],
     "lr": [Interval(float, 0, None, closed="neither")],
@@ -110,12 +117,13 @@ class AutoencoderOutput:
         loss: scalar the optimiser minimises (nats per image, mean over the batch).
         recon: (B, C, H, W) reconstruction mean in [0, 1].
         logits: (B, C, H, W) decoder output before the sigmoid.
-        z: (B, latent_dim) the code the decoder saw (a posterior sample for a VAE).
+        z: (B, *latent_shape) the code the decoder saw (a posterior sample for a VAE).
         recon_nll: (B,) reconstruction negative log-likelihood per image, nats.
         terms: named scalar loss terms in nats per image (``recon`` always; ``kl``,
             ``neg_elbo`` ... for a VAE), for logging.
-        kl_per_dim: (latent_dim,) KL of each latent dimension, nats, mean over the batch
-            (VAE only; None otherwise); logged per dimension at validation.
+        kl_per_dim: (latent_dim,) KL of each element of the flattened code, nats, mean over
+            the batch (VAE only; None otherwise); logged per dimension (per channel, summed
+            over positions, for a spatial code) at validation.
     """
 
     loss: torch.Tensor
@@ -128,14 +136,19 @@ class AutoencoderOutput:
 
 
 class AutoencoderModule(L.LightningModule):
-    """Base of all autoencoders: encoder -> latent code (``latent_dim``) -> decoder.
+    """Base of all autoencoders: encoder -> latent code (``latent_shape``) -> decoder.
 
     Args:
         input_shape: (C, H, W) of the images; linked from the data module by the CLI.
-        latent_dim: size of the bottleneck.
-        encoder: registered encoder net (``mlp``, ``conv``, ``resnet``).
-        decoder: registered decoder net (default: the same name as the encoder).
-        net_options: options passed to both nets (e.g. ``{"widths": [32, 64]}``).
+        latent_dim: size of a flat bottleneck (unused with ``latent_channels``, where the
+            checkpoint records the code size C * h * w under this name).
+        net: the encoder/decoder pair and its options: ``MLPNet(hidden=...)``,
+            ``ConvNet(widths=..., downsamples=...)`` or ``ResNetNet(...)`` (None:
+            ``ConvNet()``); also the ``{"class_path", "init_args"}`` mapping checkpoints store.
+        latent_channels: keep a spatial code of this many channels (conv and resnet nets):
+            the encoder ends in a 1x1 conv to ``latent_channels`` maps at its last stage's
+            resolution h x w (set by the net's ``downsamples``), the decoder begins with a
+            1x1 conv expanding them; codes are (B, latent_channels, h, w). None: flat codes.
         likelihood: ``bernoulli`` or ``gaussian`` reconstruction likelihood.
         sigma: the fixed standard deviation of the gaussian likelihood.
         lr: learning rate of the default optimiser, Adam (fused where torch has a fused
@@ -168,9 +181,8 @@ class AutoencoderModule(L.LightningModule):
         self,
         input_shape: tuple[int, int, int],
         latent_dim: int = 16,
-        encoder: str = "conv",
-        decoder: str | None = None,
-        net_options: dict[str, Any] | None = None,
+        net: NetOptions | None = None,
+        latent_channels: int | None = None,
         likelihood: Literal["bernoulli", "gaussian"] = "bernoulli",
         sigma: float = 0.1,
         lr: float = 1e-3,
@@ -181,9 +193,12 @@ class AutoencoderModule(L.LightningModule):
         **legacy: Any,
     ) -> None:
         super().__init__()
-        from autoenc.nets import build_decoder, build_encoder
-
+        if set(legacy) & LEGACY_NET_HPARAMS:
+            if net is not None:
+                raise UserError("net and the older encoder / net_options describe the same nets; give net only")
+            net = legacy_net(*(legacy.pop(k, None) for k in ("encoder", "decoder", "net_options")))
         check_params(PARAMS, locals())
+        net = net_from_config(net)
         _refuse_unknown(type(self), legacy)
         self.likelihood_fn = LIKELIHOODS.get(likelihood)
         input_shape = tuple(int(s) for s in input_shape)
@@ -191,28 +206,47 @@ class AutoencoderModule(L.LightningModule):
         for key in legacy:
             self.hparams.pop(key, None)
         self.hparams["input_shape"] = list(input_shape)  # plain types only (weights_only loading)
+        # save_hyperparameters records the keyword arguments as the call gave them, older net keys included
+        self.hparams.pop("encoder", None)
+        self.hparams.pop("decoder", None)
+        self.hparams.pop("net_options", None)
+        self.hparams["net"] = net.config()
         self.input_shape = input_shape
-        self.latent_dim = latent_dim
-        options = dict(net_options or {})
-        self.encoder = build_encoder(encoder, input_shape, self.encoder_outputs(), options)
-        self.decoder = build_decoder(decoder or encoder, input_shape, latent_dim, options)
+        self.net = net
+        spatial = latent_channels is not None
+        #: Channels of a spatial code, else latent_dim: what the encoder outputs per position
+        #: (twice that for a Gaussian posterior, see :meth:`encoder_outputs`).
+        self.code_channels = int(latent_channels) if spatial else latent_dim  # type: ignore[arg-type]
+        self.encoder = net.encoder(input_shape, self.encoder_outputs(), spatial=spatial)
+        self.decoder = net.decoder(input_shape, self.code_channels, spatial=spatial)
+        #: Shape of one code: ``(latent_dim,)``, or ``(latent_channels, h, w)`` for a spatial code.
+        self.latent_shape: tuple[int, ...] = (self.code_channels, *self.encoder.code_shape[1:])
+        #: Size of the flattened code, C * h * w for a spatial one.
+        self.latent_dim = math.prod(self.latent_shape)
+        self.hparams["latent_dim"] = self.latent_dim
         self._compiled = False
 
     # -- the interface ---------------------------------------------------------------------
     def encoder_outputs(self) -> int:
-        """Width of the encoder's output (2 * latent_dim for a Gaussian posterior)."""
-        return self.latent_dim
+        """Outputs (channels of a spatial code) of the encoder: ``code_channels``, twice that
+        for a Gaussian posterior."""
+        return self.code_channels
+
+    @property
+    def latent_size(self) -> int:
+        """Numbers in one code, prod(latent_shape): what summaries report as the code size."""
+        return math.prod(self.latent_shape)
 
     def encode(self, x: torch.Tensor) -> torch.Tensor:
-        """x: (B, C, H, W) in [0, 1] -> deterministic code (B, latent_dim)."""
+        """x: (B, C, H, W) in [0, 1] -> deterministic code (B, *latent_shape)."""
         return self.encoder(x)
 
     def decode_logits(self, z: torch.Tensor) -> torch.Tensor:
-        """z: (B, latent_dim) -> (B, C, H, W) logits."""
+        """z: (B, *latent_shape) -> (B, C, H, W) logits."""
         return self.decoder(z)
 
     def decode(self, z: torch.Tensor) -> torch.Tensor:
-        """z: (B, latent_dim) -> (B, C, H, W) image mean in [0, 1]."""
+        """z: (B, *latent_shape) -> (B, C, H, W) image mean in [0, 1]."""
         return torch.sigmoid(self.decode_logits(z))
 
     def reconstruction_nll(self, logits: torch.Tensor, x: torch.Tensor) -> torch.Tensor:
@@ -234,20 +268,22 @@ class AutoencoderModule(L.LightningModule):
     def truncate_code(self, z: torch.Tensor) -> torch.Tensor:
         """During training with ``nested_dropout``, keep each row's units 0..b and zero the rest,
         b ~ Geometric(p) on {0, 1, ...} drawn per row (b = 0 keeps only the first unit; b is
-        clipped at latent_dim - 1, which then keeps the whole code). Rippel et al. 2014,
+        clipped at latent_shape[0] - 1, which then keeps the whole code). Rippel et al. 2014,
         "Learning ordered representations with nested dropout", Sec. 3. Identity otherwise.
+        A spatial code's units are its channels (every position of a kept channel is kept).
 
-        z: (B, latent_dim) -> (B, latent_dim)."""
+        z: (B, *latent_shape) -> the same shape."""
         if not (self.hparams.nested_dropout and self.training):
             return z
         # Inverse-CDF draw on z's device: P(b >= n) = (1 - p)^n  <=>  b = floor(log(1 - u) / log(1 - p)).
         u = torch.rand(z.shape[0], device=z.device)
         b = torch.floor(torch.log1p(-u) / math.log1p(-self.hparams.nested_dropout_p))
-        return keep_prefix(z, b.clamp_(max=self.latent_dim - 1) + 1)
+        return keep_prefix(z, b.clamp_(max=self.latent_shape[0] - 1) + 1)
 
     def decode_prefix(self, z: torch.Tensor, k: int) -> torch.Tensor:
-        """Decode from the first ``k`` units of z only, the others zeroed (how nested dropout
-        trains an ordered code): z (B, latent_dim) -> image mean (B, C, H, W) in [0, 1]."""
+        """Decode from the first ``k`` units (channels of a spatial code) of z only, the others
+        zeroed (how nested dropout trains an ordered code): z (B, *latent_shape) -> image mean
+        (B, C, H, W) in [0, 1]."""
         return self.decode(keep_prefix(z, k))
 
     # -- Lightning -------------------------------------------------------------------------------
@@ -281,7 +317,10 @@ class AutoencoderModule(L.LightningModule):
         """Epoch means of the loss terms (and the KL of each latent dimension), averaged over
         every process in data-parallel runs (sync_dist) so all ranks agree on val/loss."""
         metrics = {f"{stage}/{k}": v for k, v in out.terms.items()} | {f"{stage}/loss": out.loss}
-        if out.kl_per_dim is not None:
+        if out.kl_per_dim is not None and len(self.latent_shape) > 1:
+            per_channel = channel_sums(out.kl_per_dim, self.latent_shape)
+            metrics |= {f"{stage}/kl_channel_{c}": v for c, v in enumerate(per_channel)}
+        elif out.kl_per_dim is not None:
             metrics |= {f"{stage}/kl_dim_{i}": v for i, v in enumerate(out.kl_per_dim)}
         self.log_dict(metrics, on_epoch=True, prog_bar=False, batch_size=batch_size, sync_dist=True)
 
@@ -347,13 +386,21 @@ def _refuse_unknown(cls: type[AutoencoderModule], legacy: Mapping[str, Any]) -> 
         raise TypeError(f"{cls.__name__} got unexpected keyword arguments {unknown}")
 
 
+def channel_sums(values: torch.Tensor, latent_shape: tuple[int, ...]) -> torch.Tensor:
+    """Per-element values of a flattened spatial code, (C * h * w,) in ``latent_shape`` (C, h, w)
+    order, summed over positions: (C,) (e.g. the KL of each channel in nats from ``kl_per_dim``)."""
+    return values.reshape(latent_shape).flatten(1).sum(1)
+
+
 def keep_prefix(z: torch.Tensor, k: int | torch.Tensor) -> torch.Tensor:
-    """z (B, D) with units k, k+1, ... zeroed: ``k`` is one count for every row or a (B,)
-    tensor of counts per row. k >= D keeps everything; k = 0 zeroes the whole code."""
+    """z (B, D) or (B, D, h, w) with units (channels) k, k+1, ... zeroed: ``k`` is one count
+    for every row or a (B,) tensor of counts per row. k >= D keeps everything; k = 0 zeroes
+    the whole code."""
     if not isinstance(k, torch.Tensor):
         k = torch.tensor(check_param("prefix size", [Interval(int, 0, None, closed="left")], k))
-    units = torch.arange(z.shape[-1], device=z.device)
-    return z * (units < k.to(z.device).reshape(-1, 1)).to(z.dtype)
+    units = torch.arange(z.shape[1], device=z.device)
+    keep = units < k.to(z.device).reshape(-1, 1)
+    return z * keep.reshape(*keep.shape, *(1,) * (z.ndim - 2)).to(z.dtype)
 
 
 def _plain(value: Any) -> Any:

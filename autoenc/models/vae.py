@@ -58,22 +58,23 @@ class VariationalAutoencoder(AutoencoderModule):
         super().__init__(input_shape, latent_dim, **kwargs)
 
     def encoder_outputs(self) -> int:
-        return 2 * self.latent_dim
+        return 2 * self.code_channels
 
     def posterior(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-        """x: (B, C, H, W) -> (mu, logvar), each (B, latent_dim)."""
+        """x: (B, C, H, W) -> (mu, logvar), each (B, *latent_shape) (a spatial code: mean and
+        log-variance maps)."""
         mu, logvar = self.encoder(x).chunk(2, dim=1)
         return mu, logvar.clamp(-30.0, 20.0)
 
     def encode(self, x: torch.Tensor) -> torch.Tensor:
-        """The posterior mean (B, latent_dim)."""
+        """The posterior mean (B, *latent_shape)."""
         return self.posterior(x)[0]
 
     def forward(self, x: torch.Tensor) -> AutoencoderOutput:
         mu, logvar = self.posterior(x)
         z = mu + torch.randn_like(mu) * (0.5 * logvar).exp()
         out = self._output(x, self.truncate_code(z))
-        kl_dims = gaussian_kl(mu, logvar)  # (B, D)
+        kl_dims = gaussian_kl(mu, logvar).flatten(1)  # (B, D): D = C * h * w for a spatial code
         kl = kl_dims.sum(1).mean()
         recon = out.terms["recon"]
         out.loss = recon + self.objective(kl, z, mu, logvar, out.terms)
@@ -86,21 +87,21 @@ class VariationalAutoencoder(AutoencoderModule):
         """The regulariser added to the reconstruction term, nats per image (scalar).
 
         Args:
-            kl: scalar KL(q(z|x) || p(z)), mean over the batch; z, mu, logvar: (B, D) the
-                posterior samples and parameters; terms: the output's terms, to which a
-                subclass adds what it logs.
+            kl: scalar KL(q(z|x) || p(z)), mean over the batch; z, mu, logvar:
+                (B, *latent_shape) the posterior samples and parameters; terms: the output's
+                terms, to which a subclass adds what it logs.
         """
         return self.hparams.beta * kl
 
     def kl_per_dim(self, x: torch.Tensor) -> torch.Tensor:
-        """(latent_dim,) KL of each dimension averaged over ``x``, nats."""
+        """(latent_dim,) KL of each element of the flattened code averaged over ``x``, nats."""
         mu, logvar = self.posterior(x)
-        return gaussian_kl(mu, logvar).mean(0)
+        return gaussian_kl(mu, logvar).flatten(1).mean(0)
 
     @torch.no_grad()
     def sample(self, n: int, generator: torch.Generator | None = None) -> torch.Tensor:
         """n images decoded from prior draws z ~ N(0, I): (n, C, H, W) in [0, 1]."""
-        z = torch.randn((n, self.latent_dim), generator=generator).to(self.device)
+        z = torch.randn((n, *self.latent_shape), generator=generator).to(self.device)
         return self.decode(z)
 
 
@@ -184,7 +185,8 @@ class BetaTCVAE(VariationalAutoencoder):
                   terms: dict[str, torch.Tensor]) -> torch.Tensor:
         batch = len(z)
         n = max(self.hparams.tc_dataset_size or batch, batch)
-        tc = total_correlation(z, mu, logvar, n, self.hparams.tc_estimator)
+        # a spatial code (B, C, h, w) is D = C * h * w dimensions here
+        tc = total_correlation(z.flatten(1), mu.flatten(1), logvar.flatten(1), n, self.hparams.tc_estimator)
         terms["tc"] = tc
         terms["tc_batch_size"] = torch.tensor(float(batch), dtype=kl.dtype, device=kl.device)
         return self.hparams.beta * (kl - tc) + self.hparams.tc_beta * tc

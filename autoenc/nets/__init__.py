@@ -1,43 +1,45 @@
-"""Shape-agnostic encoders and decoders, registered by name: ``mlp``, ``conv``, ``resnet``.
+"""Shape-agnostic encoders and decoders with typed options: ``MLPNet``, ``ConvNet``, ``ResNetNet``.
 
->>> from autoenc.nets import build_encoder, build_decoder
->>> enc = build_encoder("conv", (1, 28, 28), 16, {"widths": [32, 64]})  # (B,1,28,28) -> (B,16)
->>> dec = build_decoder("conv", (1, 28, 28), 16, {"widths": [32, 64]})  # (B,16) -> (B,1,28,28)
+>>> from autoenc.nets import ConvNet
+>>> net = ConvNet(widths=[32, 64])
+>>> enc = net.encoder((1, 28, 28), 16)  # (B,1,28,28) -> (B,16)
+>>> dec = net.decoder((1, 28, 28), 16)  # (B,16) -> (B,1,28,28) logits
+>>> net.encoder((1, 28, 28), 4, spatial=True).code_shape  # a spatial code: 4 maps of 7x7
+(4, 7, 7)
 
 Every net computes its sizes from the image shape; convolutional nets halve H and W in
 as many stages as keep them integers and >= 4 pixels unless ``downsamples`` is given
 (see :mod:`autoenc.nets.conv`). Decoders return logits.
 """
 
-from autoenc.nets.registry import (
-    DECODERS,
-    ENCODERS,
-    accepted_options,
-    build_decoder,
-    build_encoder,
-)
+from autoenc.nets.options import NETS, NetOptions, net_from_config
+from autoenc.nets.registry import build_decoder, build_encoder, net_options
 
 # Importing the net modules registers them.
-from autoenc.nets.mlp import MLPDecoder, MLPEncoder  # isort: skip
-from autoenc.nets.conv import ConvDecoder, ConvEncoder  # isort: skip
-from autoenc.nets.resnet import ResNetDecoder, ResNetEncoder  # isort: skip
+from autoenc.nets.mlp import MLPDecoder, MLPEncoder, MLPNet  # isort: skip
+from autoenc.nets.conv import ConvDecoder, ConvEncoder, ConvNet  # isort: skip
+from autoenc.nets.resnet import ResNetDecoder, ResNetEncoder, ResNetNet  # isort: skip
 from autoenc.nets.base import Decoder, Encoder  # isort: skip
 from autoenc.nets.layers import Bottleneck, UpBottleneck  # isort: skip
 
 __all__ = [
-    "DECODERS",
-    "ENCODERS",
+    "NETS",
     "Bottleneck",
     "ConvDecoder",
     "ConvEncoder",
+    "ConvNet",
     "Decoder",
     "Encoder",
     "MLPDecoder",
     "MLPEncoder",
+    "MLPNet",
+    "NetOptions",
     "ResNetDecoder",
     "ResNetEncoder",
+    "ResNetNet",
     "UpBottleneck",
-    "accepted_options",
     "build_decoder",
     "build_encoder",
+    "net_from_config",
+    "net_options",
 ]

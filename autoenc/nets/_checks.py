@@ -1,5 +1,6 @@
-"""Validation of net arguments and the stride plan shared by the convolutional nets.
+"""Checks of a net's shape arguments and the stride plan shared by the convolutional nets.
 
+The net options themselves are checked by their classes (:mod:`autoenc.nets.options`).
 Every check raises a one-line :class:`~autoenc.errors.UserError` naming the argument, what
 it accepts and the value given.
 """
@@ -9,15 +10,7 @@ from __future__ import annotations
 import math
 from collections.abc import Sequence
 
-from autoenc.constraints import (
-    IMAGE_SHAPE,
-    POSITIVE_INT,
-    Interval,
-    ListOf,
-    Null,
-    Options,
-    check_param,
-)
+from autoenc.constraints import IMAGE_SHAPE, POSITIVE_INT, check_param
 from autoenc.errors import UserError
 
 #: Automatic downsampling stops before H or W would drop below this many pixels.
@@ -34,23 +27,6 @@ def check_shape(shape: object, name: str) -> tuple[int, int, int]:
 def check_size(value: object, name: str) -> int:
     """``value`` as an int >= 1 (latent_dim, out_features)."""
     return int(check_param(name, [POSITIVE_INT], value))
-
-
-def check_int_list(value: object, name: str, *, allow_empty: bool = False) -> tuple[int, ...]:
-    """``value`` as a tuple of positive ints (a list from YAML or a tuple from Python)."""
-    return tuple(int(v) for v in check_param(name, [ListOf(POSITIVE_INT, non_empty=not allow_empty)], value))
-
-
-def check_per_stage(value: object, name: str, n_stages: int, minimum: int) -> tuple[int, ...]:
-    """``value`` (one int for every stage, or one int per stage) as a tuple of ``n_stages`` ints."""
-    each = Interval(int, minimum, None, closed="left")
-    value = check_param(name, [each, ListOf(each, length=n_stages, note="one per entry of widths")], value)
-    return (int(value),) * n_stages if each.is_satisfied_by(value) else tuple(int(v) for v in value)
-
-
-def check_choice(value: object, name: str, choices: Sequence[str]) -> str:
-    """``value`` if it is one of ``choices``."""
-    return check_param(name, [Options(choices)], value)
 
 
 def _halvings(height: int, width: int) -> int:
@@ -79,27 +55,25 @@ def auto_downsamples(height: int, width: int, n_stages: int) -> int:
 
 
 def stage_strides(
-    height: int, width: int, n_stages: int, downsamples: object, net: str
+    height: int, width: int, n_stages: int, downsamples: int | None, net: str
 ) -> tuple[int, ...]:
     """The stride (2 or 1) of each stage: the first ``downsamples`` stages halve H and W.
 
     Args:
         height, width: image size in pixels.
         n_stages: number of stages (``len(widths)``).
-        downsamples: the user's option: None for :func:`auto_downsamples`, else an int in
+        downsamples: the (checked) option: None for :func:`auto_downsamples`, else an int in
             ``[0, n_stages]``; H and W must then be divisible by ``2**downsamples``.
         net: what to call the net in messages ("conv encoder").
 
     Raises:
-        UserError: bad ``downsamples``, or an image size it cannot halve that often; the
+        UserError: an image size it cannot halve that often; the
             message names the sizes and settings that work.
     """
-    check_param("downsamples", [Null(note="automatic"), Interval(int, 0, n_stages, note="at most one per entry of widths")],
-                downsamples)
     if downsamples is None:
         k = auto_downsamples(height, width, n_stages)
     else:
-        k = int(downsamples)  # type: ignore[call-overload]
+        k = int(downsamples)
         factor = 2**k
         if height % factor or width % factor:
             size = f"{height}" if height == width else f"{height}x{width}"

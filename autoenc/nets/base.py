@@ -24,6 +24,8 @@ class Encoder(nn.Sequential):
         out_features: size of the output vector (a VAE asks for 2 * latent_dim).
         feature_shape: (C', H', W') of the last feature map before flattening; for an MLP,
             the width of the last hidden layer as ``(n,)``.
+        code_shape: shape of one output: ``(out_features,)``, or ``(out_features, h, w)``
+            for a spatial code.
     """
 
     def __init__(
@@ -34,15 +36,17 @@ class Encoder(nn.Sequential):
         input_shape: tuple[int, int, int],
         out_features: int,
         feature_shape: tuple[int, ...],
+        code_shape: tuple[int, ...] | None = None,
     ) -> None:
         super().__init__(layers)
         self.name = name
         self.input_shape = input_shape
         self.out_features = out_features
         self.feature_shape = feature_shape
+        self.code_shape = code_shape or (out_features,)
 
     def forward(self, x: Tensor) -> Tensor:
-        """x: (B, C, H, W) float -> (B, out_features)."""
+        """x: (B, C, H, W) float -> (B, *code_shape)."""
         if x.shape[1:] != self.input_shape:
             raise UserError(
                 f"{self.name} encoder was built for images of shape (B, "
@@ -62,12 +66,13 @@ def _float32_under_autocast(out: Tensor) -> Tensor:
 
 
 class Decoder(nn.Sequential):
-    """Codes -> image logits: (B, latent_dim) -> (B, C, H, W), no final sigmoid.
+    """Codes -> image logits: (B, *code_shape) -> (B, C, H, W), no final sigmoid.
 
     Attributes:
         output_shape: (C, H, W) of the images it produces.
-        latent_dim: size of the codes it takes.
+        latent_dim: size of the codes it takes (channels of a spatial code).
         feature_shape: shape the codes are first projected to (mirror of the encoder's).
+        code_shape: ``(latent_dim,)``, or ``(latent_dim, h, w)`` for a spatial code.
     """
 
     def __init__(
@@ -78,18 +83,20 @@ class Decoder(nn.Sequential):
         output_shape: tuple[int, int, int],
         latent_dim: int,
         feature_shape: tuple[int, ...],
+        code_shape: tuple[int, ...] | None = None,
     ) -> None:
         super().__init__(layers)
         self.name = name
         self.output_shape = output_shape
         self.latent_dim = latent_dim
         self.feature_shape = feature_shape
+        self.code_shape = code_shape or (latent_dim,)
 
     def forward(self, z: Tensor) -> Tensor:
-        """z: (B, latent_dim) -> (B, C, H, W) logits."""
-        if z.ndim != 2 or z.shape[1] != self.latent_dim:
+        """z: (B, *code_shape) -> (B, C, H, W) logits."""
+        if tuple(z.shape[1:]) != self.code_shape:
             raise UserError(
-                f"{self.name} decoder was built for codes of shape (B, {self.latent_dim}), "
-                f"got {tuple(z.shape)}"
+                f"{self.name} decoder was built for codes of shape (B, "
+                f"{', '.join(map(str, self.code_shape))}), got {tuple(z.shape)}"
             )
         return _float32_under_autocast(super().forward(z))

@@ -2,7 +2,8 @@
 
 Stage ``i`` of the encoder is a 3x3 conv to ``widths[i]`` channels (stride 2 for the first
 ``downsamples`` stages, else 1) followed by ``blocks_per_stage`` stride-1 conv blocks.
-The flattened last feature map goes through a linear layer to ``out_features``. The
+The flattened last feature map goes through a linear layer to ``out_features`` (a spatial
+code: a 1x1 conv to ``out_features`` maps at the last stage's resolution). The
 decoder runs the same plan backwards: a linear layer to the encoder's last feature map
 shape, stages in reverse with 4x4 stride-2 transposed convs where the encoder halved the
 size, and a final 3x3 conv to the image channels (logits).
@@ -20,7 +21,7 @@ from collections.abc import Sequence
 from torch import nn
 
 from autoenc.nets.layers import Activation, Norm, conv_block, up_block
-from autoenc.nets.registry import DECODERS, ENCODERS
+from autoenc.nets.options import NETS, StagedNetOptions, staged_params
 from autoenc.nets.staged import StageBlocks, StagedDecoder, StagedEncoder
 
 
@@ -41,61 +42,50 @@ class ConvBlocks(StageBlocks):
         return conv_block(width, target, 1, self.norm, self.activation)
 
 
-@ENCODERS.register("conv")
 class ConvEncoder(StagedEncoder):
-    """Stages of 3x3 conv blocks, flatten, linear: (B, C, H, W) -> (B, out_features).
+    """Stages of 3x3 conv blocks, flatten, linear: (B, C, H, W) -> (B, out_features); with
+    ``spatial``, a 1x1 conv to (B, out_features, h, w) instead of flatten and linear.
+    Options: :class:`ConvNet`."""
+
+    blocks = ConvBlocks
+
+
+class ConvDecoder(StagedDecoder):
+    """Mirror of :class:`ConvEncoder`: (B, latent_dim) -> (B, C, H, W) logits.
+
+    Linear to the encoder's last feature map (widths[-1], H', W') (spatial: a 1x1 conv from
+    latent_dim channels), then the stages in reverse: ``blocks_per_stage`` stride-1 blocks,
+    and a block to the previous stage's width that doubles H and W (4x4 stride-2 transposed
+    conv) where the encoder halved them; a final 3x3 conv maps widths[0] channels to C logits.
+    """
+
+    blocks = ConvBlocks
+
+
+@NETS.register("conv")
+class ConvNet(StagedNetOptions):
+    """The ``conv`` net: stages of 3x3 conv blocks (:class:`ConvEncoder`, :class:`ConvDecoder`).
 
     Args:
-        input_shape: (C, H, W); H and W as the stride rule of this module allows.
-        out_features: output size.
         widths: channels of each stage; one stage per entry.
         blocks_per_stage: extra stride-1 conv blocks after each stage's first block (an int
             for all stages or one int per stage).
-        downsamples: how many leading stages halve H and W; None chooses automatically.
+        downsamples: how many leading stages halve H and W; None chooses automatically
+            (the stride rule of this module). Sets h x w of a spatial code.
         norm: "batch", "group" or "none" after each conv.
         activation: nonlinearity after each norm.
     """
 
-    blocks = ConvBlocks
+    name = "conv"
+    min_blocks = 0
+    PARAMS = staged_params(min_blocks)
 
-    def __init__(
-        self,
-        input_shape: tuple[int, int, int],
-        out_features: int,
-        *,
-        widths: Sequence[int] = (32, 64, 128),
-        blocks_per_stage: int | Sequence[int] = 0,
-        downsamples: int | None = None,
-        norm: Norm = "batch",
-        activation: Activation = "relu",
-    ) -> None:
-        super().__init__(input_shape, out_features, widths=widths, blocks_per_stage=blocks_per_stage,
-                         downsamples=downsamples, norm=norm, activation=activation)
+    def __init__(self, widths: Sequence[int] = (32, 64, 128), blocks_per_stage: int | Sequence[int] = 0,
+                 downsamples: int | None = None, norm: Norm = "batch", activation: Activation = "relu") -> None:
+        super().__init__(widths, blocks_per_stage, downsamples, norm, activation)
 
+    def encoder(self, input_shape: Sequence[int], out_features: int, *, spatial: bool = False) -> ConvEncoder:
+        return ConvEncoder(input_shape, out_features, self, spatial=spatial)  # type: ignore[arg-type]
 
-@DECODERS.register("conv")
-class ConvDecoder(StagedDecoder):
-    """Mirror of :class:`ConvEncoder`: (B, latent_dim) -> (B, C, H, W) logits.
-
-    Linear to the encoder's last feature map (widths[-1], H', W'), then the stages in
-    reverse: ``blocks_per_stage`` stride-1 blocks, and a block to the previous stage's
-    width that doubles H and W (4x4 stride-2 transposed conv) where the encoder halved
-    them; a final 3x3 conv maps widths[0] channels to C logits. Same options as the
-    encoder.
-    """
-
-    blocks = ConvBlocks
-
-    def __init__(
-        self,
-        output_shape: tuple[int, int, int],
-        latent_dim: int,
-        *,
-        widths: Sequence[int] = (32, 64, 128),
-        blocks_per_stage: int | Sequence[int] = 0,
-        downsamples: int | None = None,
-        norm: Norm = "batch",
-        activation: Activation = "relu",
-    ) -> None:
-        super().__init__(output_shape, latent_dim, widths=widths, blocks_per_stage=blocks_per_stage,
-                         downsamples=downsamples, norm=norm, activation=activation)
+    def decoder(self, output_shape: Sequence[int], latent_dim: int, *, spatial: bool = False) -> ConvDecoder:
+        return ConvDecoder(output_shape, latent_dim, self, spatial=spatial)  # type: ignore[arg-type]

@@ -12,10 +12,12 @@ from collections.abc import Sequence
 
 from torch import nn
 
-from autoenc.nets._checks import check_choice, check_int_list, check_shape, check_size
+from autoenc.constraints import POSITIVE_INT, ListOf, Options, check_params
+from autoenc.errors import UserError
+from autoenc.nets._checks import check_shape, check_size
 from autoenc.nets.base import Decoder, Encoder
 from autoenc.nets.layers import ACTIVATIONS, Activation, make_activation
-from autoenc.nets.registry import DECODERS, ENCODERS
+from autoenc.nets.options import NETS, NetOptions
 
 
 def _dense_stack(sizes: Sequence[int], activation: str) -> list[tuple[str, nn.Module]]:
@@ -28,41 +30,24 @@ def _dense_stack(sizes: Sequence[int], activation: str) -> list[tuple[str, nn.Mo
     return layers
 
 
-@ENCODERS.register("mlp")
 class MLPEncoder(Encoder):
     """Flatten, then ``hidden`` fully connected layers: (B, C, H, W) -> (B, out_features).
 
     Args:
         input_shape: (C, H, W); any size.
         out_features: output size.
-        hidden: widths of the hidden layers, input side first; ``[]`` for a linear map.
-        activation: nonlinearity after each hidden layer.
+        options: :class:`MLPNet`.
     """
 
-    def __init__(
-        self,
-        input_shape: tuple[int, int, int],
-        out_features: int,
-        *,
-        hidden: Sequence[int] = (512, 256),
-        activation: Activation = "relu",
-    ) -> None:
+    def __init__(self, input_shape: tuple[int, int, int], out_features: int, options: MLPNet) -> None:
         shape = check_shape(input_shape, "input_shape")
         out_features = check_size(out_features, "out_features")
-        hidden = check_int_list(hidden, "hidden", allow_empty=True)
-        check_choice(activation, "activation", ACTIVATIONS.list())
-        sizes = (math.prod(shape), *hidden, out_features)
-        layers = OrderedDict([("flatten", nn.Flatten()), *_dense_stack(sizes, activation)])
-        super().__init__(
-            layers,
-            name="mlp",
-            input_shape=shape,
-            out_features=out_features,
-            feature_shape=(sizes[-2],),
-        )
+        sizes = (math.prod(shape), *options.hidden, out_features)
+        layers = OrderedDict([("flatten", nn.Flatten()), *_dense_stack(sizes, options.activation)])
+        super().__init__(layers, name="mlp", input_shape=shape, out_features=out_features,
+                         feature_shape=(sizes[-2],))
 
 
-@DECODERS.register("mlp")
 class MLPDecoder(Decoder):
     """Mirror of :class:`MLPEncoder`: (B, latent_dim) -> ``reversed(hidden)`` ->
     (B, C, H, W) logits.
@@ -70,30 +55,46 @@ class MLPDecoder(Decoder):
     Args:
         output_shape: (C, H, W); any size.
         latent_dim: size of the codes.
-        hidden: the encoder's hidden widths (input side first); used in reverse.
+        options: :class:`MLPNet` (the encoder's hidden widths, used in reverse).
+    """
+
+    def __init__(self, output_shape: tuple[int, int, int], latent_dim: int, options: MLPNet) -> None:
+        shape = check_shape(output_shape, "output_shape")
+        latent_dim = check_size(latent_dim, "latent_dim")
+        sizes = (latent_dim, *reversed(options.hidden), math.prod(shape))
+        layers = OrderedDict([*_dense_stack(sizes, options.activation), ("unflatten", nn.Unflatten(1, shape))])
+        super().__init__(layers, name="mlp", output_shape=shape, latent_dim=latent_dim,
+                         feature_shape=(sizes[1],))
+
+
+@NETS.register("mlp")
+class MLPNet(NetOptions):
+    """The ``mlp`` net: fully connected layers (:class:`MLPEncoder`, :class:`MLPDecoder`).
+    It has no feature maps, so it keeps flat codes only.
+
+    Args:
+        hidden: widths of the hidden layers, input side first; ``[]`` for a linear map.
         activation: nonlinearity after each hidden layer.
     """
 
-    def __init__(
-        self,
-        output_shape: tuple[int, int, int],
-        latent_dim: int,
-        *,
-        hidden: Sequence[int] = (512, 256),
-        activation: Activation = "relu",
-    ) -> None:
-        shape = check_shape(output_shape, "output_shape")
-        latent_dim = check_size(latent_dim, "latent_dim")
-        hidden = check_int_list(hidden, "hidden", allow_empty=True)
-        check_choice(activation, "activation", ACTIVATIONS.list())
-        sizes = (latent_dim, *reversed(hidden), math.prod(shape))
-        layers = OrderedDict(
-            [*_dense_stack(sizes, activation), ("unflatten", nn.Unflatten(1, shape))]
-        )
-        super().__init__(
-            layers,
-            name="mlp",
-            output_shape=shape,
-            latent_dim=latent_dim,
-            feature_shape=(sizes[1],),
-        )
+    name = "mlp"
+    PARAMS = {"hidden": [ListOf(POSITIVE_INT)], "activation": [Options(ACTIVATIONS.list())]}
+
+    def __init__(self, hidden: Sequence[int] = (512, 256), activation: Activation = "relu") -> None:
+        check_params(self.PARAMS, locals())
+        self.hidden = tuple(int(h) for h in hidden)
+        self.activation = activation
+
+    def encoder(self, input_shape: Sequence[int], out_features: int, *, spatial: bool = False) -> MLPEncoder:
+        _flat_only(spatial)
+        return MLPEncoder(input_shape, out_features, self)  # type: ignore[arg-type]
+
+    def decoder(self, output_shape: Sequence[int], latent_dim: int, *, spatial: bool = False) -> MLPDecoder:
+        _flat_only(spatial)
+        return MLPDecoder(output_shape, latent_dim, self)  # type: ignore[arg-type]
+
+
+def _flat_only(spatial: bool) -> None:
+    if spatial:
+        raise UserError("latent_channels needs a net with feature maps (conv or resnet); the mlp net "
+                        "keeps flat codes: drop latent_channels or use ConvNet / ResNetNet")

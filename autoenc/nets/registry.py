@@ -1,94 +1,46 @@
-"""The encoder and decoder registries and the factories the models build nets with.
+"""The factories the nets are built with by name (``mlp``, ``conv``, ``resnet``).
 
 Contract (every registered net keeps it)::
 
-    ENCODERS.get(name)(input_shape, out_features, **options)  # (B, C, H, W) -> (B, out_features)
-    DECODERS.get(name)(output_shape, latent_dim, **options)   # (B, latent_dim) -> (B, C, H, W) logits
+    NETS.get(name)(**options).encoder(input_shape, out_features)  # (B, C, H, W) -> (B, out_features)
+    NETS.get(name)(**options).decoder(output_shape, latent_dim)   # (B, latent_dim) -> (B, C, H, W) logits
 
-The encoder and decoder of one name accept the same keyword-only options, so a model can
-pass one ``net_options`` dict to both.
+The encoder and decoder of one net are built from the same typed options
+(:mod:`autoenc.nets.options`).
 """
 
 from __future__ import annotations
 
-import difflib
-import inspect
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 from torch import nn
 
-from autoenc.constraints import InstanceOf, check_param
-from autoenc.errors import UserError
-from autoenc.registry import Registry
-
-#: name -> encoder class ``(input_shape, out_features, **options)``.
-ENCODERS: Registry[Callable[..., nn.Module]] = Registry("encoder")
-#: name -> decoder class ``(output_shape, latent_dim, **options)``.
-DECODERS: Registry[Callable[..., nn.Module]] = Registry("decoder")
+from autoenc.nets.options import NETS, NetOptions
 
 
-def accepted_options(builder: Callable[..., nn.Module]) -> list[str]:
-    """Names of the keyword-only options of a net class, in signature order."""
-    params = inspect.signature(builder).parameters.values()
-    return [p.name for p in params if p.kind is inspect.Parameter.KEYWORD_ONLY]
-
-
-def _checked_options(
-    name: str, builder: Callable[..., nn.Module], options: Mapping[str, Any] | None
-) -> dict[str, Any]:
-    if options is None:
-        return {}
-    check_param("net options", [InstanceOf(Mapping, "a mapping of option name to value")], options)
-    accepted = accepted_options(builder)
-    for key in options:
-        if key not in accepted:
-            close = difflib.get_close_matches(str(key), accepted, n=1)
-            hint = f" (did you mean {close[0]!r}?)" if close else ""
-            raise UserError(
-                f"{name} net does not accept option {key!r}{hint}; "
-                f"accepted: {', '.join(accepted) or '(none)'}"
-            )
-    return dict(options)
-
-
-def build_encoder(
-    name: str,
-    input_shape: Sequence[int],
-    out_features: int,
-    options: Mapping[str, Any] | None = None,
-) -> nn.Module:
-    """The encoder registered as ``name``: (B, C, H, W) float -> (B, out_features).
-
-    Args:
-        name: a name in :data:`ENCODERS` ("mlp", "conv", "resnet").
-        input_shape: (C, H, W) of the images.
-        out_features: output size (a VAE asks for 2 * latent_dim).
-        options: the net's keyword options (e.g. ``{"widths": [32, 64]}``).
+def net_options(name: str, options: Mapping[str, Any] | NetOptions | None = None) -> NetOptions:
+    """The options of net ``name`` from keyword options (``{"widths": [32, 64]}``), or
+    ``options`` itself when it already is a :class:`NetOptions`.
 
     Raises:
-        UserError: unknown name, unknown option key, or a bad option value / image size.
+        UserError: unknown name or a bad option value. TypeError: an option the net does
+            not have (Python's message names it).
     """
-    builder = ENCODERS.get(name)
-    return builder(input_shape, out_features, **_checked_options(name, builder, options))
+    if isinstance(options, NetOptions):
+        return options
+    return NETS.get(name)(**dict(options or {}))
 
 
-def build_decoder(
-    name: str,
-    output_shape: Sequence[int],
-    latent_dim: int,
-    options: Mapping[str, Any] | None = None,
-) -> nn.Module:
-    """The decoder registered as ``name``: (B, latent_dim) -> (B, C, H, W) logits.
+def build_encoder(name: str, input_shape: Sequence[int], out_features: int,
+                  options: Mapping[str, Any] | NetOptions | None = None, *, spatial: bool = False) -> nn.Module:
+    """The encoder of net ``name``: (B, C, H, W) float -> (B, out_features), or with
+    ``spatial`` (B, out_features, h, w). ``options``: see :func:`net_options`."""
+    return net_options(name, options).encoder(input_shape, out_features, spatial=spatial)
 
-    Args:
-        name: a name in :data:`DECODERS` ("mlp", "conv", "resnet").
-        output_shape: (C, H, W) of the images to produce.
-        latent_dim: size of the codes.
-        options: the same options as the encoder of that name; the decoder mirrors it.
 
-    Raises:
-        UserError: unknown name, unknown option key, or a bad option value / image size.
-    """
-    builder = DECODERS.get(name)
-    return builder(output_shape, latent_dim, **_checked_options(name, builder, options))
+def build_decoder(name: str, output_shape: Sequence[int], latent_dim: int,
+                  options: Mapping[str, Any] | NetOptions | None = None, *, spatial: bool = False) -> nn.Module:
+    """The decoder of net ``name``: (B, latent_dim) (spatial: (B, latent_dim, h, w)) ->
+    (B, C, H, W) logits. ``options``: see :func:`net_options`."""
+    return net_options(name, options).decoder(output_shape, latent_dim, spatial=spatial)

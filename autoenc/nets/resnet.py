@@ -4,7 +4,7 @@ Encoder: a 3x3 stem conv to ``widths[0]`` channels, then one stage per entry of
 ``widths``: ``blocks_per_stage`` :class:`~autoenc.nets.layers.Bottleneck` blocks of inner
 width ``widths[i]`` and ``4 * widths[i]`` output channels, the first block of the stage
 strided (2 for the first ``downsamples`` stages, as in :mod:`autoenc.nets.conv`); then
-flatten and a linear layer. The feature map is flattened rather than average-pooled: an
+flatten and a linear layer (a spatial code: a 1x1 conv). The feature map is flattened rather than average-pooled: an
 autoencoder needs to know *where* things are.
 
 Decoder: the mirror, a linear layer to the last feature map, the stages in reverse of
@@ -19,7 +19,7 @@ from collections.abc import Sequence
 from torch import nn
 
 from autoenc.nets.layers import Activation, Bottleneck, Norm, UpBottleneck, conv_block
-from autoenc.nets.registry import DECODERS, ENCODERS
+from autoenc.nets.options import NETS, StagedNetOptions, staged_params
 from autoenc.nets.staged import StageBlocks, StagedDecoder, StagedEncoder
 
 EXPANSION = Bottleneck.expansion
@@ -45,62 +45,51 @@ class ResNetBlocks(StageBlocks):
         return UpBottleneck(EXPANSION * width, target, stride=stride, norm=self.norm, activation=self.activation)
 
 
-@ENCODERS.register("resnet")
 class ResNetEncoder(StagedEncoder):
-    """Stem, bottleneck stages, flatten, linear: (B, C, H, W) -> (B, out_features).
+    """Stem, bottleneck stages, flatten, linear: (B, C, H, W) -> (B, out_features); with
+    ``spatial``, a 1x1 conv to (B, out_features, h, w) instead. Options: :class:`ResNetNet`."""
+
+    blocks = ResNetBlocks
+
+
+class ResNetDecoder(StagedDecoder):
+    """Mirror of :class:`ResNetEncoder`: (B, latent_dim) -> (B, C, H, W) logits.
+
+    Linear to (4 * widths[-1], H', W') (spatial: a 1x1 conv from latent_dim channels); for
+    each stage in reverse, ``blocks_per_stage - 1`` stride-1
+    :class:`~autoenc.nets.layers.UpBottleneck` blocks and one that narrows to the previous
+    stage (4 * widths[i - 1] channels) and doubles H and W where the encoder halved them; a
+    3x3 conv from 4 * widths[0] channels to C logits.
+    """
+
+    blocks = ResNetBlocks
+
+
+@NETS.register("resnet")
+class ResNetNet(StagedNetOptions):
+    """The ``resnet`` net: bottleneck stages (:class:`ResNetEncoder`, :class:`ResNetDecoder`).
 
     Args:
-        input_shape: (C, H, W); H and W as the stride rule of :mod:`autoenc.nets.conv` allows.
-        out_features: output size.
         widths: inner (squeezed) width of each stage's bottleneck blocks; a stage outputs
             4x as many channels.
         blocks_per_stage: bottleneck blocks per stage (an int for all, or one per stage),
             e.g. [3, 4, 6, 3] for the ResNet-50 layout.
-        downsamples: how many leading stages halve H and W; None chooses automatically.
+        downsamples: how many leading stages halve H and W; None chooses automatically
+            (the stride rule of :mod:`autoenc.nets.conv`). Sets h x w of a spatial code.
         norm: "batch" (as in ResNet), "group" or "none".
         activation: nonlinearity inside and after each block.
     """
 
-    blocks = ResNetBlocks
+    name = "resnet"
+    min_blocks = 1
+    PARAMS = staged_params(min_blocks)
 
-    def __init__(
-        self,
-        input_shape: tuple[int, int, int],
-        out_features: int,
-        *,
-        widths: Sequence[int] = (16, 32, 64),
-        blocks_per_stage: int | Sequence[int] = 2,
-        downsamples: int | None = None,
-        norm: Norm = "batch",
-        activation: Activation = "relu",
-    ) -> None:
-        super().__init__(input_shape, out_features, widths=widths, blocks_per_stage=blocks_per_stage,
-                         downsamples=downsamples, norm=norm, activation=activation)
+    def __init__(self, widths: Sequence[int] = (16, 32, 64), blocks_per_stage: int | Sequence[int] = 2,
+                 downsamples: int | None = None, norm: Norm = "batch", activation: Activation = "relu") -> None:
+        super().__init__(widths, blocks_per_stage, downsamples, norm, activation)
 
+    def encoder(self, input_shape: Sequence[int], out_features: int, *, spatial: bool = False) -> ResNetEncoder:
+        return ResNetEncoder(input_shape, out_features, self, spatial=spatial)  # type: ignore[arg-type]
 
-@DECODERS.register("resnet")
-class ResNetDecoder(StagedDecoder):
-    """Mirror of :class:`ResNetEncoder`: (B, latent_dim) -> (B, C, H, W) logits.
-
-    Linear to (4 * widths[-1], H', W'); for each stage in reverse, ``blocks_per_stage - 1``
-    stride-1 :class:`~autoenc.nets.layers.UpBottleneck` blocks and one that narrows to
-    the previous stage (4 * widths[i - 1] channels) and doubles H and W where the encoder
-    halved them; a 3x3 conv from 4 * widths[0] channels to C logits. Same options as the
-    encoder.
-    """
-
-    blocks = ResNetBlocks
-
-    def __init__(
-        self,
-        output_shape: tuple[int, int, int],
-        latent_dim: int,
-        *,
-        widths: Sequence[int] = (16, 32, 64),
-        blocks_per_stage: int | Sequence[int] = 2,
-        downsamples: int | None = None,
-        norm: Norm = "batch",
-        activation: Activation = "relu",
-    ) -> None:
-        super().__init__(output_shape, latent_dim, widths=widths, blocks_per_stage=blocks_per_stage,
-                         downsamples=downsamples, norm=norm, activation=activation)
+    def decoder(self, output_shape: Sequence[int], latent_dim: int, *, spatial: bool = False) -> ResNetDecoder:
+        return ResNetDecoder(output_shape, latent_dim, self, spatial=spatial)  # type: ignore[arg-type]

@@ -1,14 +1,15 @@
 """The staged convolutional encoder/decoder skeleton that the ``conv`` and ``resnet`` nets share.
 
-A staged net is planned by :class:`~autoenc.nets._plan.StagePlan` (checked options, one
-stride per stage, the last feature map) and assembled from an architecture's
+A staged net is planned by :class:`~autoenc.nets._plan.StagePlan` (one stride per stage,
+the last feature map, from checked options) and assembled from an architecture's
 :class:`StageBlocks`, which only says how one block looks:
 
 Encoder: ``[stem]``, then per stage ``i`` a strided block ``down(channels, widths[i],
 strides[i])`` and ``blocks[i] - min_blocks`` blocks ``same(widths[i])``; flatten; a
-linear layer to ``out_features``.
+linear layer to ``out_features`` (a spatial code: a 1x1 conv ``squeeze`` instead).
 
-Decoder: a linear layer to the encoder's last feature map, unflatten, activation; per stage
+Decoder: a linear layer to the encoder's last feature map, unflatten (a spatial code: a 1x1
+conv ``expand``), activation; per stage
 in reverse ``blocks[i] - min_blocks`` blocks ``up(widths[i], widths[i], 1)`` and one
 ``up(widths[i], widths[i - 1], strides[i])`` that doubles H and W where the encoder halved
 them; a 3x3 conv to the image channels (logits).
@@ -22,13 +23,14 @@ from __future__ import annotations
 
 import math
 from collections import OrderedDict
-from typing import Any, ClassVar
+from typing import ClassVar
 
 from torch import nn
 
 from autoenc.nets._plan import StagePlan
 from autoenc.nets.base import Decoder, Encoder
 from autoenc.nets.layers import init_weights, make_activation
+from autoenc.nets.options import StagedNetOptions
 
 
 class StageBlocks:
@@ -71,36 +73,28 @@ class StageBlocks:
 
 
 def _plan(
-    blocks: type[StageBlocks],
-    shape: object,
-    size: object,
-    names: tuple[str, str],
-    role: str,
-    options: dict[str, Any],
+    blocks: type[StageBlocks], shape: object, size: object, names: tuple[str, str], role: str,
+    options: StagedNetOptions,
 ) -> StagePlan:
-    return StagePlan(
-        shape,
-        names[0],
-        size,
-        names[1],
-        f"{blocks.name} {role}",
-        min_blocks=blocks.min_blocks,
-        expansion=blocks.expansion,
-        **options,
-    )
+    return StagePlan(shape, names[0], size, names[1], f"{blocks.name} {role}", options, blocks.expansion)
 
 
 class StagedEncoder(Encoder):
-    """Images -> vectors through the stages of ``blocks``: (B, C, H, W) -> (B, out_features).
+    """Images -> codes through the stages of ``blocks``: (B, C, H, W) -> (B, out_features),
+    or with ``spatial`` a 1x1 conv to (B, out_features, h, w) maps at the last stage's
+    resolution. See the module docstring for the layout.
 
-    Subclasses set :attr:`blocks` and declare the options (and their defaults) in their
-    own typed signature (the config and ``--help``); see the module docstring for the layout.
+    Args:
+        input_shape: (C, H, W).
+        out_features: code size (flat) or code channels (spatial); a VAE asks for twice that.
+        options: the net's options (subclasses take their own options class).
+        spatial: keep the last feature map's h x w and squeeze its channels with a 1x1 conv.
     """
 
     blocks: ClassVar[type[StageBlocks]]
 
-    def __init__(self, input_shape: tuple[int, int, int], out_features: int, **options: Any) -> None:
-        """``options``: widths, blocks_per_stage, downsamples, norm, activation (see the subclasses)."""
+    def __init__(self, input_shape: tuple[int, int, int], out_features: int, options: StagedNetOptions,
+                 *, spatial: bool = False) -> None:
         plan = _plan(self.blocks, input_shape, out_features, ("input_shape", "out_features"), "encoder", options)
         make = self.blocks(plan.norm, plan.activation)
         layers: OrderedDict[str, nn.Module] = OrderedDict()
@@ -114,25 +108,40 @@ class StagedEncoder(Encoder):
             stage += [make.same(width) for _ in range(n - make.min_blocks)]
             layers[f"stage{i + 1}"] = nn.Sequential(*stage)
             channels = make.expansion * width
-        layers["flatten"] = nn.Flatten()
-        layers["fc"] = nn.Linear(math.prod(plan.feature_shape), plan.size)
+        if spatial:
+            layers["squeeze"] = nn.Conv2d(channels, plan.size, 1)
+            code_shape: tuple[int, ...] = (plan.size, *plan.feature_shape[1:])
+        else:
+            layers["flatten"] = nn.Flatten()
+            layers["fc"] = nn.Linear(math.prod(plan.feature_shape), plan.size)
+            code_shape = (plan.size,)
         super().__init__(layers, name=make.name, input_shape=plan.shape, out_features=plan.size,
-                         feature_shape=plan.feature_shape)
+                         feature_shape=plan.feature_shape, code_shape=code_shape)
         init_weights(self)
+        if spatial:
+            # PyTorch's default init: the code starts near 0 (a VAE's posterior near the prior).
+            self.squeeze.reset_parameters()
 
 
 class StagedDecoder(Decoder):
-    """Mirror of :class:`StagedEncoder`: (B, latent_dim) -> (B, C, H, W) logits."""
+    """Mirror of :class:`StagedEncoder`: (B, latent_dim) or with ``spatial`` (B, latent_dim,
+    h, w) -> (B, C, H, W) logits; the spatial decoder begins with a 1x1 conv expanding
+    ``latent_dim`` channels to the encoder's last feature map."""
 
     blocks: ClassVar[type[StageBlocks]]
 
-    def __init__(self, output_shape: tuple[int, int, int], latent_dim: int, **options: Any) -> None:
-        """``options``: widths, blocks_per_stage, downsamples, norm, activation (see the subclasses)."""
+    def __init__(self, output_shape: tuple[int, int, int], latent_dim: int, options: StagedNetOptions,
+                 *, spatial: bool = False) -> None:
         plan = _plan(self.blocks, output_shape, latent_dim, ("output_shape", "latent_dim"), "decoder", options)
         make = self.blocks(plan.norm, plan.activation)
         layers: OrderedDict[str, nn.Module] = OrderedDict()
-        layers["fc"] = nn.Linear(plan.size, math.prod(plan.feature_shape))
-        layers["unflatten"] = nn.Unflatten(1, plan.feature_shape)
+        if spatial:
+            layers["expand"] = nn.Conv2d(plan.size, plan.feature_shape[0], 1)
+            code_shape: tuple[int, ...] = (plan.size, *plan.feature_shape[1:])
+        else:
+            layers["fc"] = nn.Linear(plan.size, math.prod(plan.feature_shape))
+            layers["unflatten"] = nn.Unflatten(1, plan.feature_shape)
+            code_shape = (plan.size,)
         layers["act"] = make_activation(plan.activation)
         for j, i in enumerate(reversed(range(len(plan.widths)))):
             width, target = plan.widths[i], plan.widths[max(i - 1, 0)]
@@ -141,7 +150,7 @@ class StagedDecoder(Decoder):
             layers[f"stage{j + 1}"] = nn.Sequential(*stage)
         layers["out"] = nn.Conv2d(make.expansion * plan.widths[0], plan.shape[0], 3, 1, 1)
         super().__init__(layers, name=make.name, output_shape=plan.shape, latent_dim=plan.size,
-                         feature_shape=plan.feature_shape)
+                         feature_shape=plan.feature_shape, code_shape=code_shape)
         init_weights(self)
         # PyTorch's default (fan-in, small) init keeps the initial logits near 0 instead
         # of the He init's large spread at the linear output.

@@ -173,13 +173,12 @@ def export_encoder(model: AutoencoderModule, directory: str | os.PathLike, overw
     from safetensors.torch import save_file
 
     state = {k: v.detach().cpu().contiguous() for k, v in model.encoder.state_dict().items()}
-    hp = model.hparams
     meta = {
         "format": EXPORT_FORMAT,
         "kind": "autoenc-encoder",
         "model": model.model_name,
-        "encoder": hp["encoder"],
-        "net_options": dict(hp.get("net_options") or {}),
+        "encoder": model.net.name,
+        "net_options": model.net.options(),
         "input_shape": list(model.input_shape),
         "latent_dim": model.latent_dim,
         "out_features": model.encoder_outputs(),

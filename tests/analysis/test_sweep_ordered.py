@@ -21,7 +21,7 @@ CONFIG = {
     "name": "tiny_ordered", "seed_everything": 0,
     "data": {"source": "digits", "batch_size": 128, "val_fraction": 0.15},
     "model": {"class_path": "Autoencoder",
-              "init_args": {"encoder": "mlp", "net_options": {"hidden": [64]}, "lr": 0.005,
+              "init_args": {"net": {"class_path": "MLPNet", "init_args": {"hidden": [64]}}, "lr": 0.005,
                             "nested_dropout_p": 0.2}},
     "trainer": {"max_epochs": 10, "log_every_n_steps": 5},
 }

@@ -18,7 +18,7 @@ SIZES = [2, 4, 8, 16, 32]
 CONFIG = {
     "name": "tiny", "seed_everything": 3,
     "data": {"source": "digits", "batch_size": 128},
-    "model": {"class_path": "Autoencoder", "init_args": {"encoder": "mlp", "net_options": {"hidden": [16]}}},
+    "model": {"class_path": "Autoencoder", "init_args": {"net": {"class_path": "MLPNet", "init_args": {"hidden": [16]}}}},
     "trainer": {"max_epochs": 1},
 }
 
@@ -210,7 +210,7 @@ def test_cli_refuses_a_config_typo_before_making_the_directory(tmp_path: Path,
                                                                capsys: pytest.CaptureFixture[str]) -> None:
     path = tmp_path / "typo.yaml"
     path.write_text(yaml.safe_dump({**CONFIG, "model": {"class_path": "Autoencoder",
-                                                        "init_args": {"encoder": "mlp", "lattent_dim": 3}}}))
+                                                        "init_args": {"lattent_dim": 3}}}))
     _fails([str(path), "--latent_dims", "2", "--out", str(tmp_path / "s")], capsys, "lattent_dim")
     assert not (tmp_path / "s").exists()
 

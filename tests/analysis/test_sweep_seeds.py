@@ -14,7 +14,7 @@ CONFIG = {
     "name": "tiny_vae", "seed_everything": 0,
     "data": {"source": "digits", "batch_size": 128, "val_fraction": 0.15},
     "model": {"class_path": "VariationalAutoencoder",
-              "init_args": {"encoder": "mlp", "net_options": {"hidden": [64]}, "lr": 0.005}},
+              "init_args": {"net": {"class_path": "MLPNet", "init_args": {"hidden": [64]}}, "lr": 0.005}},
     "trainer": {"max_epochs": 5, "log_every_n_steps": 5},
 }
 

@@ -29,7 +29,7 @@ def run(tmp_path_factory) -> Path:
     """A VAE run on 300 digits, one short epoch (a few seconds)."""
     runs = tmp_path_factory.mktemp("runs")
     code = main(["fit", "-c", str(CONFIG), "--runs_dir", str(runs), "--name", "tiny",
-                 "--model.init_args.latent_dim", "3", "--model.init_args.net_options", "{hidden: [16]}",
+                 "--model.init_args.latent_dim", "3", "--model.init_args.net.init_args.hidden", "[16]",
                  "--data.subset", "300", "--data.num_workers", "0", "--trainer.max_epochs", "1",
                  "--trainer.enable_progress_bar", "false", "--trainer.enable_model_summary", "false"])
     assert code == 0

@@ -47,7 +47,7 @@ BAD_OPTIONS = [
     (["--model.init_args.lattent_dim", "3"], r"Autoencoder does not accept option 'lattent_dim'.*did you mean 'latent_dim'"),
     (["--model.init_args.latent_dim", "eight"], r"model\.init_args\.latent_dim: expected int; got eight"),
     (["--data.batch_size", "-4"], r"batch_size must be an integer >= 1, got -4"),
-    (["--model.init_args.encoder", "conv", "--model.init_args.net_options", "{widths: [4, 8], downsamples: 2}",
+    (["--model.init_args.net", "ConvNet", "--model.init_args.net.widths", "[4, 8]", "--model.init_args.net.downsamples", "2",
       "--data.image_size", "10"], r"image size 10 is not divisible by 2\*\*2 = 4 .* use image size 8 or 12"),
     (["--model", "VariationalAutoencoder", "--model.init_args.beta", "-1"], r"beta must be a number >= 0, got -1\.0"),
     (["--model", "DenoisingAutoencoder", "--model.init_args.noise", "masking", "--model.init_args.noise_level", "1.5"],

@@ -22,8 +22,8 @@ def run(tmp_path_factory) -> Path:
     """A VAE run on 300 digits, one short epoch, with its report written by ``fit --report``."""
     runs = tmp_path_factory.mktemp("runs")
     code = main(["fit", "-c", str(CONFIG), "--runs_dir", str(runs), "--name", "tiny",
-                 "--model.init_args.latent_dim", str(LATENT), "--model.init_args.net_options",
-                 "{hidden: [32]}", "--data.subset", "300", "--data.num_workers", "0",
+                 "--model.init_args.latent_dim", str(LATENT), "--model.init_args.net.init_args.hidden",
+                 "[32]", "--data.subset", "300", "--data.num_workers", "0",
                  "--trainer.max_epochs", "2", "--trainer.enable_progress_bar", "false",
                  "--trainer.logger", "true", "--trainer.log_every_n_steps", "1", "--report", "true"])
     assert code == 0

@@ -106,7 +106,7 @@ def test_a_pre_split_tc_run_resumes_as_a_beta_tcvae(tmp_path: Path) -> None:
 
     config = Path(__file__).parents[2] / "configs" / "sprites_tcvae_small.yaml"
     args = ["fit", "-c", str(config), "--runs_dir", str(tmp_path / "runs"), "--data.subset", "64",
-            "--model.init_args.net_options", "{hidden: [8]}", "--trainer.enable_progress_bar", "false",
+            "--model.init_args.net.hidden", "[8]", "--trainer.enable_progress_bar", "false",
             "--trainer.enable_model_summary", "false"]
     assert main([*args, "--trainer.max_epochs", "1"]) == 0
     ckpt = torch.load(next((tmp_path / "runs").rglob("last.ckpt")), weights_only=True)

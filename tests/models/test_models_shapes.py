@@ -9,7 +9,7 @@ import torch
 from _tiny_models import MODEL_OPTIONS, SMALL_NETS, make_model
 
 from autoenc.models import MODELS, AutoencoderOutput
-from autoenc.nets import ENCODERS
+from autoenc.nets import NETS
 
 SHAPES = [(1, 8, 8), (1, 28, 28), (3, 32, 32), (3, 64, 64)]
 LATENT = 3
@@ -17,7 +17,7 @@ BATCH = 4
 
 
 @pytest.mark.parametrize("shape", SHAPES, ids=lambda s: "x".join(map(str, s)))
-@pytest.mark.parametrize("net", ENCODERS.list())
+@pytest.mark.parametrize("net", NETS.list())
 @pytest.mark.parametrize("model_name", MODELS.list())
 def test_interface_shapes_and_gradients(model_name: str, net: str, shape: tuple[int, int, int]) -> None:
     model = make_model(model_name, shape, net, latent_dim=LATENT).train()
@@ -51,7 +51,7 @@ def test_interface_shapes_and_gradients(model_name: str, net: str, shape: tuple[
 
 def test_every_registered_component_has_test_options() -> None:
     """The parametrized test above covers a new net/model only with options from here."""
-    assert set(ENCODERS.list()) <= set(SMALL_NETS), "add small options for the new net(s)"
+    assert set(NETS.list()) <= set(SMALL_NETS), "add small options for the new net(s)"
     assert set(MODELS.list()) <= set(MODEL_OPTIONS), "add options for the new model(s)"
 
 

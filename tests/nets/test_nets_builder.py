@@ -9,6 +9,7 @@ from torch import nn
 from autoenc.errors import UserError
 from autoenc.nets import build_decoder, build_encoder
 from autoenc.nets.layers import conv_block
+from autoenc.nets.options import StagedNetOptions, staged_params
 from autoenc.nets.staged import StageBlocks, StagedDecoder, StagedEncoder
 
 OPTIONS = {"widths": [2, 4], "norm": "group"}
@@ -79,6 +80,17 @@ class _WideBlocks(StageBlocks):
         return conv_block(2 * width, 2 * target, 1, self.norm, self.activation)
 
 
+class _WideNet(StagedNetOptions):
+    min_blocks = 1
+    PARAMS = staged_params(1)
+
+    def encoder(self, input_shape, out_features, *, spatial=False):  # type: ignore[no-untyped-def]
+        return _WideEncoder(input_shape, out_features, self, spatial=spatial)
+
+    def decoder(self, output_shape, latent_dim, *, spatial=False):  # type: ignore[no-untyped-def]
+        return _WideDecoder(output_shape, latent_dim, self, spatial=spatial)
+
+
 class _WideEncoder(StagedEncoder):
     blocks = _WideBlocks
 
@@ -91,8 +103,8 @@ def test_builder_takes_any_block_factory() -> None:
     """Only the blocks differ between architectures: a new one gets the plan, the shapes,
     the stage layout and the messages of the shared skeleton."""
     options = {"widths": [3, 5], "blocks_per_stage": [1, 2], "downsamples": 1, "norm": "batch", "activation": "relu"}
-    enc = _WideEncoder((2, 12, 12), 7, **options)
-    dec = _WideDecoder((2, 12, 12), 7, **options)
+    enc = _WideNet(**options).encoder((2, 12, 12), 7)
+    dec = _WideNet(**options).decoder((2, 12, 12), 7)
     assert enc.feature_shape == dec.feature_shape == (10, 6, 6)
     assert [len(enc.stage1), len(enc.stage2)] == [1, 2]
     assert [len(dec.stage1), len(dec.stage2)] == [2, 1]  # stage 2 first, mirrored
@@ -100,4 +112,4 @@ def test_builder_takes_any_block_factory() -> None:
     assert z.shape == (3, 7)
     assert dec(z).shape == (3, 2, 12, 12)
     with pytest.raises(UserError, match="the wide encoder with downsamples=2 needs"):
-        _WideEncoder((2, 10, 10), 7, **{**options, "downsamples": 2})
+        _WideEncoder((2, 10, 10), 7, _WideNet(**{**options, "downsamples": 2}))

@@ -8,7 +8,7 @@ import pytest
 from _fit import CONFIGS, fit
 
 #: The shared run: digits_vae.yaml with a small net, 256 images, two epochs.
-VAE_RUN_ARGS = ["--data.subset", "256", "--model.init_args.net_options", "{hidden: [32]}",
+VAE_RUN_ARGS = ["--data.subset", "256", "--model.init_args.net.init_args.hidden", "[32]",
                 "--trainer.max_epochs", "2", "--trainer.log_every_n_steps", "1"]
 
 

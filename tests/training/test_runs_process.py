@@ -17,8 +17,8 @@ pytestmark = pytest.mark.slow
 AUTOENC = Path(sys.executable).with_name("autoenc")
 HERE = Path(__file__).resolve().parent
 #: 256 digits, 85% for training in batches of 64: 4 steps an epoch.
-TINY = ["-c", str(CONFIGS / "digits_ae.yaml"), "--data.subset", "256", "--model.init_args.net_options",
-        "{hidden: [16]}", "--trainer.log_every_n_steps", "1", "--trainer.enable_progress_bar", "false"]
+TINY = ["-c", str(CONFIGS / "digits_ae.yaml"), "--data.subset", "256", "--model.init_args.net.init_args.hidden",
+        "[16]", "--trainer.log_every_n_steps", "1", "--trainer.enable_progress_bar", "false"]
 
 
 def autoenc(*args: object, **kwargs) -> subprocess.Popen:

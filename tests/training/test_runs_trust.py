@@ -15,7 +15,7 @@ from conftest import VAE_RUN_ARGS
 from autoenc.cli.main import main
 from autoenc.runs import find_last_checkpoint, locate_run, reserve_version, versions
 
-TINY = ["-c", CONFIGS / "digits_ae.yaml", "--data.subset", "128", "--model.init_args.net_options", "{hidden: [16]}",
+TINY = ["-c", CONFIGS / "digits_ae.yaml", "--data.subset", "128", "--model.init_args.net.init_args.hidden", "[16]",
         "--trainer.log_every_n_steps", "1"]
 
 

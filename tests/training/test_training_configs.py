@@ -20,6 +20,7 @@ import yaml
 from _fit import CONFIGS, column, fit, read_metrics
 
 from autoenc.models import MODELS
+from autoenc.nets import net_from_config
 from autoenc.training.checkpoints import load_model, read_checkpoint
 
 SHARED_MNIST = (Path(__file__).resolve().parents[2] / ".." / "shared" / "data" / "mnist").resolve()
@@ -130,6 +131,9 @@ def test_config_trains_two_steps(config: Path, tmp_path: Path) -> None:
     expected_class = spec["model"]["class_path"].rpartition(".")[2]
     assert type(model).__name__ == expected_class and type(model) is MODELS.get(model.model_name)
     for key, value in spec["model"]["init_args"].items():  # the config's model, as is
+        if key == "net":
+            assert model.net == net_from_config(value), key
+            continue
         assert model.hparams[key] == value, key
     losses = column(read_metrics(run), "val/loss")
     assert losses and all(torch.isfinite(torch.tensor(losses)))

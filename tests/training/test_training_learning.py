@@ -22,7 +22,7 @@ def mean_image_nll() -> float:
 
 def test_validation_recon_falls_on_digits(tmp_path: Path) -> None:
     code = fit("-c", CONFIGS / "digits_ae.yaml", "--runs_dir", tmp_path, "--name", "learn",
-               "--model.init_args.net_options", "{hidden: [64]}", "--model.init_args.lr", "0.01",
+               "--model.init_args.net.init_args.hidden", "[64]", "--model.init_args.lr", "0.01",
                "--trainer.max_epochs", "3")
     assert code == 0
     recon = column(read_metrics(tmp_path / "learn" / "version_0"), "val/recon")

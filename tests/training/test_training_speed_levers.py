@@ -16,7 +16,7 @@ from autoenc.models import Autoencoder, VariationalAutoencoder
 from autoenc.models.base import align_optimizer_state, fast_adam, has_conv
 from autoenc.training.checkpoints import load_model
 
-TINY = ["--data.subset", "200", "--model.init_args.net_options", "{hidden: [32]}", "--trainer.max_epochs", "2"]
+TINY = ["--data.subset", "200", "--model.init_args.net.init_args.hidden", "[32]", "--trainer.max_epochs", "2"]
 CONV = {"encoder": "conv", "net_options": {"widths": [4, 8]}}
 
 
@@ -143,8 +143,8 @@ def test_channels_last_does_not_change_the_loss() -> None:
 
 def test_fit_of_a_conv_model_leaves_contiguous_weights_and_a_loadable_checkpoint(tmp_path: Path) -> None:
     assert fit("-c", CONFIGS / "digits_ae.yaml", "--runs_dir", tmp_path, "--data.subset", "200",
-               "--trainer.max_epochs", "1", "--model.init_args.encoder", "conv",
-               "--model.init_args.net_options", "{widths: [4, 8]}") == 0
+               "--trainer.max_epochs", "1", "--model.init_args.net", "ConvNet",
+               "--model.init_args.net.init_args.widths", "[4, 8]") == 0
     model = load_model(tmp_path / "digits_ae" / "version_0" / "checkpoints" / "last.ckpt")
     assert all(p.is_contiguous() for p in model.parameters())
     assert model(torch.rand(2, 1, 8, 8)).loss.isfinite()
