@@ -42,10 +42,13 @@ _VAE_OBJECTIVE_HPARAMS = {"capacity_max": None, "capacity_steps": 100_000, "gamm
 
 def upgrade_hparams(model: str, hparams: Mapping[str, Any]) -> tuple[str, dict[str, Any]]:
     """An older checkpoint's registered model name and hyperparameters -> today's: the one
-    place that knows what older autoenc versions wrote (checkpoint reading and the model
-    constructors both go through it). Today's names and values come back unchanged.
+    place that knows what older autoenc versions wrote (checkpoint reading, a resumed fit and
+    the model constructors go through it; the constructors also take the older net keys
+    directly). Today's names and values come back unchanged.
 
     * ``optimizer`` and ``weight_decay`` are dropped (the optimiser is LightningCLI's).
+    * ``encoder`` / ``decoder`` / ``net_options`` become ``net``, the typed net options'
+      config (:func:`~autoenc.nets.options.legacy_net`).
     * A ``vae`` with ``tc_beta`` set becomes a ``tcvae`` (:class:`~autoenc.models.vae.BetaTCVAE`,
       same ``beta``, ``tc_beta``, ``tc_estimator``, ``tc_dataset_size``); one with
       ``capacity_max`` set becomes a ``capacity_vae`` (:class:`~autoenc.models.vae.CapacityVAE`
@@ -59,6 +62,9 @@ def upgrade_hparams(model: str, hparams: Mapping[str, Any]) -> tuple[str, dict[s
         (registry name, hyperparameters) for today's classes.
     """
     hp = {k: v for k, v in hparams.items() if k not in LEGACY_HPARAMS}
+    if "net" not in hp and not LEGACY_NET_HPARAMS.isdisjoint(hp):
+        old_net = [hp.pop(k, default) for k, default in (("encoder", "conv"), ("decoder", None), ("net_options", None))]
+        hp["net"] = legacy_net(*old_net).config()
     if model == "vae" and not _VAE_OBJECTIVE_HPARAMS.keys().isdisjoint(hp):
         old = {k: hp.pop(k, default) for k, default in _VAE_OBJECTIVE_HPARAMS.items()}
         if old["tc_beta"] is not None:

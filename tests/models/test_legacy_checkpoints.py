@@ -64,6 +64,9 @@ def test_read_checkpoint_upgrades_the_model_name_and_class_path() -> None:
     assert ckpt["autoenc"]["model"] == "tcvae"
     assert ckpt["hyper_parameters"]["_class_path"] == "autoenc.models.vae.BetaTCVAE"
     assert "capacity_max" not in ckpt["hyper_parameters"]
+    net = ckpt["hyper_parameters"]["net"]
+    assert net["class_path"] == "autoenc.nets.MLPNet" and net["init_args"]["hidden"] == [8]
+    assert not {"encoder", "decoder", "net_options"} & set(ckpt["hyper_parameters"])
 
 
 def test_upgrade_hparams_maps_each_old_objective_and_leaves_todays_alone() -> None:
