@@ -182,13 +182,21 @@ def disentanglement_section(model: AutoencoderModule, datamodule: object, seed: 
     return DisentanglementSection(report.scores, disentanglement_pictures(report), {"disentanglement_mi.png": note})
 
 
+def _term(name: str, value: float, terms: dict[str, float]) -> str:
+    """One loss term for the report; the total correlation says the batch size M it was
+    estimated at (its minibatch estimate depends on M: autoenc.models.total_correlation)."""
+    if name == "tc" and "tc_batch_size" in terms:
+        return f"{name} {value:.2f} (estimated on batches of {terms['tc_batch_size']:.0f} images, mean)"
+    return f"{name} {value:.2f}"
+
+
 def render_markdown(summary: RunSummary, run_dir: str, figures: list[str], notes: dict[str, str] | None = None,
                     disentanglement: dict[str, float] | None = None) -> str:
     """``report.md``: the key numbers as a table, then each figure present in ``figures``
     (file names relative to the report) under its heading, with an optional note.
     ``disentanglement``: scores to list in the table (data with ground-truth factors)."""
     notes = notes or {}
-    terms = ", ".join(f"{k} {v:.2f}" for k, v in summary.terms.items())
+    terms = ", ".join(_term(k, v, summary.terms) for k, v in summary.terms.items() if k != "tc_batch_size")
     rows = [
         ("model", summary.model),
         ("checkpoint", f"`{summary.checkpoint}`" + (f" (epoch {summary.epoch}, step {summary.step})"

@@ -14,7 +14,13 @@ from lightning.fabric.plugins.io.torch_io import TorchCheckpointIO
 
 from autoenc.atomic import atomic_dir, atomic_file
 from autoenc.errors import CheckpointError
-from autoenc.models.base import CHECKPOINT_FORMAT, CHECKPOINT_KEY, MODELS, AutoencoderModule
+from autoenc.models.base import (
+    CHECKPOINT_FORMAT,
+    CHECKPOINT_KEY,
+    MODELS,
+    AutoencoderModule,
+    upgrade_hparams,
+)
 
 EXPORT_FORMAT = 1
 
@@ -73,8 +79,9 @@ def _by_score(paths: list[Path]) -> list[Path]:
 
 
 def read_checkpoint(path: str | os.PathLike) -> dict[str, Any]:
-    """Load a checkpoint dict with ``weights_only=True`` (no code is unpickled) and check it is
-    one of ours."""
+    """Load a checkpoint dict with ``weights_only=True`` (no code is unpickled), check it is
+    one of ours, and bring an older file's model name and hyperparameters to today's
+    (:func:`~autoenc.models.base.upgrade_hparams`)."""
     p = resolve_checkpoint(path)
     try:
         ckpt = torch.load(p, map_location="cpu", weights_only=True)
@@ -99,6 +106,9 @@ def read_checkpoint(path: str | os.PathLike) -> dict[str, Any]:
     if mark.get("format") != CHECKPOINT_FORMAT:
         raise CheckpointError(f"{str(p)!r} is in checkpoint format {mark.get('format')!r}; this autoenc reads "
                               f"format {CHECKPOINT_FORMAT}: use the autoenc version that wrote it")
+    model, hparams = upgrade_hparams(mark["model"], ckpt.get("hyper_parameters") or {})
+    ckpt[CHECKPOINT_KEY] = {**mark, "model": model}
+    ckpt["hyper_parameters"] = hparams
     return ckpt
 
 

@@ -13,7 +13,8 @@ from autoenc.models import MODELS, Autoencoder, AutoencoderModule
 
 SHAPE = (1, 8, 8)
 MLP = {"encoder": "mlp", "net_options": {"hidden": [4]}}
-FACTS = {"ae": (False, False), "dae": (False, True), "vae": (True, False)}
+FACTS = {"ae": (False, False), "dae": (False, True), "vae": (True, False), "capacity_vae": (True, False),
+         "tcvae": (True, False)}
 
 
 def test_every_registered_model_declares_its_facts() -> None:
