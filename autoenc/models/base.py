@@ -19,6 +19,7 @@ from autoenc.constraints import (
     check_param,
     check_params,
 )
+from autoenc.models.heads import CodeHead, IdentityHead
 from autoenc.models.likelihoods import LIKELIHOODS
 from autoenc.registry import Registry
 
@@ -154,9 +155,21 @@ class AutoencoderModule(L.LightningModule):
         """Width of the encoder's output (2 * latent_dim for a Gaussian posterior)."""
         return self.latent_dim
 
+    @property
+    def latent_shape(self) -> tuple[int, ...]:
+        """Shape of one code: ``(latent_dim,)`` for a flat code, ``(C, h, w)`` for a spatial one."""
+        return (self.latent_dim,)
+
+    def code_head(self) -> CodeHead:
+        """The step of :meth:`encode` after the encoder net (exports store it, see
+        :mod:`autoenc.models.heads`); the net's output itself here."""
+        return IdentityHead()
+
     def encode(self, x: torch.Tensor) -> torch.Tensor:
-        """x: (B, C, H, W) in [0, 1] -> deterministic code (B, latent_dim)."""
-        return self.encoder(x)
+        """x: (B, C, H, W) in [0, 1] -> deterministic code (B, *latent_shape):
+        ``code_head()(encoder(x))``, the only definition of the code."""
+        z = self.code_head()(self.encoder(x))
+        return z.reshape(len(z), *self.latent_shape)
 
     def decode_logits(self, z: torch.Tensor) -> torch.Tensor:
         """z: (B, latent_dim) -> (B, C, H, W) logits."""

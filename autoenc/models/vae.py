@@ -10,6 +10,7 @@ import torch
 from autoenc.constraints import POSITIVE_INT, Constraint, Interval, Null, Options, check_params
 from autoenc.errors import UserError
 from autoenc.models.base import AutoencoderModule, AutoencoderOutput, register_model
+from autoenc.models.heads import CodeHead, PosteriorMeanHead
 
 
 def gaussian_kl(mu: torch.Tensor, logvar: torch.Tensor) -> torch.Tensor:
@@ -126,9 +127,9 @@ class VariationalAutoencoder(AutoencoderModule):
         mu, logvar = self.encoder(x).chunk(2, dim=1)
         return mu, logvar.clamp(-30.0, 20.0)
 
-    def encode(self, x: torch.Tensor) -> torch.Tensor:
-        """The posterior mean (B, latent_dim)."""
-        return self.posterior(x)[0]
+    def code_head(self) -> CodeHead:
+        """The posterior mean: the first half of the encoder's outputs."""
+        return PosteriorMeanHead()
 
     def capacity(self, step: int | None = None) -> float:
         """Target KL C (nats) at ``step`` (default: the current global step)."""

@@ -19,6 +19,7 @@ MODEL_OPTIONS: dict[str, dict[str, Any]] = {
     "ae": {},
     "dae": {"noise": "masking", "noise_level": 0.3},
     "vae": {"beta": 1.0},
+    "topk": {"k": 1, "aux_k": 1, "dead_after": 4},
 }
 
 
