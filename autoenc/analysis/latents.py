@@ -19,8 +19,8 @@ import torch
 from autoenc.data.transforms import to_float
 from autoenc.errors import UserError
 from autoenc.models.base import AutoencoderModule
+from autoenc.models.encoding import DEFAULT_BATCH_SIZE, batched
 
-DEFAULT_BATCH_SIZE = 512
 ACTIVE_THRESHOLD = 0.01
 
 
@@ -49,20 +49,17 @@ def batches(images: torch.Tensor, batch_size: int, device: torch.device) -> Iter
 def map_batches(model: AutoencoderModule, images: torch.Tensor,
                 fn: Callable[[torch.Tensor], torch.Tensor | tuple[torch.Tensor, ...]],
                 batch_size: int = DEFAULT_BATCH_SIZE) -> tuple[torch.Tensor, ...]:
-    """Apply ``fn`` to float batches of ``images`` under inference mode and concatenate each of
-    its outputs along dim 0, on the CPU."""
+    """Apply ``fn`` to float batches of ``images`` under inference mode (the one batched loop,
+    :func:`autoenc.models.encoding.batched`) and concatenate each of its outputs along dim 0,
+    on the CPU."""
     check_images(model, images)
-    outputs: list[tuple[torch.Tensor, ...]] = []
-    with torch.inference_mode():
-        for x in batches(images, batch_size, model.device):
-            out = fn(x)
-            outputs.append(out if isinstance(out, tuple) else (out,))
+    outputs = [out for _, out in batched(fn, images, batch_size, model.device)]
     return tuple(torch.cat(parts).cpu() for parts in zip(*outputs, strict=True))
 
 
 def encode_all(model: AutoencoderModule, images: torch.Tensor, batch_size: int = DEFAULT_BATCH_SIZE) -> torch.Tensor:
-    """images: (N, C, H, W) uint8 or float in [0, 1] -> codes (N, latent_dim) float32
-    (the posterior mean for a VAE)."""
+    """images: (N, C, H, W) uint8 or float in [0, 1] -> ``model.encode``'s codes (N, *latent_shape)
+    float32 (the posterior mean for a VAE); :func:`flat_codes` gives (N, D)."""
     return map_batches(model, images, model.encode, batch_size)[0]
 
 
