@@ -113,6 +113,8 @@ class AutoencoderModule(L.LightningModule):
     has_prior: ClassVar[bool] = False
     #: ``is_denoising``: trained on corrupted inputs (``training_output`` differs from ``forward``).
     is_denoising: ClassVar[bool] = False
+    #: ``sparse_code``: most units of a code are exactly zero (TopK); traversals show the active ones.
+    sparse_code: ClassVar[bool] = False
 
     def __init__(
         self,
