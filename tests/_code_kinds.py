@@ -23,14 +23,6 @@ KINDS = ["flat", "spatial", "topk"]
 class _Spatial:
     """Mixin: a (C, h, w) code from a flat net (C*h*w outputs per code half), decoded flat."""
 
-    def _spatial(self, latent_channels: int, latent_grid: tuple[int, int]) -> int:
-        self._latent_shape = (latent_channels, *latent_grid)
-        return math.prod(self._latent_shape)
-
-    @property
-    def latent_shape(self) -> tuple[int, ...]:
-        return self._latent_shape
-
     def decode_logits(self, z: torch.Tensor) -> torch.Tensor:
         return self.decoder(z.flatten(1))
 
@@ -40,7 +32,9 @@ class SpatialAutoencoder(_Spatial, Autoencoder):
 
     def __init__(self, input_shape: tuple[int, int, int], latent_channels: int = 2,
                  latent_grid: tuple[int, int] = (2, 2), **kwargs: Any) -> None:
-        super().__init__(input_shape, self._spatial(latent_channels, tuple(latent_grid)), **kwargs)
+        shape = (latent_channels, *latent_grid)
+        super().__init__(input_shape, math.prod(shape), **kwargs)
+        self.latent_shape = shape
 
 
 class SpatialVAE(_Spatial, VariationalAutoencoder):
@@ -49,7 +43,9 @@ class SpatialVAE(_Spatial, VariationalAutoencoder):
 
     def __init__(self, input_shape: tuple[int, int, int], latent_channels: int = 2,
                  latent_grid: tuple[int, int] = (2, 2), **kwargs: Any) -> None:
-        super().__init__(input_shape, self._spatial(latent_channels, tuple(latent_grid)), **kwargs)
+        shape = (latent_channels, *latent_grid)
+        super().__init__(input_shape, math.prod(shape), **kwargs)
+        self.latent_shape = shape
 
 
 def make_kind(kind: str, seed: int = 0) -> AutoencoderModule:

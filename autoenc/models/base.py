@@ -147,6 +147,8 @@ class AutoencoderModule(L.LightningModule):
         self.hparams["input_shape"] = list(input_shape)  # plain types only (weights_only loading)
         self.input_shape = input_shape
         self.latent_dim = latent_dim
+        #: Shape of one code: ``(latent_dim,)`` for a flat code, ``(C, h, w)`` for a spatial one.
+        self.latent_shape: tuple[int, ...] = (latent_dim,)
         options = dict(net_options or {})
         self.encoder = build_encoder(encoder, input_shape, self.encoder_outputs(), options)
         self.decoder = build_decoder(decoder or encoder, input_shape, latent_dim, options)
@@ -156,11 +158,6 @@ class AutoencoderModule(L.LightningModule):
     def encoder_outputs(self) -> int:
         """Width of the encoder's output (2 * latent_dim for a Gaussian posterior)."""
         return self.latent_dim
-
-    @property
-    def latent_shape(self) -> tuple[int, ...]:
-        """Shape of one code: ``(latent_dim,)`` for a flat code, ``(C, h, w)`` for a spatial one."""
-        return (self.latent_dim,)
 
     def code_head(self) -> CodeHead:
         """The step of :meth:`encode` after the encoder net (exports store it, see
