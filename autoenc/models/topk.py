@@ -35,7 +35,8 @@ class TopKAutoencoder(AutoencoderModule):
     ``dead_after`` training images; their number is logged as ``train/dead_units``.
 
     AuxK (Gao et al. 2024, Sec. 2.4 and App. A.2), for a non-linear decoder: the ``aux_k``
-    largest pre-activations among the dead units (ReLU'd) are added to the detached live code,
+    largest pre-activations among the dead units (as they are, not ReLU'd, so units whose
+    pre-activations are all negative still get a gradient) are added to the detached live code,
     and ``aux`` is the reconstruction NLL of the image from that sum (nats per image). Only the
     dead units (and the decoder) learn from it: it asks them to explain what the live code
     misses, which brings them back to life. Zero when no unit is dead.
@@ -97,5 +98,7 @@ class TopKAutoencoder(AutoencoderModule):
         k = min(int(self.hparams.aux_k), int(n_dead))
         masked = pre.masked_fill(~dead, float("-inf"))
         values, index = masked.topk(k, dim=1, sorted=False)
-        z_aux = torch.zeros_like(pre).scatter_(1, index, values.relu())
+        # Without the code's ReLU: a unit whose pre-activations are all negative (the usual dead
+        # unit) would get no gradient through it and could never come back.
+        z_aux = torch.zeros_like(pre).scatter_(1, index, values)
         return self.reconstruction_nll(self.decode_logits(z.detach() + z_aux), x).mean()
