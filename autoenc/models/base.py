@@ -24,6 +24,7 @@ from autoenc.constraints import (
     check_params,
 )
 from autoenc.errors import UserError
+from autoenc.models.heads import CodeHead, IdentityHead
 from autoenc.models.likelihoods import LIKELIHOODS
 from autoenc.nets import NetOptions, net_from_config
 from autoenc.nets.options import legacy_net
@@ -182,6 +183,8 @@ class AutoencoderModule(L.LightningModule):
     is_denoising: ClassVar[bool] = False
     #: What each constructor parameter accepts; every subclass declares its own (tested).
     parameter_constraints: ClassVar[dict[str, list[Constraint]]] = PARAMS
+    #: ``sparse_code``: most units of a code are exactly zero (TopK); traversals show the active ones.
+    sparse_code: ClassVar[bool] = False
 
     def __init__(
         self,
@@ -243,9 +246,16 @@ class AutoencoderModule(L.LightningModule):
         """Numbers in one code, prod(latent_shape): what summaries report as the code size."""
         return math.prod(self.latent_shape)
 
+    def code_head(self) -> CodeHead:
+        """The step of :meth:`encode` after the encoder net (exports store it, see
+        :mod:`autoenc.models.heads`); the net's output itself here."""
+        return IdentityHead()
+
     def encode(self, x: torch.Tensor) -> torch.Tensor:
-        """x: (B, C, H, W) in [0, 1] -> deterministic code (B, *latent_shape)."""
-        return self.encoder(x)
+        """x: (B, C, H, W) in [0, 1] -> deterministic code (B, *latent_shape):
+        ``code_head()(encoder(x))``, the only definition of the code."""
+        z = self.code_head()(self.encoder(x))
+        return z.reshape(len(z), *self.latent_shape)
 
     def decode_logits(self, z: torch.Tensor) -> torch.Tensor:
         """z: (B, *latent_shape) -> (B, C, H, W) logits."""

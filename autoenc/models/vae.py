@@ -9,6 +9,7 @@ import torch
 
 from autoenc.constraints import POSITIVE_INT, Constraint, Interval, Null, Options, check_params
 from autoenc.models.base import AutoencoderModule, AutoencoderOutput, register_model
+from autoenc.models.heads import CodeHead, PosteriorMeanHead
 from autoenc.models.total_correlation import TC_ESTIMATORS, total_correlation
 
 
@@ -66,9 +67,9 @@ class VariationalAutoencoder(AutoencoderModule):
         mu, logvar = self.encoder(x).chunk(2, dim=1)
         return mu, logvar.clamp(-30.0, 20.0)
 
-    def encode(self, x: torch.Tensor) -> torch.Tensor:
-        """The posterior mean (B, *latent_shape)."""
-        return self.posterior(x)[0]
+    def code_head(self) -> CodeHead:
+        """The posterior mean: the first half of the encoder's outputs."""
+        return PosteriorMeanHead()
 
     def forward(self, x: torch.Tensor) -> AutoencoderOutput:
         mu, logvar = self.posterior(x)

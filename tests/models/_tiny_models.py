@@ -21,6 +21,7 @@ MODEL_OPTIONS: dict[str, dict[str, Any]] = {
     "vae": {"beta": 1.0},
     "capacity_vae": {"capacity_max": 5.0, "capacity_steps": 10},
     "tcvae": {"tc_beta": 6.0},
+    "topk": {"k": 1, "aux_k": 1, "dead_after": 4},
 }
 
 
