@@ -88,17 +88,6 @@ def sprites_grid(tmp: Path) -> list[str]:
     return ["--data.source", yaml.safe_dump({"class_path": "Sprites", "init_args": grid}, default_flow_style=True)]
 
 
-def spatial(args: list[str]) -> list[str]:
-    """Spatial-code configs need ``latent_channels`` on the models (issue 19 item 1)."""
-    import inspect
-
-    from autoenc.models import AutoencoderModule
-
-    if "latent_channels" not in inspect.signature(AutoencoderModule.__init__).parameters:
-        pytest.skip("latent_channels (spatial codes) is not in the models yet")
-    return args
-
-
 STAND_INS: dict[str, Callable[[Path], list[str]]] = {
     "digits_ae": lambda tmp: ["--data.subset", "64"],
     "digits_vae": lambda tmp: ["--data.subset", "64"],
@@ -108,9 +97,9 @@ STAND_INS: dict[str, Callable[[Path], list[str]]] = {
     "mnist_dae": lambda tmp: STAND_INS["mnist_ae"](tmp),
     "mnist_vae": lambda tmp: STAND_INS["mnist_ae"](tmp),
     "mnist_topk": lambda tmp: STAND_INS["mnist_ae"](tmp),
-    "mnist_spatial_vae": lambda tmp: spatial(STAND_INS["mnist_ae"](tmp)),
+    "mnist_spatial_vae": lambda tmp: STAND_INS["mnist_ae"](tmp),
     "digits_topk": lambda tmp: ["--data.subset", "64"],
-    "digits_spatial_vae": lambda tmp: spatial(["--data.subset", "64"]),
+    "digits_spatial_vae": lambda tmp: ["--data.subset", "64"],
     "cifar10_resnet_vae": lambda tmp: ["--data.source.init_args.root", cifar_root(tmp),
                                        "--data.source.init_args.check_md5", "false",
                                        "--data.source.init_args.download", "false", "--data.subset", "64"],
@@ -123,6 +112,7 @@ STAND_INS: dict[str, Callable[[Path], list[str]]] = {
     "sprites_vae_small": sprites_grid,
     "sprites_betavae_small": sprites_grid,
     "sprites_tcvae_small": sprites_grid,
+    "dsprites_full_tcvae": sprites_grid,
 }
 
 
