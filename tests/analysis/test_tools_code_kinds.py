@@ -35,8 +35,8 @@ ALL_KINDS = [*KINDS, "spatial_vae"]
 def test_codes_are_model_encode_flattened(kind: str) -> None:
     model, x = make_kind(kind), digits(20)
     codes = encode_all(model, x, batch_size=7)
-    with torch.no_grad():
-        assert torch.equal(codes, model.encode(x).flatten(1))
+    with torch.no_grad():  # batches of 7 vs one of 20: conv kernels may differ in the last bits
+        torch.testing.assert_close(codes, model.encode(x).flatten(1), rtol=1e-5, atol=1e-6)
     assert codes.shape == (20, code_size(model)) and code_size(model) == math.prod(model.latent_shape) == 8
 
 

@@ -58,7 +58,7 @@ def test_load_encoder_gives_model_encode_flattened_or_pooled(kind: str, tmp_path
         z = model.encode(x)
     export_encoder(model, tmp_path / "enc")
     for source in (model, str(tmp_path / "enc")):
-        torch.testing.assert_close(load_encoder(source)(x), z.flatten(1), rtol=0, atol=0)
+        torch.testing.assert_close(load_encoder(source)(x), z.flatten(1), rtol=1e-5, atol=1e-6)
         pooled = load_encoder(source, pool="avg")(x)
         # avg: one number per channel for a spatial code; a flat code is the same either way
         expected = z.flatten(2).mean(2) if z.ndim > 2 else z
@@ -71,7 +71,8 @@ def test_transformer_output_equals_model_encode(kind: str) -> None:
     features = AutoencoderFeatures(encoder=model, image_shape=SHAPE).fit(x.flatten(1).numpy())
     with torch.no_grad():
         expected = model.encode(x).flatten(1).numpy()
-    np.testing.assert_array_equal(features.transform(x.flatten(1).numpy()), expected)
+    # equal up to float32 rounding: a conv net's kernels may round differently on another memory layout
+    np.testing.assert_allclose(features.transform(x.flatten(1).numpy()), expected, rtol=1e-5, atol=1e-6)
     assert features.get_feature_names_out().shape == (expected.shape[1],)
 
 
