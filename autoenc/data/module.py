@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import inspect
 from typing import Any, Literal
 
 import lightning as L
@@ -29,7 +30,14 @@ def make_source(source: ImageSource | str | dict[str, Any]) -> ImageSource:
     if isinstance(source, ImageSource):
         return source
     if isinstance(source, str):
-        return SOURCES.get(source)()
+        cls = SOURCES.get(source)
+        needed = [p.name for p in inspect.signature(cls).parameters.values()
+                  if p.default is p.empty and p.kind not in (p.VAR_POSITIONAL, p.VAR_KEYWORD)]
+        if needed:
+            raise UserError(f"data source {source!r} needs option {needed[0]}: write --data.source {cls.__name__} "
+                            f"--data.source.init_args.{needed[0]} VALUE (in a config: source: {{class_path: "
+                            f"{cls.__name__}, init_args: {{{needed[0]}: VALUE}}}})")
+        return cls()
     if isinstance(source, dict) and "name" in source:
         cls = SOURCES.get(source["name"])
         try:

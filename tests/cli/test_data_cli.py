@@ -13,7 +13,8 @@ from jsonargparse import ArgumentParser
 from autoenc.cli._generate import Generated
 from autoenc.cli.main import main
 from autoenc.cli.sources import describe_sources
-from autoenc.config_errors import find_user_error, one_line_error
+from autoenc.config_errors import one_line_error
+from autoenc.errors import find_user_error
 from autoenc.data import MNIST, SOURCES, Digits, ImageDataModule, Patches
 from autoenc.errors import UserError
 from autoenc.imaging import image_grid
@@ -146,13 +147,14 @@ def test_every_shipped_config_builds_its_data_module(config: Path) -> None:
 @pytest.mark.parametrize("argv, message", [
     (("--data.source", "digitz"), r"^unknown data source 'digitz'\. Did you mean 'digits'\? Known: celeba, cifar10, "),
     (("--data", "digits"), r"^--data takes a YAML file .*; for the source 'digits' write --data.source digits$"),
-    (("--data.imagesize", "16"), r"^unrecognized arguments: --data.imagesize 16 \(see `autoenc test --help`\)$"),
+    (("--data.imagesize", "16"), r"^unrecognized arguments: --data.imagesize 16 \(did you mean '--data.image_size'\?\) "
+                                r"\(see `autoenc test --help`\)$"),
     (("--data.image_size", "big"), r"^data.image_size: expected int or None; got big"),
     (("--data.image_size", "3"), r"^image_size must be an integer >= 4, got 3$"),
     (("--data.source", "MNIST", "--data.source.init_args.rot", "1"), r"^data.source: MNIST does not accept option 'rot'"),
     (("--data", "missing.yaml"), r"^--data: no such file 'missing.yaml'; give a data section or a fit config"),
-    (("--data.source", "mnist", "--data.source.init_args.root", "d"),
-     r"^data.source: init_args.root needs a class, not a name: give the class name first \(e.g. MNIST, not mnist\)"),
+    (("--data.source", "image_folder"), r"^data source 'image_folder' needs option root: write --data.source ImageFolder "
+                                        r"--data.source.init_args.root VALUE"),
 ])
 def test_errors_are_one_line(argv: tuple[str, ...], message: str) -> None:
     with pytest.raises(UserError, match=message) as err:
@@ -160,10 +162,17 @@ def test_errors_are_one_line(argv: tuple[str, ...], message: str) -> None:
     assert "\n" not in str(err.value)
 
 
+def test_a_source_name_takes_the_options_that_follow_it(tmp_path: Path) -> None:
+    module = build_datamodule("--data.source", "image_folder", "--data.source.init_args.root", str(tmp_path))
+    assert type(module.source).__name__ == "ImageFolder" and module.source.root == str(tmp_path)
+    module = build_datamodule("--data.source=mnist", "--data.source.init_args.root", str(tmp_path))
+    assert isinstance(module.source, MNIST) and module.source.root == str(tmp_path)
+
+
 def test_bad_yaml_files(tmp_path: Path) -> None:
     bad = tmp_path / "bad.yaml"
     bad.write_text("data: [unclosed\n")
-    with pytest.raises(UserError, match=r"^--data: cannot read '.*bad.yaml' as YAML \(.*\)$"):
+    with pytest.raises(UserError, match=r"^cannot read config '.*bad.yaml' as YAML \(.*\)$"):
         build_datamodule("--data", str(bad))
     other = write_yaml(tmp_path / "other.yaml", {"model": {"latent_dim": 2}})
     with pytest.raises(UserError, match=r"^data: unknown option 'model.latent_dim'"):

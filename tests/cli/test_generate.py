@@ -10,7 +10,7 @@ from typing import Literal
 import pytest
 import yaml
 
-from autoenc.cli._generate import Generated, first_positional
+from autoenc.cli._generate import Generated, data_options
 from autoenc.cli.main import COMMANDS, main
 from autoenc.errors import UserError
 
@@ -85,17 +85,20 @@ def test_parse_errors_through_main_exit_2_with_one_line(capsys: pytest.CaptureFi
                    "(see `autoenc probe --help`)\n")
 
 
-@pytest.mark.parametrize(("argv", "expected"), [
-    (["RUN", "--out", "o"], "RUN"),
-    (["--out", "o", "RUN"], "RUN"),
-    (["--out=o", "RUN"], "RUN"),
-    (["-c", "c.yaml", "--data.source.init_args.root", "d", "RUN"], "RUN"),
-    (["--print_config", "RUN"], "RUN"),
-    (["--help"], None),
-    (["--out", "o"], None),
+@pytest.mark.parametrize(("argv", "data"), [
+    (["RUN", "--out", "o"], []),
+    (["--data.image_size", "8", "RUN"], ["--data.image_size", "8"]),
+    (["--data.subset=5", "RUN", "--out", "o"], ["--data.subset=5"]),
+    (["-c", "c.yaml", "--data.source.init_args.root", "d", "RUN"], ["--data.source.init_args.root", "d"]),
+    (["RUN", "--data.source", "image_folder", "--data.source.init_args.root", "d"],
+     ["--data.source", "ImageFolder", "--data.source.init_args.root", "d"]),
+    (["--data.source", "image_folder", "--data.source", "digits"], ["--data.source", "image_folder",
+                                                                       "--data.source", "digits"]),
 ])
-def test_first_positional(argv: list[str], expected: str | None) -> None:
-    assert first_positional(argv) == expected
+def test_data_options_are_found_and_source_names_become_classes_before_their_options(argv, data) -> None:
+    ready, found = data_options(argv)
+    assert found == data and [a for a in ready if a not in found] == [a for a in argv if a not in data
+                                                                       and a not in ("image_folder",)]
 
 
 def test_data_options_print_as_a_fit_data_section(capsys: pytest.CaptureFixture) -> None:
