@@ -24,6 +24,7 @@ _NOT_ACCEPTED = re.compile(r"^Option '([^']+)' is not accepted")
 _REQUIRED = re.compile(r"^the following arguments are required: (.+)$")
 _EXPECTED = re.compile(r"^Expected a (.+?)(?:\. Got value: (.*))?$")
 _GROUP = re.compile(r"^Group '([^']+)' does not accept option '([^']+)'")
+_SUBCOMMAND = re.compile(r"^Subcommand '[^']+' does not accept option '([^']+)'")
 _GIVEN = "Given value: "
 _NESTED = re.compile(r"^NestedArg\(key='([^']+)'")
 _UNEXPECTED = re.compile(r"^Unexpected config:(.*)$", re.DOTALL)
@@ -226,6 +227,10 @@ def one_line_error(exc: BaseException | str) -> str:
         m = _GROUP.match(text)
         if m:
             return f"{m.group(1)}: unknown option {m.group(2)!r}"
+        m = _SUBCOMMAND.match(text)
+        if m:
+            group, _, option = m.group(1).partition(".")  # data.model.latent_dim -> data, model.latent_dim
+            return f"{group}: unknown option {option!r}" if option else f"unknown option {group!r}"
         return text
     key, reason = _explain(_tree(text), [])
     line = " ".join((f"{'.'.join(key)}: {reason}" if key else reason).split())
