@@ -26,6 +26,8 @@ _EXPECTED = re.compile(r"^Expected a (.+?)(?:\. Got value: (.*))?$")
 _GROUP = re.compile(r"^Group '([^']+)' does not accept option '([^']+)'")
 _SUBCOMMAND = re.compile(r"^Subcommand '[^']+' does not accept option '([^']+)'")
 _GIVEN = "Given value: "
+_IMPORT_PATH = re.compile(r"^Expected a dot import path string: (.*)$")
+_SUBTYPES = re.compile(r"<class '(\w+(?:\.\w+)+)'>")
 _NESTED = re.compile(r"^NestedArg\(key='([^']+)'")
 _UNEXPECTED = re.compile(r"^Unexpected config:(.*)$", re.DOTALL)
 _PARSING = re.compile(r"^Problems parsing config\s*:?\s*(.*)$", re.DOTALL)
@@ -171,6 +173,12 @@ def _explain(nodes: list[_Node], key: list[str]) -> tuple[list[str], str]:
         # --data.source mnist --data.source.init_args.root DIR: no class was resolved for the options
         return key, (f"init_args.{nested.group(1)} needs a class, not a name: give the class name first "
                      "(e.g. MNIST, not mnist) or a class_path mapping")
+    if errors is not None and any(_IMPORT_PATH.match(c.text) for c in errors.children):
+        subtypes = next((n.text for n in nodes if n.text.startswith("Subtypes:")), "")
+        known = subclass_names(_SUBTYPES.findall(subtypes))
+        if known:
+            name = _short(given or "")
+            return key, f"unknown class {name!r}{did_you_mean(name, known)}; known: {', '.join(known)}"
     if errors is not None and errors.children:
         return _from_errors(errors.children, given, key)
     for node in nodes:
@@ -238,6 +246,24 @@ def one_line_error(exc: BaseException | str) -> str:
     if m:  # jsonargparse refuses nan and inf for a float: say what it takes
         return f"{m.group('head')} {m.group('value')}, which is not a finite number; give a finite one"
     return line
+
+
+def subclass_names(bases: list[str]) -> list[str]:
+    """Names of the public, imported subclasses of the classes at the import paths ``bases``
+    (the classes a ``class_path`` may name), sorted."""
+    names: set[str] = set()
+    for path in bases:
+        module, _, name = path.rpartition(".")
+        try:
+            todo = [getattr(importlib.import_module(module), name)]
+        except (ImportError, AttributeError):
+            continue
+        while todo:
+            cls = todo.pop()
+            todo += cls.__subclasses__()
+            if not cls.__name__.startswith("_") and not inspect.isabstract(cls) and cls.__name__ != name:
+                names.add(cls.__name__)
+    return sorted(names)
 
 
 def _unreadable_config(exc: BaseException) -> str | None:

@@ -44,3 +44,17 @@ def check_device(text: str | None, name: str = "device") -> str | None:
         have = ", ".join(["cpu", *(f"cuda:{i}" for i in range(counts["cuda"])), *(["mps"] * counts["mps"])])
         raise UserError(f"{flag} {text!r}: no such device on this machine; it has {have}")
     return text
+
+
+def check_accelerator(name: str, flag: str = "--accelerator") -> str:
+    """A Lightning accelerator name this machine has (``auto`` always passes; ``gpu`` is cuda or
+    mps), else a one-line error naming those it has."""
+    from lightning.pytorch.accelerators import AcceleratorRegistry
+
+    known = AcceleratorRegistry.available_accelerators()
+    here = [n for n in known if AcceleratorRegistry[n]["accelerator"].is_available()]
+    if name == "auto" or name in here or (name == "gpu" and {"cuda", "mps"} & set(here)):
+        return name
+    if name != "gpu" and name not in known:
+        raise UserError(f"{flag} must be one of auto, gpu, {', '.join(known)}, got {name!r}")
+    raise UserError(f"{flag} {name!r}: no such device on this machine; it has {', '.join(here)} (or use auto)")

@@ -18,6 +18,7 @@ import sys
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
+from autoenc.cli._checks import check_accelerator
 from autoenc.cli._generate import Generated
 from autoenc.errors import UserError
 
@@ -96,6 +97,7 @@ def features(
     from autoenc.features.extract import check_run_options
 
     check_run_options(batch_size, devices)  # before minutes of loading weights and data
+    check_accelerator(accelerator)
     encoder = load_encoder(source, weights=weights, pool=pool, image_size=resize, seed=seed)
     dm = data if data is not None else _run_data(source)
     existed = cache.is_dir() and (cache / "meta.json").is_file() and not overwrite

@@ -96,7 +96,7 @@ class AutoencCLI(LightningCLI):
                              args=args, run=run, **kwargs)
         except BaseException as exc:
             self._after_failure(exc)
-            if isinstance(exc, ValueError | TypeError) and not isinstance(exc, UserError) and _raised_in(exc, "torch.optim"):
+            if isinstance(exc, ValueError | TypeError) and not isinstance(exc, UserError) and raised_in(exc, "torch.optim"):
                 # torch checks --optimizer.* / --lr_scheduler.* values only when fit builds them
                 raise UserError(f"optimizer options: {' '.join(str(exc).split())}; check the --optimizer.* and "
                                 "--lr_scheduler.* values") from None
@@ -281,7 +281,7 @@ class AutoencCLI(LightningCLI):
             print(f"best checkpoint: {path}{loss}")
 
 
-def _raised_in(exc: BaseException, package: str) -> bool:
+def raised_in(exc: BaseException, package: str) -> bool:
     """Whether the innermost frame of ``exc``'s traceback is in ``package`` (a module prefix)."""
     tb = exc.__traceback__
     while tb is not None and tb.tb_next is not None:

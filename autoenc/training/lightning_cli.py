@@ -6,7 +6,7 @@ from __future__ import annotations
 from typing import Any
 
 from autoenc.config_errors import one_line_error
-from autoenc.errors import UserError, find_user_error
+from autoenc.errors import UserError, find_user_error, first_line
 from autoenc.quiet import lightning_quiet
 
 
@@ -22,7 +22,7 @@ def build_cli(args: Any, *, run: bool = True, verbose: bool = False) -> Any:
     """
     from jsonargparse import ArgumentError
 
-    from autoenc.training.cli import AutoencCLI
+    from autoenc.training.cli import AutoencCLI, raised_in
 
     try:
         with lightning_quiet(verbose):
@@ -37,4 +37,7 @@ def build_cli(args: Any, *, run: bool = True, verbose: bool = False) -> Any:
             raise cause from None
         if isinstance(err, ArgumentError | UnicodeDecodeError):
             raise UserError(one_line_error(err)) from None
+        if isinstance(err, ValueError) and raised_in(err, "lightning.fabric.utilities.seed"):
+            raise UserError(f"seed_everything: {first_line(err)}; give a seed in [0, 2**32), or true for a random "
+                            "one") from None
         raise
