@@ -20,12 +20,14 @@ instantiated module. Every parse error is one line (:func:`~autoenc.config_error
 from __future__ import annotations
 
 import inspect
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
 
+from autoenc.cli import _checks  # noqa: F401 (registers the list types of the options)
 from autoenc.config_errors import one_line_error, unrecognized_option
+from autoenc.constraints import Constraint, check_param
 from autoenc.errors import UserError, find_user_error
 
 DATA = "data"
@@ -46,6 +48,8 @@ class Generated:
         data: ``"optional"``: ``function`` gets ``data=None`` unless a data option is given;
             ``"always"``: it always gets a module; None: no data options.
         data_defaults: this command's defaults of ``--data.*`` (over the run's).
+        params: the constraints of every parameter but ``data`` (:mod:`autoenc.cli._checks`),
+            checked before ``function`` runs.
     """
 
     function: Callable[..., int | None]
@@ -54,9 +58,13 @@ class Generated:
     run: str | None = None
     data: Literal["optional", "always"] | None = None
     data_defaults: Mapping[str, Any] = field(default_factory=dict)
+    params: Mapping[str, Sequence[Constraint]] = field(default_factory=dict)
 
     def __call__(self, argv: list[str]) -> int:
-        return int(self.function(**self.parse(argv)) or 0)
+        kwargs = self.parse(argv)
+        for name, constraints in self.params.items():
+            check_param(f"--{name}", constraints, kwargs[name])
+        return int(self.function(**kwargs) or 0)
 
     def parser(self, data_defaults: Mapping[str, Any] | None = None) -> Any:
         """The jsonargparse ``ArgumentParser`` of this command (``data_defaults``: those of

@@ -6,7 +6,7 @@ import math
 from pathlib import Path
 from typing import TYPE_CHECKING, Literal
 
-from autoenc.cli._checks import at_least
+from autoenc.cli._checks import COUNT, OPTIONAL_COUNT, PATH, SPLIT_OR_ALL
 from autoenc.cli._generate import Generated
 from autoenc.errors import UserError
 
@@ -27,9 +27,6 @@ def preview_data(*, data: ImageDataModule, out: Path = Path("runs/preview.png"),
         split: which items.
         columns: grid columns (default: ~sqrt(count)).
     """
-    at_least(count, 1, "count")
-    if columns is not None:
-        at_least(columns, 1, "columns")
     from autoenc.atomic import check_file_creatable
     from autoenc.imaging import image_grid, save_png
 
@@ -49,7 +46,8 @@ def preview_data(*, data: ImageDataModule, out: Path = Path("runs/preview.png"),
 #: memory_budget_gb 0 streams sources that can stream, so a preview of CelebA decodes `count`
 #: files instead of all 202,599; num_workers 0: a few items need no processes.
 preview = Generated(preview_data, "autoenc preview", data="always",
-                    data_defaults={"memory_budget_gb": 0.0, "num_workers": 0})
+                    data_defaults={"memory_budget_gb": 0.0, "num_workers": 0},
+                    params={"out": [PATH], "count": COUNT, "split": SPLIT_OR_ALL, "columns": OPTIONAL_COUNT})
 
 
 def first_images(module, split: str, count: int):

@@ -16,16 +16,17 @@ from __future__ import annotations
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from autoenc.cli._checks import at_least
+from autoenc.cli._checks import FLAG, NAME, OPTIONAL_COUNT, OPTIONAL_PATH, PATH, SEED, Names
 from autoenc.cli._generate import Generated
-from autoenc.cli.look import DEFAULT_BATCH_SIZE
+from autoenc.constraints import POSITIVE_INT, ListOf, Null
+from autoenc.defaults import DEFAULT_BATCH_SIZE
 from autoenc.errors import UserError
 
 if TYPE_CHECKING:
     from autoenc.data.module import ImageDataModule
 
 
-def disentangle_run(run: str, *, out: Path | None = None, n: int = 10_000, metrics: list[str] | None = None,
+def disentangle_run(run: str, *, out: Path | None = None, n: int = 10_000, metrics: Names | None = None,
                     vote_points: int = 1000, labels: bool = False, jobs: int | None = None, seed: int = 0,
                     batch_size: int = DEFAULT_BATCH_SIZE, data: ImageDataModule | None = None) -> int:
     """Disentanglement scores of a run against the ground-truth factors of its data (sprites).
@@ -47,11 +48,6 @@ def disentangle_run(run: str, *, out: Path | None = None, n: int = 10_000, metri
     """
     from autoenc.analysis.disentanglement.api import DEFAULT_METRICS, check_metrics
 
-    at_least(n, 1, "n")
-    at_least(vote_points, 1, "vote_points")
-    at_least(batch_size, 1, "batch_size")
-    if jobs is not None:
-        at_least(jobs, 1, "jobs")
     chosen = check_metrics(list(DEFAULT_METRICS) if metrics is None else [m.strip() for m in metrics if m.strip()])
 
     from autoenc.analysis.disentanglement.api import disentangle_model, write_disentanglement
@@ -76,7 +72,10 @@ def disentangle_run(run: str, *, out: Path | None = None, n: int = 10_000, metri
     return 0
 
 
-main = Generated(disentangle_run, "autoenc disentangle", positional=("run",), run="run", data="optional")
+main = Generated(disentangle_run, "autoenc disentangle", positional=("run",), run="run", data="optional",
+                 params={"run": [PATH], "out": OPTIONAL_PATH, "n": [POSITIVE_INT], "metrics": [ListOf(NAME), Null()],
+                         "vote_points": [POSITIVE_INT], "labels": [FLAG], "jobs": OPTIONAL_COUNT, "seed": [SEED],
+                         "batch_size": [POSITIVE_INT]})
 
 
 def _ground_truth(dm: Any, labels: bool) -> Any:

@@ -18,8 +18,17 @@ import sys
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
-from autoenc.cli._checks import check_accelerator
+from autoenc.cli._checks import (
+    FLAG,
+    NAME,
+    OPTIONAL_COUNT,
+    PATH,
+    SEED,
+    SPLIT_OR_ALL,
+    check_accelerator,
+)
 from autoenc.cli._generate import Generated
+from autoenc.constraints import POSITIVE_INT, Null, Options
 from autoenc.errors import UserError
 
 if TYPE_CHECKING:
@@ -120,5 +129,8 @@ def _run_data(source: str) -> Any:
     return datamodule_from_checkpoint(source, num_workers=0)
 
 
-features_command = Generated(features, "autoenc features", positional=("source",), run="source", data="optional",
-                             data_defaults={"num_workers": 0})
+features_command = Generated(
+    features, "autoenc features", positional=("source",), run="source", data="optional", data_defaults={"num_workers": 0},
+    params={"source": [PATH], "cache": [PATH], "split": SPLIT_OR_ALL, "overwrite": [FLAG], "batch_size": [POSITIVE_INT],
+            "devices": [POSITIVE_INT], "accelerator": [NAME], "weights": [NAME, Null()], "resize": OPTIONAL_COUNT,
+            "pool": [Options(["avg", "flatten"])], "seed": [SEED, Null()], "progress": [FLAG]})

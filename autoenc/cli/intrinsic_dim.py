@@ -18,8 +18,20 @@ from __future__ import annotations
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
-from autoenc.cli._checks import at_least, check_device, check_seed, positive_number
+from autoenc.cli._checks import (
+    INDEX,
+    NAME,
+    OPTIONAL_COUNT,
+    OPTIONAL_PATH,
+    PATH,
+    POSITIVE,
+    SEED,
+    SPLIT_OR_ALL,
+    Names,
+    check_device,
+)
 from autoenc.cli._generate import Generated
+from autoenc.constraints import POSITIVE_INT, Interval, ListOf, Null
 from autoenc.errors import UserError
 
 if TYPE_CHECKING:
@@ -45,7 +57,7 @@ def intrinsic_dim(
     out: Path,
     data: ImageDataModule | None = None,
     split: Literal["train", "val", "all"] = "val",
-    estimators: list[str] = ["twonn", "mle", "gride", "pca"],  # noqa: B006 (read only; shown in --help)
+    estimators: Names = Names(["twonn", "mle", "gride", "pca"]),  # noqa: B008 (read only; shown in --help)
     k: int | None = None,
     discard_fraction: float | None = None,
     n1: int | None = None,
@@ -92,11 +104,7 @@ def intrinsic_dim(
     from autoenc.analysis.intrinsic_dim.result import write_results
     from autoenc.atomic import check_dir_creatable, staged_files
 
-    check_seed(seed)
     check_device(device)
-    positive_number(chunk_mb, "chunk_mb")
-    if max_points is not None:
-        at_least(max_points, 2, "max_points")
     check_dir_creatable(out)
     inputs, context = _inputs(path, data, split)
     names = [n.strip() for n in estimators if n.strip()]
@@ -134,7 +142,15 @@ def intrinsic_dim(
 
 
 main = Generated(intrinsic_dim, "autoenc id", positional=("path",), run="path", data="optional",
-                 data_defaults={"num_workers": 0})
+                 data_defaults={"num_workers": 0},
+                 params={"path": OPTIONAL_PATH, "out": [PATH], "split": SPLIT_OR_ALL,
+                         "estimators": [ListOf(NAME, non_empty=True)], "k": OPTIONAL_COUNT,
+                         "discard_fraction": [Interval(float, 0, 1, closed="left"), Null()], "n1": OPTIONAL_COUNT,
+                         "max_rank": [Interval(int, 2, None, closed="left"), Null()],
+                         "variance": [Interval(float, 0, 1, closed="right"), Null()], "repeats": [INDEX],
+                         "fraction": [Interval(float, 0, 1, closed="neither")], "levels": [POSITIVE_INT],
+                         "seed": [SEED], "max_points": [Interval(int, 2, None, closed="left"), Null()],
+                         "chunk_mb": [POSITIVE], "device": [NAME, Null()]})
 
 
 def _inputs(path: Path | None, data: Any, split: str) -> tuple[dict[str, Any], dict[str, Any]]:

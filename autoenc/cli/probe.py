@@ -10,8 +10,10 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Literal
 
+from autoenc.cli._checks import INDEX, OPTIONAL_COUNT, OPTIONAL_PATH, PATH, SEED
 from autoenc.cli._generate import Generated
 from autoenc.cli.features import emit
+from autoenc.constraints import Interval, Null, Options
 
 
 def probe_cache(
@@ -58,4 +60,7 @@ def probe_cache(
     return 0
 
 
-probe_command = Generated(probe_cache, "autoenc probe", positional=("cache",))
+probe_command = Generated(probe_cache, "autoenc probe", positional=("cache",), params={
+    "cache": [PATH], "kind": [Options(["linear", "knn"])], "test_cache": OPTIONAL_PATH,
+    "test_fraction": [Interval(float, 0, 1, closed="neither")], "seed": [SEED], "k": OPTIONAL_COUNT,
+    "C": [Interval(float, 0, None, closed="neither"), Null()], "target_column": [INDEX, Null()], "json": OPTIONAL_PATH})
