@@ -26,6 +26,7 @@ _EXPECTED = re.compile(r"^Expected a (.+?)(?:\. Got value: (.*))?$")
 _GROUP = re.compile(r"^Group '([^']+)' does not accept option '([^']+)'")
 _SUBCOMMAND = re.compile(r"^Subcommand '[^']+' does not accept option '([^']+)'")
 _GIVEN = "Given value: "
+_NOT_OF_TYPE = re.compile(r"Not of type \w+: ")
 _IMPORT_PATH = re.compile(r"^Expected a dot import path string: (.*)$")
 _SUBTYPES = re.compile(r"<class '(\w+(?:\.\w+)+)'>")
 _NESTED = re.compile(r"^NestedArg\(key='([^']+)'")
@@ -242,6 +243,7 @@ def one_line_error(exc: BaseException | str) -> str:
         return text
     key, reason = _explain(_tree(text), [])
     line = " ".join((f"{'.'.join(key)}: {reason}" if key else reason).split())
+    line = _NOT_OF_TYPE.sub("", line)  # a registered type's own reason (autoenc.cli._checks.Ints) says it all
     m = _NOT_A_NUMBER.match(line)
     if m:  # jsonargparse refuses nan and inf for a float: say what it takes
         return f"{m.group('head')} {m.group('value')}, which is not a finite number; give a finite one"

@@ -31,7 +31,7 @@ from autoenc.cli._checks import (
     check_device,
 )
 from autoenc.cli._generate import Generated
-from autoenc.constraints import POSITIVE_INT, Interval, ListOf, Null
+from autoenc.constraints import POSITIVE_INT, Interval, ListOf, Null, Options
 from autoenc.errors import UserError
 
 if TYPE_CHECKING:
@@ -144,10 +144,10 @@ def intrinsic_dim(
 main = Generated(intrinsic_dim, "autoenc id", positional=("path",), run="path", data="optional",
                  data_defaults={"num_workers": 0},
                  params={"path": OPTIONAL_PATH, "out": [PATH], "split": SPLIT_OR_ALL,
-                         "estimators": [ListOf(NAME, non_empty=True)], "k": OPTIONAL_COUNT,
+                         "estimators": [ListOf(NAME, non_empty=True)], "k": [Interval(int, 2, None, closed="left"), Null()],
                          "discard_fraction": [Interval(float, 0, 1, closed="left"), Null()], "n1": OPTIONAL_COUNT,
                          "max_rank": [Interval(int, 2, None, closed="left"), Null()],
-                         "variance": [Interval(float, 0, 1, closed="right"), Null()], "repeats": [INDEX],
+                         "variance": [Interval(float, 0, 1, closed="right"), Null()], "repeats": [Options([0], note="no subsamples"), Interval(int, 2, None, closed="left")],
                          "fraction": [Interval(float, 0, 1, closed="neither")], "levels": [POSITIVE_INT],
                          "seed": [SEED], "max_points": [Interval(int, 2, None, closed="left"), Null()],
                          "chunk_mb": [POSITIVE], "device": [NAME, Null()]})

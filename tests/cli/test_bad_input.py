@@ -70,8 +70,9 @@ def full_disk(monkeypatch: pytest.MonkeyPatch) -> None:
 LOOK = [
     # reconstruct
     (["reconstruct", "{run}", "--count", "-1"], r"--count must be an integer >= 1, got -1", None),
-    (["reconstruct", "{run}", "--ncol", "0"], r"--ncol must be an integer >= 1, got 0", None),
-    (["reconstruct", "{run}", "--indices", "[a,b]"], r"indices: expected", None),
+    (["reconstruct", "{run}", "--columns", "0"], r"--columns must be an integer >= 1, got 0", None),
+    (["reconstruct", "{run}", "--ncol", "4"], r"unrecognized arguments: --ncol 4 \(did you mean '--columns'\?\)", None),
+    (["reconstruct", "{run}", "--indices", "[a,b]"], r"indices: expected integers separated by commas", None),
     (["reconstruct", "{run}", "--batch_size", "0"], r"--batch_size must be an integer >= 1, got 0", None),
     (["reconstruct", "{run}", "--out", "{file}"], r"is a file", None),
     (["reconstruct", "{run}", "--out", "{file}/sub"], r"is a file", None),
@@ -85,12 +86,13 @@ LOOK = [
     (["traverse", "{run}", "--gif_steps", "1"], r"--gif_steps must be an integer >= 2", None),
     (["traverse", "{run}", "--sigma", "-1"], r"range|sigma", None),
     (["traverse", "{run}", "--sigma", "nan"], r"range|sigma", None),
-    (["traverse", "{run}", "--top", "0"], r"--top must be an integer >= 1, got 0", None),
+    (["traverse", "{run}", "--top", "0"], r"--top must be an integer >= 1 or null, got 0", None),
     (["traverse", "{run}", "--count", "-1"], r"--count must be an integer >= 0, got -1", None),
     (["traverse", "{run}", "--frame_ms", "5"], r"--frame_ms must be an integer in \[10, 655350\] .*got 5", None),
     (["traverse", "{run}", "--frame_ms", "100000000000"], r"--frame_ms must be an integer in \[10, 655350\]", None),
     (["traverse", "{run}", "--sigma", "inf"], r"sigma: expected float; got inf", None),
-    (["traverse", "{run}", "--dims", "[-1]"], r"latent dimension -1", None),
+    (["traverse", "{run}", "--dims", "[-1]"], r"--dims must be a list of integers >= 0 or null, got \[-1\]", None),
+    (["traverse", "{run}", "--dims", "0,99"], r"latent dimension 99", None),
     (["traverse", "{run}", "--out", "{adir}"], r"traversal.png.* is a directory", None),
     # sample
     (["sample", "{run}", "--count", "-3"], r"--count must be an integer >= 1, got -3", None),
@@ -121,7 +123,7 @@ LOOK = [
 PREVIEW = [
     (["preview", "--count", "0"], r"--count must be an integer >= 1, got 0", None),
     (["preview", "--count", "abc"], r"count: expected int; got abc", None),
-    (["preview", "--columns", "-1"], r"--columns must be an integer >= 1, got -1", None),
+    (["preview", "--columns", "-1"], r"--columns must be an integer >= 1 or null, got -1", None),
     (["preview", "--data.source", "nosuch"], r"unknown data source 'nosuch'", None),
     (["preview", "--split", "test"], r"split: expected one of 'all', 'train', 'val'; got test", None),
     (["preview", "--out", "{tmp}/p.txt"], r"unknown image type", None),
@@ -142,12 +144,12 @@ PREVIEW = [
 ]
 
 ID = [
-    (["id", "{npy}", "--out", "{tmp}/o", "--k", "0"], r"k must be an integer >= 2, got 0", None),
+    (["id", "{npy}", "--out", "{tmp}/o", "--k", "0"], r"--k must be an integer >= 2 or null, got 0", None),
     (["id", "{npy}", "--out", "{tmp}/o", "--k", "5000"], r"\bk\b.*5000", None),
-    (["id", "{npy}", "--out", "{tmp}/o", "--repeats", "-1"], r"repeats must be 0 .* or an integer >= 2, got -1", None),
-    (["id", "{npy}", "--out", "{tmp}/o", "--fraction", "0"], r"fraction .*must be in \(0, 1\), got 0", None),
-    (["id", "{npy}", "--out", "{tmp}/o", "--fraction", "1.5"], r"fraction .*must be in \(0, 1\), got 1.5", None),
-    (["id", "{npy}", "--out", "{tmp}/o", "--levels", "0"], r"levels .*must be >= 1, got 0", None),
+    (["id", "{npy}", "--out", "{tmp}/o", "--repeats", "-1"], r"--repeats must be one of 0 \(no subsamples\) or an integer >= 2, got -1", None),
+    (["id", "{npy}", "--out", "{tmp}/o", "--fraction", "0"], r"--fraction must be a number in \(0, 1\), got 0", None),
+    (["id", "{npy}", "--out", "{tmp}/o", "--fraction", "1.5"], r"--fraction must be a number in \(0, 1\), got 1.5", None),
+    (["id", "{npy}", "--out", "{tmp}/o", "--levels", "0"], r"--levels must be an integer >= 1, got 0", None),
     (["id", "{npy}", "--out", "{tmp}/o", "--seed", "-1"], r"--seed must be an integer in \[0, 4294967296\), got -1", None),
     (["id", "{npy}", "--out", "{tmp}/o", "--variance", "2"], r"variance", None),
     (["id", "{npy}", "--out", "{tmp}/o", "--chunk_mb", "-1"], r"--chunk_mb must be a number > 0", None),
@@ -166,13 +168,14 @@ ID = [
 
 SWEEP = [
     (["sweep", "{tmp}/missing.yaml", "--latent_dims", "2"], r"not found", None),
-    (["sweep", str(CONFIG), "--latent_dims", "0"], r"--latent_dims sizes must be >= 1", None),
-    (["sweep", str(CONFIG), "--latent_dims", "a"], r"--latent_dims must be", None),
+    (["sweep", str(CONFIG), "--latent_dims", "0"], r"--latent_dims must be a non-empty list of integers >= 1, got \[0\]", None),
+    (["sweep", str(CONFIG), "--latent_dims", "a"], r"latent_dims: expected integers separated by commas", None),
+    (["sweep", str(CONFIG), "--latent_dims", "[2,2]"], r"--latent_dims repeats 2", None),
     (["sweep", str(CONFIG), "--latent_dims", "2", "--seeds", "0"], r"--seeds must be", None),
     (["sweep", str(CONFIG), "--latent_dims", "2", "--jobs", "-1"], r"--jobs must be", None),
     (["sweep", str(CONFIG), "--latent_dims", "2", "--max_epochs", "-1"], r"--max_epochs must be", None),
-    (["sweep", str(CONFIG), "--latent_dims", "2", "--recon_tolerance", "-1"], r"recon tolerance must be in \[0, 1\), got -1", None),
-    (["sweep", str(CONFIG), "--latent_dims", "2", "--id_tolerance", "-0.5"], r"ID tolerance must be >= 0, got -0.5", None),
+    (["sweep", str(CONFIG), "--latent_dims", "2", "--recon_tolerance", "-1"], r"--recon_tolerance must be a number in \[0, 1\), got -1", None),
+    (["sweep", str(CONFIG), "--latent_dims", "2", "--id_tolerance", "-0.5"], r"--id_tolerance must be a number >= 0, got -0.5", None),
     (["sweep", str(CONFIG), "--latent_dims", "2", "--id_repeats", "1"], r"--id_repeats must be", None),
     (["sweep", str(CONFIG), "--latent_dims", "2", "--out", "{file}"], r"{file}", None),
     (["sweep", str(CONFIG), "--latent_dims", "2", "--out", "{tmp}/s", "--fit", "{{model.init_args.bogus: 1}}"],
