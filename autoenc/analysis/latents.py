@@ -17,10 +17,10 @@ from dataclasses import dataclass
 import torch
 
 from autoenc.data.transforms import to_float
+from autoenc.defaults import DEFAULT_BATCH_SIZE
 from autoenc.errors import UserError
 from autoenc.models.base import AutoencoderModule
 
-DEFAULT_BATCH_SIZE = 512
 ACTIVE_THRESHOLD = 0.01
 
 

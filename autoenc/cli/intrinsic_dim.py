@@ -19,7 +19,6 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
 from autoenc.cli._checks import (
-    INDEX,
     NAME,
     OPTIONAL_COUNT,
     OPTIONAL_PATH,
@@ -32,7 +31,7 @@ from autoenc.cli._checks import (
 )
 from autoenc.cli._generate import Generated
 from autoenc.constraints import POSITIVE_INT, Interval, ListOf, Null, Options
-from autoenc.errors import UserError
+from autoenc.errors import UserError, first_line
 
 if TYPE_CHECKING:
     from autoenc.data.module import ImageDataModule
@@ -203,10 +202,7 @@ def load_array(path: Path) -> Any:
     try:
         return np.load(path, mmap_mode="r", allow_pickle=False)
     except ValueError as err:
-        reason = str(err).splitlines()[0] if str(err) else type(err).__name__
-        raise UserError(
-            f"{str(path)!r} is not a numeric .npy array ({reason}); save one with np.save"
-        ) from None
+        raise UserError(f"{str(path)!r} is not a numeric .npy array ({first_line(err)}); save one with np.save") from None
     except OSError as err:
         raise UserError(f"cannot read {str(path)!r} as .npy: {err}") from None
 

@@ -28,6 +28,7 @@ from autoenc.analysis.disentanglement.information import (
 from autoenc.analysis.disentanglement.interventional import sample_codes
 from autoenc.analysis.disentanglement.registry import METRICS
 from autoenc.data.ground_truth import GroundTruth
+from autoenc.defaults import DEFAULT_BATCH_SIZE
 from autoenc.errors import UserError
 
 #: What ``autoenc disentangle`` runs by default: every registered metric.
@@ -180,7 +181,7 @@ def write_disentanglement(report: DisentanglementReport, out: str | os.PathLike,
 
 
 def disentangle_model(model: Any, ground_truth: GroundTruth, n: int = 10_000, seed: int = 0,
-                      metrics: Sequence[str] = DEFAULT_METRICS, batch_size: int = 512,
+                      metrics: Sequence[str] = DEFAULT_METRICS, batch_size: int = DEFAULT_BATCH_SIZE,
                       options: dict[str, dict[str, Any]] | None = None) -> DisentanglementReport:
     """:func:`disentangle` for an autoencoder: codes are ``model.encode`` (a VAE's posterior
     mean); latents are shown most informative first (KL to the prior for a VAE, code variance
