@@ -36,6 +36,8 @@ _UNRECOGNIZED = re.compile(r"^unrecognized arguments: (\S+)")
 _NOT_A_NUMBER = re.compile(r"^(?P<head>.*: expected (?:int or )?float(?: or None)?; got) (?P<value>[-+]?(?:nan|inf|infinity))$",
                            re.IGNORECASE)
 _MAX_VALUE = 60
+#: The end of the message for nan / inf where a float is expected (a command replaces it with its range).
+NOT_FINITE = "; give a finite one"
 #: How to write a config, said when one cannot be read.
 CONFIG_HINT = "-c takes a YAML config (UTF-8 text of key: value lines) such as configs/digits_vae.yaml"
 
@@ -246,7 +248,7 @@ def one_line_error(exc: BaseException | str) -> str:
     line = _NOT_OF_TYPE.sub("", line)  # a registered type's own reason (autoenc.cli._checks.Ints) says it all
     m = _NOT_A_NUMBER.match(line)
     if m:  # jsonargparse refuses nan and inf for a float: say what it takes
-        return f"{m.group('head')} {m.group('value')}, which is not a finite number; give a finite one"
+        return f"{m.group('head')} {m.group('value')}, which is not a finite number{NOT_FINITE}"
     return line
 
 

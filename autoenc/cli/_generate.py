@@ -26,8 +26,8 @@ from pathlib import Path
 from typing import Any, Literal
 
 from autoenc.cli import _checks  # noqa: F401 (registers the list types of the options)
-from autoenc.config_errors import one_line_error, unrecognized_option
-from autoenc.constraints import Constraint, check_param
+from autoenc.config_errors import NOT_FINITE, one_line_error, unrecognized_option
+from autoenc.constraints import Constraint, check_param, describe
 from autoenc.errors import UserError, find_user_error
 
 DATA = "data"
@@ -134,6 +134,9 @@ def _parse(command: Generated, parser: Any, argv: list[str], **kwargs: Any) -> A
         message = unrecognized_option(one_line_error(err), known)
         if message.startswith("the following arguments are required:"):  # named inside the subcommand
             message = message.replace(f" {name}.", " ").replace(f",{name}.", ",")
+        key = message.partition(":")[0]
+        if message.endswith(NOT_FINITE) and key in command.params:  # say what the option takes
+            message = f"{message[: -len(NOT_FINITE)]}; --{key} must be {describe(command.params[key])}"
         raise UserError(f"{message} (see `{command.prog} --help`)") from None
 
 

@@ -70,6 +70,7 @@ def full_disk(monkeypatch: pytest.MonkeyPatch) -> None:
 LOOK = [
     # reconstruct
     (["reconstruct", "{run}", "--count", "-1"], r"--count must be an integer >= 1, got -1", None),
+    (["reconstruct", "{tmp}/no_run", "--data.source.init_args.root", "{tmp}"], r"run '.*no_run': no such file", None),
     (["reconstruct", "{run}", "--columns", "0"], r"--columns must be an integer >= 1, got 0", None),
     (["reconstruct", "{run}", "--ncol", "4"], r"unrecognized arguments: --ncol 4 \(did you mean '--columns'\?\)", None),
     (["reconstruct", "{run}", "--indices", "[a,b]"], r"indices: expected integers separated by commas", None),
@@ -144,6 +145,9 @@ PREVIEW = [
 ]
 
 ID = [
+    (["id", "{npy}", "--out", "{tmp}/o", "--chunk_mb", "inf"], r"^autoenc id: error: chunk_mb: expected float; got inf, which is not a finite number; --chunk_mb must be "
+     r"a number > 0 \(finite\) \(see", None),
+    (["id", "{npy}", "--out", "{tmp}/o", "--fraction", "nan"], r"fraction: expected float; got nan, which is not a finite number; --fraction must be a number in \(0, 1\)", None),
     (["id", "{npy}", "--out", "{tmp}/o", "--k", "0"], r"--k must be an integer >= 2 or null, got 0", None),
     (["id", "{npy}", "--out", "{tmp}/o", "--k", "5000"], r"\bk\b.*5000", None),
     (["id", "{npy}", "--out", "{tmp}/o", "--repeats", "-1"], r"--repeats must be one of 0 \(no subsamples\) or an integer >= 2, got -1", None),
@@ -182,7 +186,14 @@ SWEEP = [
      r"bogus", None),
 ]
 
-CASES = LOOK + PREVIEW + ID + SWEEP
+REUSE = [
+    (["probe", "{tmp}/cache", "--target-column", "1"], r"unrecognized arguments: --target-column 1 "
+                                                       r"\(did you mean '--target_column'\?\)", None),
+    (["features", "torchvision:resnet18", "--data.source", "digits", "--cache", "{tmp}/c", "--accelerator", "tpux"],
+     r"--accelerator must be one of 'auto', 'gpu', .*got 'tpux'", None),
+]
+
+CASES = LOOK + PREVIEW + ID + SWEEP + REUSE
 
 
 def _id(case) -> str:
@@ -223,3 +234,15 @@ def test_bad_input_is_one_line_exit_2_nothing_written(run, tmp_path, monkeypatch
     assert lines[0].startswith(f"autoenc {argv[0]}: error: "), lines[0]
     assert re.search(match, lines[0]), lines[0]
     assert tree(tmp_path, run) == before  # nothing written, nothing left empty
+
+
+def test_features_on_an_accelerator_this_machine_lacks(tmp_path, capsys):
+    import torch
+
+    if torch.cuda.is_available() or torch.backends.mps.is_available():
+        pytest.skip("this machine has a GPU")
+    assert main(["features", "torchvision:resnet18", "--data.source", "digits", "--cache", str(tmp_path / "c"),
+                 "--accelerator", "gpu"]) == 2
+    assert capsys.readouterr().err == ("autoenc features: error: --accelerator 'gpu': no such device on this machine; "
+                                       "it has cpu (or use auto)\n")
+    assert list(tmp_path.iterdir()) == []
