@@ -87,7 +87,7 @@ class AutoencCLI(LightningCLI):
             "enable_model_summary": False,
         })
         kwargs.setdefault("save_config_kwargs", {"overwrite": True})
-        kwargs.setdefault("parser_kwargs", {"exit_on_error": False})
+        kwargs.setdefault("parser_kwargs", {"exit_on_error": False, "prog": "autoenc"})
         kwargs.setdefault("seed_everything_default", 0)
         self._run_location: RunLocation | None = None
         self._reserved = False
@@ -109,6 +109,14 @@ class AutoencCLI(LightningCLI):
         if not self._subconfig().get("ckpt_path"):
             raise UserError("validate needs a trained model: give --ckpt_path (a checkpoint file, or 'last' for the "
                             "newest run of --name)")
+
+    def add_core_arguments_to_parser(self, parser: LightningArgumentParser) -> None:
+        """LightningCLI's model, data and trainer options, in that order: ``--help`` lists
+        autoenc's own options before the Trainer's 400 lines."""
+        parser.add_lightning_class_args(AutoencoderModule, "model", subclass_mode=True)
+        parser.add_lightning_class_args(ImageDataModule, "data")
+        parser.add_lightning_class_args(self.trainer_class, "trainer")
+        parser.set_defaults({f"trainer.{k}": v for k, v in self.trainer_defaults.items() if k != "callbacks"})
 
     def add_arguments_to_parser(self, parser: LightningArgumentParser) -> None:
         parser.link_arguments("data.input_shape", "model.init_args.input_shape", apply_on="instantiate")
