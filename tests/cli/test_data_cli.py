@@ -187,20 +187,29 @@ def read_png(path: Path) -> np.ndarray:
         return np.asarray(im)
 
 
-def cell(grid: np.ndarray, i: int, columns: int, h: int, w: int, pad: int = 2) -> np.ndarray:
-    top, left = pad + (i // columns) * (h + pad), pad + (i % columns) * (w + pad)
-    return grid[top : top + h, left : left + w]
+def cell(grid: np.ndarray, i: int, columns: int, h: int, w: int, pad: int = 2, scale: int = 1) -> np.ndarray:
+    """Cell ``i`` of a preview drawn ``scale`` x larger, without its top half (the label)."""
+    top, left = (pad + (i // columns) * (h + pad)) * scale, (pad + (i % columns) * (w + pad)) * scale
+    return grid[top + h * scale // 2 : top + h * scale, left : left + w * scale]
+
+
+def upscaled(image: np.ndarray, scale: int) -> np.ndarray:
+    """(H, W) -> the bottom half of it ``scale`` x larger, as a preview cell shows it."""
+    big = image.repeat(scale, 0).repeat(scale, 1)
+    return big[big.shape[0] // 2 :]
 
 
 def test_preview_digits_grid(tmp_path: Path, capsys: pytest.CaptureFixture) -> None:
     out = tmp_path / "new" / "dir" / "preview.png"
     assert main(["preview", "--data.source", "digits", "--out", str(out), "--count", "10"]) == 0
     grid = read_png(out)
-    assert grid.shape == (3 * 10 + 2, 4 * 10 + 2)  # 10 images -> 4 columns x 3 rows of 8 + 2 pad
+    assert grid.shape == (8 * (3 * 10 + 2), 8 * (4 * 10 + 2))  # 4 columns x 3 rows of 8 + 2 pad, drawn 8 x larger
     digits = Digits().load(None, None).images
     for i in (0, 9):
-        assert np.array_equal(cell(grid, i, 4, 8, 8), digits[i, 0].numpy())
-    assert np.all(cell(grid, 11, 4, 8, 8) == 128)  # unused cell
+        assert np.array_equal(cell(grid, i, 4, 8, 8, scale=8), upscaled(digits[i, 0].numpy(), 8))
+    assert np.all(cell(grid, 11, 4, 8, 8, scale=8) == 128)  # unused cell
+    top = grid[16:27, 16:40]  # the label "0: 0" of the first cell: white text on black
+    assert top.max() > 200 and top.min() == 0
     assert f"wrote {out}: 10 images of digits, 1 x 8 x 8, 3 x 4 grid" in capsys.readouterr().out
     assert sorted(p.name for p in out.parent.iterdir()) == ["preview.png"]  # no temporary left
 
@@ -214,7 +223,7 @@ def test_preview_real_mnist(shared_mnist: Path, tmp_path: Path) -> None:
     images = MNIST(root=str(shared_mnist), split="test").load(None, None)
     assert images.targets[:5].tolist() == [7, 2, 1, 0, 4]
     for i in range(5):
-        assert np.array_equal(cell(grid, i, 5, 28, 28), images.images[i, 0].numpy())
+        assert np.array_equal(cell(grid, i, 5, 28, 28, scale=3), upscaled(images.images[i, 0].numpy(), 3))
 
 
 def test_preview_rgb_resized_and_replacing(tmp_path: Path) -> None:
@@ -223,7 +232,7 @@ def test_preview_rgb_resized_and_replacing(tmp_path: Path) -> None:
     assert main(["preview", "--data.source", "Patches", "--data.source.init_args.count", "6", "--data.image_size", "12",
                  "--out", str(out), "--split", "val", "--count", "100"]) == 0
     grid = read_png(out)
-    assert grid.ndim == 3 and grid.shape[2] == 3 and grid.shape[0] == 1 * 14 + 2  # 1 val image of 6
+    assert grid.ndim == 3 and grid.shape[2] == 3 and grid.shape[0] == 6 * (1 * 14 + 2)  # 1 val image of 6, 6 x larger
 
 
 def test_preview_streams_only_what_it_shows(tmp_path: Path) -> None:
@@ -235,7 +244,7 @@ def test_preview_streams_only_what_it_shows(tmp_path: Path) -> None:
     out = tmp_path / "out" / "f.png"
     assert main(["preview", "--data.source", "ImageFolder", "--data.source.init_args.root", str(tmp_path),
                  "--data.image_size", "8", "--count", "2", "--out", str(out)]) == 0
-    assert read_png(out)[2, 2].tolist() == [0, 0, 0]
+    assert read_png(out)[2 * 8 + 60, 2 * 8 + 60].tolist() == [0, 0, 0]  # 8 x 8 images drawn 8 x larger
 
 
 @pytest.mark.parametrize("argv, message", [
