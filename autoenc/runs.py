@@ -26,6 +26,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from autoenc.atomic import first_missing, make_dir, remove_empty
+from autoenc.defaults import DEFAULT_BATCH_SIZE
 from autoenc.errors import CheckpointError, UserError
 
 if TYPE_CHECKING:
@@ -240,7 +241,7 @@ class Run:
         targets = self.datamodule.arrays(split).targets
         return targets if targets is None or count is None else targets[:count]
 
-    def encode(self, images: torch.Tensor | None = None, split: str = "val", batch_size: int = 512) -> torch.Tensor:
+    def encode(self, images: torch.Tensor | None = None, split: str = "val", batch_size: int = DEFAULT_BATCH_SIZE) -> torch.Tensor:
         """``model.encode``'s codes (N, *latent_shape) of ``images`` ((N, C, H, W) in [0, 1];
         default: the whole ``split``), without gradients; a VAE gives its posterior means."""
         from autoenc.models.encoding import encode_images

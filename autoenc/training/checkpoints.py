@@ -14,7 +14,7 @@ import torch
 from lightning.fabric.plugins.io.torch_io import TorchCheckpointIO
 
 from autoenc.atomic import atomic_dir, atomic_file
-from autoenc.errors import CheckpointError, UserError
+from autoenc.errors import CheckpointError, UserError, first_line
 from autoenc.models.base import (
     CHECKPOINT_FORMAT,
     CHECKPOINT_KEY,
@@ -96,7 +96,7 @@ def read_checkpoint(path: str | os.PathLike) -> dict[str, Any]:
             "than tensors and plain data, which autoenc never loads)"
         ) from None
     except Exception as err:  # noqa: BLE001 - torch.load fails in many ways on foreign bytes (IndexError, ...)
-        first = str(err).strip().splitlines()[0] if str(err).strip() else type(err).__name__
+        first = first_line(err)
         raise CheckpointError(
             f"{str(p)!r} is not a readable checkpoint (truncated, or not a PyTorch file: {first[:120]})"
         ) from None
@@ -150,7 +150,7 @@ def build_model(ckpt: dict[str, Any], path: str | os.PathLike, expected: type[Au
     try:
         model.load_state_dict(ckpt["state_dict"])
     except RuntimeError as err:
-        raise CheckpointError(f"{str(path)!r}: weights do not match the model ({str(err).splitlines()[0]})") from None
+        raise CheckpointError(f"{str(path)!r}: weights do not match the model ({first_line(err)})") from None
     return model.to(map_location).eval()
 
 

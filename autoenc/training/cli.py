@@ -90,7 +90,7 @@ class AutoencCLI(LightningCLI):
             "enable_model_summary": False,
         })
         kwargs.setdefault("save_config_kwargs", {"overwrite": True})
-        kwargs.setdefault("parser_kwargs", {"exit_on_error": False})
+        kwargs.setdefault("parser_kwargs", {"exit_on_error": False, "prog": "autoenc"})
         kwargs.setdefault("seed_everything_default", 0)
         self._run_location: RunLocation | None = None
         self._reserved = False
@@ -99,7 +99,7 @@ class AutoencCLI(LightningCLI):
                              args=args, run=run, **kwargs)
         except BaseException as exc:
             self._after_failure(exc)
-            if isinstance(exc, ValueError | TypeError) and not isinstance(exc, UserError) and _raised_in(exc, "torch.optim"):
+            if isinstance(exc, ValueError | TypeError) and not isinstance(exc, UserError) and raised_in(exc, "torch.optim"):
                 # torch checks --optimizer.* / --lr_scheduler.* values only when fit builds them
                 raise UserError(f"optimizer options: {' '.join(str(exc).split())}; check the --optimizer.* and "
                                 "--lr_scheduler.* values") from None
@@ -112,6 +112,14 @@ class AutoencCLI(LightningCLI):
         if not self._subconfig().get("ckpt_path"):
             raise UserError("validate needs a trained model: give --ckpt_path (a checkpoint file, or 'last' for the "
                             "newest run of --name)")
+
+    def add_core_arguments_to_parser(self, parser: LightningArgumentParser) -> None:
+        """LightningCLI's model, data and trainer options, in that order: ``--help`` lists
+        autoenc's own options before the Trainer's 400 lines."""
+        parser.add_lightning_class_args(AutoencoderModule, "model", subclass_mode=True)
+        parser.add_lightning_class_args(ImageDataModule, "data")
+        parser.add_lightning_class_args(self.trainer_class, "trainer")
+        parser.set_defaults({f"trainer.{k}": v for k, v in self.trainer_defaults.items() if k != "callbacks"})
 
     def add_arguments_to_parser(self, parser: LightningArgumentParser) -> None:
         parser.link_arguments("data.input_shape", "model.init_args.input_shape", apply_on="instantiate")
@@ -305,7 +313,7 @@ class AutoencCLI(LightningCLI):
             print(f"best checkpoint: {path}{loss}")
 
 
-def _raised_in(exc: BaseException, package: str) -> bool:
+def raised_in(exc: BaseException, package: str) -> bool:
     """Whether the innermost frame of ``exc``'s traceback is in ``package`` (a module prefix)."""
     tb = exc.__traceback__
     while tb is not None and tb.tb_next is not None:

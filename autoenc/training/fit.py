@@ -21,8 +21,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from autoenc.errors import UserError, find_user_error
-from autoenc.quiet import lightning_quiet
+from autoenc.errors import UserError
 from autoenc.runs import Run
 
 __all__ = ["check_option_names", "fit", "load_config", "merge_overrides", "read_yaml"]
@@ -130,26 +129,11 @@ def fit(config: str | os.PathLike | Mapping[str, Any], *, verbose: bool = False,
     Raises:
         UserError: a bad option (unknown key, wrong type, value out of range) or data problem.
     """
-    from jsonargparse import ArgumentError
-
-    from autoenc.training.cli import AutoencCLI
+    from autoenc.training.lightning_cli import build_cli
 
     cfg = merge_overrides(load_config(config), overrides)
     check_option_names(cfg)
-    try:
-        with lightning_quiet(verbose):
-            cli = AutoencCLI(args={"subcommand": "fit", "fit": cfg})
-    except SystemExit as exc:  # the parser's own exit on a bad config
-        raise UserError(" ".join(str(exc.code).split()) or "invalid configuration") from None
-    except Exception as err:  # constructors' UserErrors arrive wrapped by jsonargparse
-        cause = find_user_error(err)
-        if cause is not None:
-            raise cause from None
-        if isinstance(err, ArgumentError):
-            from autoenc.config_errors import one_line_error
-
-            raise UserError(one_line_error(err)) from None
-        raise
+    cli = build_cli({"subcommand": "fit", "fit": cfg}, verbose=verbose)
     if cli.run_dir is None:
         raise UserError("fit ended without a run directory")
     return Run.open(cli.run_dir)

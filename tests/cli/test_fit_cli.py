@@ -156,3 +156,14 @@ def test_without_a_logger_the_run_still_goes_under_runs_dir(tmp_path, monkeypatc
     assert (runs / "digits_ae" / "version_0" / "config.yaml").is_file()
     assert (runs / "digits_ae" / "version_0" / "checkpoints" / "last.ckpt").is_file()
     assert not (tmp_path / "config.yaml").exists()
+
+
+def test_fit_help_lists_autoencs_options_before_the_trainers(capsys) -> None:
+    from autoenc.cli.main import main
+
+    assert main(["fit", "--help"]) == 0
+    text = capsys.readouterr().out
+    assert text.startswith("usage: autoenc ")
+    positions = [text.index(option) for option in ("  --name NAME", "  --model CONFIG", "  --data CONFIG",
+                                                   "  --trainer.accelerator ACCELERATOR")]
+    assert positions == sorted(positions)
