@@ -134,4 +134,4 @@ features_command = Generated(
     features, "autoenc features", positional=("source",), run="source", data="optional", data_defaults={"num_workers": 0},
     params={"source": [PATH], "cache": [PATH], "split": SPLIT_OR_ALL, "overwrite": [FLAG], "batch_size": [POSITIVE_INT],
             "devices": [POSITIVE_INT], "accelerator": [NAME], "weights": [NAME, Null()], "resize": OPTIONAL_COUNT,
-            "pool": [Options(["avg", "flatten"])], "seed": [SEED, Null()], "progress": [FLAG]})
+            "pool": [Options(["avg", "flatten"]), Null()], "seed": [SEED, Null()], "progress": [FLAG]})

@@ -165,7 +165,8 @@ main = Generated(intrinsic_dim, "autoenc id", positional=("path",), run="path", 
                          "variance": [Interval(float, 0, 1, closed="right"), Null()], "repeats": [Options([0], note="no subsamples"), Interval(int, 2, None, closed="left")],
                          "fraction": [Interval(float, 0, 1, closed="neither")], "levels": [POSITIVE_INT],
                          "seed": [SEED], "max_points": [Interval(int, 2, None, closed="left"), Null()],
-                         "chunk_mb": [POSITIVE], "device": [NAME, Null()]})
+                         "chunk_mb": [POSITIVE], "device": [NAME, Null()],
+                         "layers": [NAME, Null()], "weights": [NAME, Null()], "resize": OPTIONAL_COUNT})
 
 
 def _inputs(path: Path | None, data: Any, split: str) -> tuple[dict[str, Any], dict[str, Any]]:

@@ -51,13 +51,11 @@ def make_source(source: ImageSource | str | dict[str, Any]) -> ImageSource:
                             f"--data.source.init_args.{needed[0]} VALUE (in a config: source: {{class_path: "
                             f"{cls.__name__}, init_args: {{{needed[0]}: VALUE}}}})")
         return cls()
-    if isinstance(source, dict) and "name" in source:
-        cls = SOURCES.get(source["name"])
-        try:
-            return cls(**source.get("options", {}))
-        except TypeError as err:
-            raise UserError(f"bad options for data source {source['name']!r}: {err}") from None
-    raise UserError(f"data source must be a name ({', '.join(SOURCES.list())}) or a source object, got {source!r}")
+    cls = SOURCES.get(source["name"])  # {"name": ..., "options": {...}}, as checkpoints store it
+    try:
+        return cls(**source.get("options", {}))
+    except TypeError as err:
+        raise UserError(f"bad options for data source {source['name']!r}: {err}") from None
 
 
 #: What a data module's ``source`` accepts (see :func:`make_source`).

@@ -42,7 +42,7 @@ CASES = {
     "negative seed": (["--seed_everything", "-1"], r"^autoenc fit: error: seed_everything: -1 is not in bounds.*"
                                                    r"give a seed in \[0, 2\*\*32\)"),
     "unknown model": (["--model", "Autoencodr"], r"model: unknown class 'Autoencodr' \(did you mean 'Autoencoder'\?\); "
-                                                 r"known: Autoencoder, DenoisingAutoencoder, "),
+                                                 r"known: Autoencoder, BetaTCVAE, CapacityVAE, DenoisingAutoencoder, "),
     "unknown optimiser": (["--optimizer", "Adamm"], r"optimizer: unknown class 'Adamm' \(did you mean 'Adam'\?\); "
                                                     r"known: .*AdamW.*SGD"),
     "binary config": (["-c", "{tmp}/binary.yaml"], r"the config is not UTF-8 text"),
