@@ -8,11 +8,12 @@ from pathlib import Path
 
 import lightning as L
 import torch
-from lightning.pytorch.callbacks import ModelCheckpoint, TQDMProgressBar
+from lightning.pytorch.callbacks import TQDMProgressBar
 
 from autoenc.errors import NonFiniteLossError
 from autoenc.imaging import image_grid, save_png, upscale_for_viewing
 from autoenc.runs import LAST
+from autoenc.training.run_checkpoint import RunCheckpoint
 
 
 class ReconstructionGrid(L.Callback):
@@ -73,7 +74,7 @@ def _last_checkpoint(trainer) -> str | None:
     return paths[0] if paths else None
 
 
-class LastCheckpoint(ModelCheckpoint):
+class LastCheckpoint(RunCheckpoint):
     """``checkpoints/last.ckpt``: the state after every training epoch (validation included),
     whether or not the epoch improved the best score, and the state at an interrupt (Ctrl-C,
     SIGTERM) so ``--ckpt_path last`` continues where the run stopped.

@@ -38,6 +38,7 @@ from autoenc.training.callbacks import (
     ReconstructionGrid,
 )
 from autoenc.training.checkpoints import AtomicCheckpointIO, read_checkpoint
+from autoenc.training.run_checkpoint import RunCheckpoint
 from autoenc.training.loggers import ResumedCSVLogger
 
 
@@ -191,7 +192,7 @@ class AutoencCLI(LightningCLI):
         callbacks += [ReconstructionGrid(), NonFiniteLossGuard()]
         if config.get("enable_checkpointing") is not False:
             if not any(isinstance(c, ModelCheckpoint) and not isinstance(c, LastCheckpoint) for c in callbacks):
-                callbacks.append(ModelCheckpoint(monitor="val/loss", mode="min", filename="best-{epoch:03d}-{step}",
+                callbacks.append(RunCheckpoint(monitor="val/loss", mode="min", filename="best-{epoch:03d}-{step}",
                                                  auto_insert_metric_name=False, enable_version_counter=False))
             if not any(isinstance(c, LastCheckpoint) for c in callbacks):
                 callbacks.append(LastCheckpoint())
