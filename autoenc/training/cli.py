@@ -146,12 +146,15 @@ class AutoencCLI(LightningCLI):
                                   "(e.g. its checkpoints/last.ckpt) or 'last'")
         ckpt = read_checkpoint(ckpt_path)
         _check_model_class(ckpt, cfg.get("model"), ckpt_path)
+        _check_model_options(ckpt, cfg.get("model"), ckpt_path)
         self._checkpoint_shapes = {k: tuple(v.shape) for k, v in ckpt["state_dict"].items()}
         self._resume_step = int(ckpt.get("global_step", 0))
         if subcommand != "fit":
             return
         resume = resume or locate_run(ckpt_path)
         if resume is not None and resume.path.is_dir():
+            _check_runs_dir(cfg["runs_dir"], resume)
+            cfg["ckpt_path"] = os.path.realpath(ckpt_path)  # one spelling of the file Lightning keeps
             self._run_location = resume
             _say(f"resuming run {resume.path} at step {self._resume_step} from {Path(ckpt_path).name}")
 
@@ -329,3 +332,68 @@ def _check_model_class(ckpt: dict[str, Any], model_config: Any, ckpt_path: str) 
             f"{ckpt_path!r} holds a {saved.__name__} ({name!r}) but the config's model is "
             f"{configured.__name__}; use the config of the run that wrote it (its config.yaml)"
         )
+
+
+def _plain(value: Any) -> Any:
+    """``value`` as YAML would hold it (Namespaces as dicts, tuples as lists), or a marker for
+    objects that have no plain form (those are not compared)."""
+    if hasattr(value, "as_dict"):
+        value = value.as_dict()
+    if isinstance(value, dict):
+        return {str(k): _plain(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_plain(v) for v in value]
+    if value is None or isinstance(value, str | int | float | bool):
+        return value
+    return _NOT_PLAIN
+
+
+_NOT_PLAIN = object()
+
+
+def _contains_unplain(value: Any) -> bool:
+    if value is _NOT_PLAIN:
+        return True
+    if isinstance(value, dict):
+        return any(_contains_unplain(v) for v in value.values())
+    if isinstance(value, list):
+        return any(_contains_unplain(v) for v in value)
+    return False
+
+
+def _check_model_options(ckpt: dict[str, Any], model_config: Any, ckpt_path: str) -> None:
+    """Refuse model options that contradict the checkpoint's: LightningCLI would silently
+    replace them by the checkpoint's values (a resume continues the model it saved)."""
+    saved = {k: v for k, v in (ckpt.get("hyper_parameters") or {}).items() if not k.startswith("_")}
+    init_args = model_config.get("init_args") if model_config is not None else None
+    if init_args is None or not saved:
+        return
+    given = init_args.as_dict() if hasattr(init_args, "as_dict") else dict(init_args)
+    for key in sorted(set(given) & set(saved) - {"input_shape"}):  # input_shape is linked from the data
+        mine, theirs = _plain(given[key]), _plain(saved[key])
+        if _contains_unplain(mine) or _contains_unplain(theirs):
+            continue
+        if isinstance(mine, int | float) and isinstance(theirs, int | float) and not isinstance(mine, bool) \
+                and not isinstance(theirs, bool) and float(mine) == float(theirs):
+            continue
+        if mine != theirs:
+            raise CheckpointError(
+                f"--model.init_args.{key} {_yaml_value(mine)} contradicts the checkpoint {str(ckpt_path)!r}, "
+                f"trained with {key} {_yaml_value(theirs)}; a resume keeps the checkpoint's model: drop the "
+                "option or use the run's config.yaml (or train a new run without --ckpt_path)"
+            )
+
+
+def _yaml_value(value: Any) -> str:
+    import yaml
+
+    return yaml.safe_dump(value, default_flow_style=True, width=10**6).strip().removesuffix("...").strip()
+
+
+def _check_runs_dir(runs_dir: str, run: RunLocation) -> None:
+    """Refuse a ``--runs_dir`` other than the one holding the run a checkpoint resumes: the run
+    continues where it is, so the option would be silently ignored."""
+    if runs_dir == _DEFAULT_RUNS_DIR or os.path.realpath(runs_dir) == os.path.realpath(run.runs_dir):
+        return
+    raise UserError(f"--runs_dir {runs_dir!r} contradicts the checkpoint, whose run lives in {str(run.runs_dir)!r} "
+                    "and continues there; drop --runs_dir or give a checkpoint of a run under it")

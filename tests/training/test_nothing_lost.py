@@ -25,3 +25,34 @@ def test_resume_through_dotdot_keeps_last_and_one_best(tmp_path: Path, monkeypat
     assert fit(*TINY, "--runs_dir", "runs", "--name", "ae", "--trainer.max_epochs", "3", "--ckpt_path", "last") == 0
     assert (ckpts / "last.ckpt").is_file()
     assert len(list(ckpts.glob("best-*.ckpt"))) == 1, sorted(p.name for p in ckpts.iterdir())
+
+
+@pytest.fixture(scope="module")
+def ae_run(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A finished one-epoch run (latent_dim 8, from digits_ae.yaml); copy before changing."""
+    runs = tmp_path_factory.mktemp("runs")
+    assert fit(*TINY, "--runs_dir", runs, "--name", "ae", "--trainer.max_epochs", "1") == 0
+    return runs / "ae" / "version_0"
+
+
+def _listing(root: Path) -> list[str]:
+    return sorted(str(p.relative_to(root)) for p in root.rglob("*"))
+
+
+@pytest.mark.parametrize(("option", "value", "says"), [
+    ("--model.init_args.latent_dim", "5", "--model.init_args.latent_dim 5 contradicts the checkpoint"),
+    ("--runs_dir", "elsewhere", "--runs_dir 'elsewhere' contradicts the checkpoint"),
+])
+def test_resume_refuses_options_that_contradict_the_checkpoint(ae_run: Path, tmp_path: Path, option: str, value: str,
+                                                               says: str, capsys: pytest.CaptureFixture[str],
+                                                               monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.chdir(tmp_path)
+    before = _listing(ae_run)
+    code = fit(*TINY, "--trainer.max_epochs", "2", "--ckpt_path", ae_run / "checkpoints" / "last.ckpt", option, value)
+    err = capsys.readouterr().err.strip().splitlines()
+    assert code == 2 and len(err) == 1 and says in err[0], err
+    if option.endswith("latent_dim"):
+        assert "latent_dim 8" in err[0]
+    else:
+        assert str(ae_run.parents[1]) in err[0]
+    assert _listing(ae_run) == before and list(tmp_path.iterdir()) == []
