@@ -26,6 +26,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from autoenc.atomic import first_missing, make_dir, remove_empty
+from autoenc.constraints import Constraint, check_param
 from autoenc.errors import CheckpointError, UserError
 
 if TYPE_CHECKING:
@@ -34,7 +35,8 @@ if TYPE_CHECKING:
     from autoenc.data.module import ImageDataModule
     from autoenc.models.base import AutoencoderModule
 
-__all__ = ["CHECKPOINTS", "LAST", "Run", "RunLocation", "check_input_shape", "datamodule_from_checkpoint",
+__all__ = ["CHECKPOINTS", "LAST", "FolderName", "Run", "RunLocation", "check_input_shape", "check_run_name",
+           "datamodule_from_checkpoint",
            "find_last_checkpoint", "has_checkpoint", "locate_run", "remove_if_unused", "reserve_version",
            "run_directory", "versions"]
 
@@ -62,6 +64,33 @@ class RunLocation:
         return self.path / CHECKPOINTS / LAST
 
 
+class FolderName(Constraint):
+    """One folder name that stays where it is put: no path separator, not ``.`` or ``..``, no NUL,
+    at most ``limit`` bytes (the file systems' NAME_MAX)."""
+
+    def __init__(self, limit: int = 255, note: str | None = None) -> None:
+        super().__init__(note)
+        self.limit = limit
+
+    def is_satisfied_by(self, value: object) -> bool:
+        if not isinstance(value, str) or value in ("", ".", "..") or "\0" in value:
+            return False
+        separators = {"/", os.sep, os.altsep or "/"}
+        return not any(sep in value for sep in separators) and len(os.fsencode(value)) <= self.limit
+
+    def describe(self) -> str:
+        return f"one folder name (no '/', not '.' or '..', at most {self.limit} bytes)"
+
+
+def check_run_name(name: object) -> str:
+    """``name`` if it is one folder name, so ``<runs_dir>/<name>`` stays inside ``runs_dir``.
+
+    Raises:
+        UserError: "--name must be one folder name (...), got '../../x'".
+    """
+    return check_param("--name", [FolderName(note="the run goes to <runs_dir>/<name>/version_N")], name)
+
+
 def versions(runs_dir: str | os.PathLike, name: str) -> list[int]:
     """The version numbers present under ``runs_dir/name``, ascending."""
     base = Path(runs_dir) / name
@@ -78,9 +107,14 @@ def reserve_version(runs_dir: str | os.PathLike, name: str, attempts: int = 1000
     Raises:
         UserError: the directory cannot be created (a file in the way, no permission).
     """
+    check_run_name(name)
     base = Path(runs_dir) / name
     created = first_missing(base)
-    make_dir(base)
+    try:
+        make_dir(base)
+    except UserError:
+        remove_empty(base, created)  # leave no empty runs_dir behind
+        raise
     existing = versions(runs_dir, name)
     start = existing[-1] + 1 if existing else 0
     for version in range(start, start + attempts):
@@ -89,6 +123,7 @@ def reserve_version(runs_dir: str | os.PathLike, name: str, attempts: int = 1000
         except FileExistsError:
             continue
         except OSError as err:
+            remove_empty(base, created)
             raise UserError(f"cannot create run directory {str(base / f'version_{version}')!r} "
                             f"({err.strerror}); choose another --runs_dir") from None
         return RunLocation(Path(runs_dir), name, version, created)

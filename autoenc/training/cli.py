@@ -24,6 +24,7 @@ from autoenc.errors import CheckpointError, UserError
 from autoenc.models.base import CHECKPOINT_KEY, MODELS, AutoencoderModule
 from autoenc.runs import (
     RunLocation,
+    check_run_name,
     find_last_checkpoint,
     locate_run,
     remove_if_unused,
@@ -134,6 +135,9 @@ class AutoencCLI(LightningCLI):
         subcommand = self.config.get("subcommand")  # self.subcommand is not set yet
         cfg = self.config[subcommand] if subcommand else self.config
         _settle_runs_dir(cfg)
+        if subcommand == "fit":
+            check_run_name(cfg["name"])
+            _check_trains_something(cfg.get("trainer"))
         ckpt_path = cfg.get("ckpt_path")
         if not ckpt_path:
             return
@@ -397,3 +401,18 @@ def _check_runs_dir(runs_dir: str, run: RunLocation) -> None:
         return
     raise UserError(f"--runs_dir {runs_dir!r} contradicts the checkpoint, whose run lives in {str(run.runs_dir)!r} "
                     "and continues there; drop --runs_dir or give a checkpoint of a run under it")
+
+
+def _check_trains_something(trainer: Any) -> None:
+    """Refuse ``--trainer.max_epochs 0`` (or ``max_steps 0``): the fit would create a run
+    directory holding only its config."""
+    from autoenc.constraints import Interval, Null, Options, check_param
+
+    if trainer is None:
+        return
+    if trainer.get("max_epochs") is not None:
+        check_param("--trainer.max_epochs", [Interval(int, 1, None, closed="left"), Options([-1], note="no limit")],
+                    trainer.get("max_epochs"))
+    if trainer.get("max_steps") is not None:
+        check_param("--trainer.max_steps", [Interval(int, 1, None, closed="left"), Options([-1], note="no limit"),
+                                           Null()], trainer.get("max_steps"))

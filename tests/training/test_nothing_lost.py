@@ -56,3 +56,32 @@ def test_resume_refuses_options_that_contradict_the_checkpoint(ae_run: Path, tmp
     else:
         assert str(ae_run.parents[1]) in err[0]
     assert _listing(ae_run) == before and list(tmp_path.iterdir()) == []
+
+
+@pytest.mark.parametrize(("args", "says"), [
+    (["--name", "../../x"], "--name must be one folder name"),
+    (["--name", "a/b"], "--name must be one folder name"),
+    (["--name", ".."], "--name must be one folder name"),
+    (["--name", "n" * 300], "--name must be one folder name"),
+    (["--trainer.max_epochs", "0"], "--trainer.max_epochs must be an integer >= 1"),
+    (["--trainer.max_steps", "0"], "--trainer.max_steps must be an integer >= 1"),
+])
+def test_refused_fits_leave_nothing(tmp_path: Path, args: list[str], says: str,
+                                    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.chdir(tmp_path)
+    code = fit(*TINY, "--runs_dir", tmp_path / "runs" / "deep", "--trainer.max_epochs", "1", *args)
+    err = capsys.readouterr().err.strip().splitlines()
+    assert code == 2 and len(err) == 1 and says in err[0], err
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_reserving_a_version_that_cannot_be_created_leaves_no_runs_dir(tmp_path: Path) -> None:
+    from autoenc.errors import UserError
+    from autoenc.runs import reserve_version
+
+    (tmp_path / "file").write_text("in the way")
+    with pytest.raises(UserError, match="--name must be one folder name"):
+        reserve_version(tmp_path / "runs" / "deep", "n" * 256)
+    with pytest.raises(UserError, match="cannot create"):
+        reserve_version(tmp_path / "file" / "runs", "ae")
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["file"]
