@@ -36,6 +36,8 @@ def _run(subcommand: str, argv: list[str]) -> int:
             cli = AutoencCLI(args=[subcommand, *argv])
     except SIGTERMException:
         return 143  # 128 + SIGTERM; the checkpoint and the message are already written
+    except KeyboardInterrupt:
+        return 130  # 128 + SIGINT; the checkpoint and the message are already written
     except SystemExit as exc:
         return _exit_code(exc)
     except Exception as err:  # constructors' UserErrors arrive wrapped by jsonargparse

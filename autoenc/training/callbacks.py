@@ -111,6 +111,10 @@ class EpochSummary(L.Callback):
         self._count = 0
         self._start = 0.0
 
+    def on_train_start(self, trainer, pl_module) -> None:
+        # a resume in the middle of an epoch skips that epoch's on_train_epoch_start
+        self._sum, self._count, self._start = None, 0, time.perf_counter()
+
     def on_train_epoch_start(self, trainer, pl_module) -> None:
         self._sum, self._count, self._start = None, 0, time.perf_counter()
 

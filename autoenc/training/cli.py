@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import importlib
 import os
+import signal
 import sys
 from pathlib import Path
 from typing import Any
@@ -39,6 +40,7 @@ from autoenc.training.callbacks import (
     ReconstructionGrid,
 )
 from autoenc.training.checkpoints import AtomicCheckpointIO, read_checkpoint
+from autoenc.training.interrupts import InterruptWatch, as_interrupt
 from autoenc.training.run_checkpoint import RunCheckpoint
 from autoenc.training.loggers import ResumedCSVLogger
 
@@ -93,9 +95,17 @@ class AutoencCLI(LightningCLI):
         kwargs.setdefault("seed_everything_default", 0)
         self._run_location: RunLocation | None = None
         self._reserved = False
+        self._interrupt_watch: InterruptWatch | None = None
+        sigint_handler = signal.getsignal(signal.SIGINT)
         try:
-            super().__init__(AutoencoderModule, ImageDataModule, subclass_mode_model=True,
-                             args=args, run=run, **kwargs)
+            try:
+                super().__init__(AutoencoderModule, ImageDataModule, subclass_mode_model=True,
+                                 args=args, run=run, **kwargs)
+            except BaseException as exc:
+                converted = as_interrupt(exc, self._interrupt_watch, sigint_handler)
+                if converted is exc:
+                    raise
+                raise converted from None
         except BaseException as exc:
             self._after_failure(exc)
             if isinstance(exc, ValueError | TypeError) and not isinstance(exc, UserError) and _raised_in(exc, "torch.optim"):
@@ -196,7 +206,8 @@ class AutoencCLI(LightningCLI):
         elif config.get("logger") is False:  # checkpoints and config.yaml still go to a run directory
             kwargs["default_root_dir"] = str((self._run_location or self._reserve(cfg["runs_dir"], cfg["name"])).path)
         # else: the user's own logger decides where the run goes (see run_dir)
-        callbacks += [ReconstructionGrid(), NonFiniteLossGuard()]
+        self._interrupt_watch = InterruptWatch()
+        callbacks += [ReconstructionGrid(), NonFiniteLossGuard(), self._interrupt_watch]
         if config.get("enable_checkpointing") is not False:
             if not any(isinstance(c, ModelCheckpoint) and not isinstance(c, LastCheckpoint) for c in callbacks):
                 callbacks.append(RunCheckpoint(monitor="val/loss", mode="min", filename="best-{epoch:03d}-{step}",
@@ -269,10 +280,14 @@ class AutoencCLI(LightningCLI):
         directory that holds no checkpoint (nothing worth keeping)."""
         location = self._run_location
         interrupted = isinstance(exc, KeyboardInterrupt | SIGTERMException)
-        if location is not None and interrupted and location.last_checkpoint.is_file() and _launched_rank() == 0:
-            print(f"autoenc fit: interrupted; {location.last_checkpoint} holds the state at step "
-                  f"{_checkpoint_step(location.last_checkpoint)}: resume with --ckpt_path last "
-                  f"(or --ckpt_path {location.last_checkpoint})", file=sys.stderr, flush=True)
+        if interrupted and _launched_rank() == 0:
+            if location is not None and location.last_checkpoint.is_file():
+                print(f"autoenc fit: interrupted; {location.last_checkpoint} holds the state at step "
+                      f"{_checkpoint_step(location.last_checkpoint)}: resume with --ckpt_path last "
+                      f"(or --ckpt_path {location.last_checkpoint})", file=sys.stderr, flush=True)
+            else:
+                print("autoenc fit: interrupted before the first checkpoint; nothing was kept", file=sys.stderr,
+                      flush=True)
         if location is not None and self._reserved:
             remove_if_unused(location)
 
