@@ -131,6 +131,7 @@ def fit(config: str | os.PathLike | Mapping[str, Any], *, verbose: bool = False,
         UserError: a bad option (unknown key, wrong type, value out of range) or data problem.
     """
     from jsonargparse import ArgumentError
+    from lightning.pytorch.utilities.exceptions import SIGTERMException
 
     from autoenc.training.cli import AutoencCLI
 
@@ -139,6 +140,8 @@ def fit(config: str | os.PathLike | Mapping[str, Any], *, verbose: bool = False,
     try:
         with lightning_quiet(verbose):
             cli = AutoencCLI(args={"subcommand": "fit", "fit": cfg})
+    except SIGTERMException:  # a SystemExit too, but an interrupt: the run is kept for resuming
+        raise
     except SystemExit as exc:  # the parser's own exit on a bad config
         raise UserError(" ".join(str(exc.code).split()) or "invalid configuration") from None
     except Exception as err:  # constructors' UserErrors arrive wrapped by jsonargparse
