@@ -26,7 +26,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from autoenc.atomic import first_missing, make_dir, remove_empty
-from autoenc.constraints import Constraint, check_param
+from autoenc.constraints import Constraint, Interval, Null, check_param
 from autoenc.errors import CheckpointError, UserError
 
 if TYPE_CHECKING:
@@ -254,10 +254,10 @@ class Run:
     @property
     def config(self) -> dict[str, Any] | None:
         """The run's resolved ``config.yaml`` (None when the run has none)."""
-        import yaml
+        from autoenc.yaml_io import load_yaml
 
         file = self.path / "config.yaml"
-        return yaml.safe_load(file.read_text()) if file.is_file() else None
+        return load_yaml(file.read_text()) if file.is_file() else None
 
     @property
     def latent_dim(self) -> int:
@@ -266,21 +266,32 @@ class Run:
     def images(self, split: str = "val", count: int | None = None) -> torch.Tensor:
         """The first ``count`` (all when None) images of ``split`` (``train``, ``val``, ``all``):
         (N, C, H, W) float32 in [0, 1]."""
+        check_param("count", [Interval(int, 0, None, closed="left"), Null()], count)
         arrays = self.datamodule.arrays(split)
         images = arrays.images if count is None else arrays.images[:count]
         return images.float().div_(255)
 
     def targets(self, split: str = "val", count: int | None = None) -> torch.Tensor | None:
         """Labels (N,) or factor values (N, F) of the same items as :meth:`images`, or None."""
+        check_param("count", [Interval(int, 0, None, closed="left"), Null()], count)
         targets = self.datamodule.arrays(split).targets
         return targets if targets is None or count is None else targets[:count]
 
     def encode(self, images: torch.Tensor | None = None, split: str = "val", batch_size: int = 512) -> torch.Tensor:
-        """Codes (N, latent_dim) of ``images`` ((N, C, H, W) in [0, 1]; default: the whole
-        ``split``), without gradients; a VAE gives its posterior means."""
+        """Codes (N, latent_dim) of ``images`` ((N, C, H, W) float in [0, 1], or uint8 divided by
+        255; default: the whole ``split``), without gradients; a VAE gives its posterior means.
+
+        Raises:
+            TypeError: ``images`` is not a tensor or array.
+            UserError: an empty batch, values outside [0, 1], another image shape than the model's.
+        """
         import torch
 
-        x = self.images(split) if images is None else images
+        from autoenc.inputs import unit_images
+
+        check_param("batch_size", [Interval(int, 1, None, closed="left")], batch_size)
+        x = self.images(split) if images is None else unit_images(images, "images")
+        check_input_shape(self.model, tuple(x.shape[1:]))
         with torch.no_grad():
             return torch.cat([self.model.encode(x[i:i + batch_size]) for i in range(0, len(x), batch_size)])
 

@@ -223,6 +223,8 @@ def _data_section_of(value: str) -> str:
     a source name or a missing file is refused with what to write instead."""
     import yaml
 
+    from autoenc.yaml_io import load_yaml
+
     path = Path(value).expanduser()
     if not path.is_file():
         from autoenc.data import SOURCES
@@ -234,7 +236,7 @@ def _data_section_of(value: str) -> str:
             raise UserError(f"--data: no such file {value!r}; give a data section or a fit config (YAML)")
         return value
     try:
-        config = yaml.safe_load(path.read_text())
+        config = load_yaml(path.read_text())
     except (OSError, UnicodeDecodeError, yaml.YAMLError) as err:
         reason = " ".join(str(err).split())
         raise UserError(f"--data: cannot read {value!r} as YAML ({reason})") from None

@@ -162,6 +162,11 @@ def export_encoder(model: AutoencoderModule, directory: str | os.PathLike, overw
     to codes (B, latent_dim) (the posterior mean for a VAE)."""
     from safetensors.torch import save_file
 
+    if not isinstance(model, AutoencoderModule):
+        raise TypeError(f"export_encoder: model must be an autoenc model (run.model or load_model(path)), "
+                        f"got {type(model).__name__}")
+    if not isinstance(directory, str | os.PathLike):
+        raise TypeError(f"export_encoder: directory must be a path, got {type(directory).__name__}")
     state = {k: v.detach().cpu().contiguous() for k, v in model.encoder.state_dict().items()}
     hp = model.hparams
     meta = {
@@ -176,6 +181,7 @@ def export_encoder(model: AutoencoderModule, directory: str | os.PathLike, overw
         "takes": "first latent_dim outputs" if model.encoder_outputs() != model.latent_dim else "all outputs",
         "sha256": state_sha256(state),
     }
+    meta[METADATA_HASH] = metadata_sha256(meta)
     with atomic_dir(directory, overwrite=overwrite) as tmp:
         save_file(state, str(tmp / "encoder.safetensors"))
         (tmp / "encoder.json").write_text(json.dumps(meta, indent=2) + "\n")
@@ -223,7 +229,36 @@ def load_exported_encoder(directory: str | os.PathLike) -> ExportedEncoder:
         raise CheckpointError(f"{str(d / 'encoder.safetensors')!r} is unreadable ({err}); export again") from None
     if state_sha256(state) != meta["sha256"]:
         raise CheckpointError(f"{str(d)!r}: weights do not match encoder.json's sha256; export again")
+    _check_export_metadata(d, meta)
     shape = tuple(meta["input_shape"])
-    net = build_encoder(meta["encoder"], shape, meta["out_features"], meta["net_options"])
-    net.load_state_dict(state)
+    try:
+        net = build_encoder(meta["encoder"], shape, meta["out_features"], meta["net_options"])
+        net.load_state_dict(state)
+    except (RuntimeError, TypeError, ValueError) as err:
+        raise CheckpointError(f"{str(d)!r}: encoder.json does not describe its weights ({str(err).splitlines()[0]})"
+                              "; export again") from None
     return ExportedEncoder(net, meta["latent_dim"], shape).eval()
+
+
+#: encoder.json's hash of its own content (every other key, the weights' sha256 included), so an
+#: edited latent_dim or input_shape is refused rather than read into wrong codes.
+METADATA_HASH = "metadata_sha256"
+
+
+def metadata_sha256(meta: dict[str, Any]) -> str:
+    """sha256 of ``meta`` without :data:`METADATA_HASH`, as canonical JSON (sorted keys)."""
+    body = {k: v for k, v in meta.items() if k != METADATA_HASH}
+    return hashlib.sha256(json.dumps(body, sort_keys=True, separators=(",", ":")).encode()).hexdigest()
+
+
+def _check_export_metadata(d: Path, meta: dict[str, Any]) -> None:
+    """Refuse an encoder.json edited after export: its own hash (exports that have one), and
+    what it implies about the weights: 1 <= latent_dim <= out_features, all outputs when equal."""
+    if METADATA_HASH in meta and meta[METADATA_HASH] != metadata_sha256(meta):
+        raise CheckpointError(f"{str(d)!r}: encoder.json was changed after export (its {METADATA_HASH} does not "
+                              "match its content); export the encoder again")
+    latent, outputs = meta["latent_dim"], meta["out_features"]
+    if not (isinstance(latent, int) and isinstance(outputs, int) and 1 <= latent <= outputs) \
+            or (meta.get("takes") == "all outputs") != (latent == outputs):
+        raise CheckpointError(f"{str(d)!r}: encoder.json's latent_dim {latent!r} does not fit its encoder's "
+                              f"{outputs!r} outputs ({meta.get('takes')}); export the encoder again")

@@ -41,8 +41,11 @@ from autoenc.training.callbacks import (
 )
 from autoenc.training.checkpoints import AtomicCheckpointIO, read_checkpoint
 from autoenc.training.interrupts import InterruptWatch, as_interrupt
-from autoenc.training.run_checkpoint import RunCheckpoint
 from autoenc.training.loggers import ResumedCSVLogger
+from autoenc.training.run_checkpoint import RunCheckpoint
+from autoenc.yaml_io import use_for_jsonargparse
+
+use_for_jsonargparse()  # -c files and option values: duplicate keys refused, one YAML reading
 
 
 def _tensorboard_available() -> bool:
