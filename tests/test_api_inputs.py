@@ -5,7 +5,6 @@ line that names the argument."""
 from __future__ import annotations
 
 import json
-import shutil
 from pathlib import Path
 
 import numpy as np

@@ -19,6 +19,7 @@ from autoenc.constraints import (
     check_param,
     check_params,
 )
+from autoenc.memory import check_nets_fit
 from autoenc.models.likelihoods import LIKELIHOODS
 from autoenc.registry import Registry
 
@@ -145,6 +146,9 @@ class AutoencoderModule(L.LightningModule):
         self.input_shape = input_shape
         self.latent_dim = latent_dim
         options = dict(net_options or {})
+        per_latent = self.encoder_outputs() // latent_dim  # encoder outputs per latent (2 for a Gaussian posterior)
+        check_nets_fit(lambda d: (build_encoder(encoder, input_shape, per_latent * d, options),
+                                  build_decoder(decoder or encoder, input_shape, d, options)), latent_dim, input_shape)
         self.encoder = build_encoder(encoder, input_shape, self.encoder_outputs(), options)
         self.decoder = build_decoder(decoder or encoder, input_shape, latent_dim, options)
         self._compiled = False

@@ -98,10 +98,9 @@ def check_option_names(cfg: Mapping[str, Any]) -> None:
     signatures, before LightningCLI builds anything (its own message is a nested tree)."""
     from lightning.pytorch import Trainer
 
+    from autoenc.constraints import InstanceOf, Null, check_param
     from autoenc.data.module import ImageDataModule
     from autoenc.models.base import MODELS
-
-    from autoenc.constraints import InstanceOf, Null, check_param
 
     for section in ("data", "trainer"):
         check_param(section, [InstanceOf(Mapping, "a mapping of options (e.g. {'max_epochs': 5})"), Null()],

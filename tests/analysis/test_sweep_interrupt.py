@@ -9,8 +9,11 @@ import subprocess
 import sys
 from pathlib import Path
 
+import lightning as L
 import pytest
 import yaml
+
+from autoenc.errors import UserError
 
 pytestmark = pytest.mark.slow
 
@@ -36,3 +39,41 @@ def test_interrupted_sweep_says_rerun_resumes(tmp_path: Path, name: str) -> None
     assert "interrupted" in proc.stderr and "run the same sweep command again to resume" in proc.stderr, proc.stderr
     assert "error: 1" not in proc.stderr and "None" not in proc.stderr and "Traceback" not in proc.stderr
     assert list((tmp_path / "s").rglob("last.ckpt")), "the interrupted run keeps its state"
+
+
+class FailAtStart(L.Callback):
+    """A fit that fails before its first checkpoint."""
+
+    def on_train_start(self, trainer, pl_module) -> None:
+        raise UserError("the data went away")
+
+
+def _tiny_plan(tmp_path: Path, sizes: list[int], callbacks: list | None = None):
+    from autoenc.analysis.sweep import make_plan
+
+    config = tmp_path / "tiny.yaml"
+    config.write_text("# Cost: ~40 s for 60 epochs on 2 CPU cores\n" + yaml.safe_dump({
+        "name": "tiny", "data": {"source": "digits", "batch_size": 32, "subset": 128},
+        "model": {"class_path": "Autoencoder", "init_args": {"encoder": "mlp", "net_options": {"hidden": [8]}}},
+        "trainer": {"max_epochs": 2, "enable_progress_bar": False, **({"callbacks": callbacks} if callbacks else {})},
+    }))
+    return make_plan(config, sizes, 1, out=tmp_path / "s", max_epochs=3)
+
+
+def test_a_sweep_says_what_it_will_cost_first(tmp_path: Path) -> None:
+    from autoenc.analysis.sweep.cost import sweep_cost_line
+
+    line = sweep_cost_line(_tiny_plan(tmp_path, list(range(1, 3001))))
+    # 40 s for 60 epochs -> 2 s for the sweep's 3 epochs a run, 6,000 s for 3,000 runs
+    assert line.startswith("3000 of 3000 runs to train (3000 sizes x 1 seed)") and "about 100 min in all" in line, line
+
+
+def test_a_sweep_failing_before_any_checkpoint_leaves_nothing(tmp_path: Path) -> None:
+    from autoenc.analysis.sweep import run_sweep
+
+    plan = _tiny_plan(tmp_path, [2, 3], callbacks=[{"class_path": f"{__name__}.FailAtStart"}])
+    lines: list[str] = []
+    with pytest.raises(UserError, match="the data went away"):
+        run_sweep(plan, log=lines.append)
+    assert lines[0].startswith("2 of 2 runs to train")
+    assert not plan.out.exists()

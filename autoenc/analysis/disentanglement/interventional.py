@@ -26,6 +26,7 @@ import torch
 from autoenc.analysis.disentanglement.inputs import MetricResult, check_codes
 from autoenc.data.ground_truth import GroundTruth
 from autoenc.errors import UserError
+from autoenc.memory import check_items_fit
 
 Encode = Callable[[torch.Tensor], Any]
 #: Images rendered and encoded at once.
@@ -59,6 +60,8 @@ def sample_codes(encode: Encode, ground_truth: GroundTruth, n: int, seed: int = 
         codes (n, D) float64 and factors (n, K) int64; same seed, same arrays.
     """
     n, chunk = _positive(n, "number of codes"), _positive(chunk_images, "chunk_images")
+    # factors (n, K) int64 and at least one float64 code each, before any is drawn
+    check_items_fit("the sampled factors and codes", n, 8 * (len(ground_truth.factor_sizes) + 1), "--n")
     rng = np.random.default_rng(seed)
     factors = ground_truth.sample_factors(n, rng)
     codes = [_encode(encode, ground_truth.render(factors[i : i + chunk], rng)) for i in range(0, n, chunk)]
