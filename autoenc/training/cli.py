@@ -201,6 +201,8 @@ class AutoencCLI(LightningCLI):
             kwargs.setdefault("logger", False if config.get("logger") in (None, True) else config["logger"])
             kwargs.setdefault("enable_checkpointing", False)
             kwargs.setdefault("callbacks", callbacks)
+            if not _terminal():  # a log file gets the metrics table, not progress-bar frames
+                kwargs["enable_progress_bar"] = False
             self.save_config_callback = None
             return self._checked_trainer(**kwargs)
         cfg = self._subconfig()
@@ -217,7 +219,7 @@ class AutoencCLI(LightningCLI):
                                                  auto_insert_metric_name=False, enable_version_counter=False))
             if not any(isinstance(c, LastCheckpoint) for c in callbacks):
                 callbacks.append(LastCheckpoint())
-        if config.get("enable_progress_bar") is False or not sys.stdout.isatty():
+        if config.get("enable_progress_bar") is False or not _terminal():
             kwargs["enable_progress_bar"] = False
             callbacks.append(EpochSummary())
         elif not any(isinstance(c, ProgressBar) for c in callbacks):
@@ -305,6 +307,11 @@ class AutoencCLI(LightningCLI):
         if path:
             loss = f" (val/loss {float(score):.2f} nats/image)" if score is not None else ""
             print(f"best checkpoint: {path}{loss}")
+
+
+def _terminal() -> bool:
+    """Whether output goes to a terminal (stdout and stderr): progress bars only there."""
+    return sys.stdout.isatty() and sys.stderr.isatty()
 
 
 def _raised_in(exc: BaseException, package: str) -> bool:

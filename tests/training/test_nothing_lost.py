@@ -85,3 +85,18 @@ def test_reserving_a_version_that_cannot_be_created_leaves_no_runs_dir(tmp_path:
     with pytest.raises(UserError, match="cannot create"):
         reserve_version(tmp_path / "file" / "runs", "ae")
     assert sorted(p.name for p in tmp_path.iterdir()) == ["file"]
+
+
+def test_validate_into_a_log_file_prints_no_progress_bar_frames(ae_run: Path, tmp_path: Path) -> None:
+    import os
+    import subprocess
+    import sys
+
+    log = tmp_path / "validate.log"
+    with open(log, "w") as f:
+        proc = subprocess.run([str(Path(sys.executable).with_name("autoenc")), "validate", *map(str, TINY),
+                               "--ckpt_path", str(ae_run / "checkpoints" / "last.ckpt")], stdout=f, stderr=f,
+                              env={**os.environ, "OMP_NUM_THREADS": "1"}, timeout=240)
+    text = log.read_text()
+    assert proc.returncode == 0, text
+    assert "val/recon" in text and "\r" not in text and "Validation DataLoader" not in text, text
