@@ -23,6 +23,8 @@ def _run(subcommand: str, argv: list[str]) -> int:
         cli = build_cli([subcommand, *argv], verbose=verbose)
     except SIGTERMException:
         return 143  # 128 + SIGTERM; the checkpoint and the message are already written
+    except KeyboardInterrupt:
+        return 130  # 128 + SIGINT; the checkpoint and the message are already written
     except SystemExit as exc:  # --help / --print_config
         return int(exc.code or 0)
     if subcommand == "fit" and cli.config.fit.get("report") and cli.trainer.is_global_zero and cli.run_dir:

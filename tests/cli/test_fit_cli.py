@@ -98,6 +98,7 @@ def test_checkpoint_for_other_images(tmp_path: Path, capsys: pytest.CaptureFixtu
     """Same class, but the data now has another image size: refused before training."""
     ckpt = vae_checkpoint(tmp_path / "vae.ckpt")
     code, line = run(capsys, "-c", CONFIGS / "digits_vae.yaml", "--runs_dir", tmp_path / "runs",
+                     "--model.init_args.latent_dim", "8", "--model.init_args.lr", "0.001",  # the checkpoint's
                      "--data.image_size", "12", "--ckpt_path", ckpt)
     assert code == 2 and "does not fit the configured model: decoder." in line
     assert not (tmp_path / "runs").exists()

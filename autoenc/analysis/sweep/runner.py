@@ -169,6 +169,21 @@ def train_all(plan: SweepPlan, jobs: int = 1, log: Log = print) -> list[TrainOut
     """
     if isinstance(jobs, bool) or not isinstance(jobs, int) or jobs < 1:
         raise UserError(f"--jobs must be an integer >= 1, got {jobs!r}")
+    from lightning.pytorch.utilities.exceptions import SIGTERMException
+
+    try:
+        return _train_all(plan, jobs, log)
+    except (KeyboardInterrupt, SIGTERMException) as exc:
+        term = isinstance(exc, SystemExit)
+        print(f"sweep: interrupted ({'SIGTERM' if term else 'Ctrl-C'}); run the same sweep command again to resume "
+              "it: finished runs are kept and skipped, an unfinished one continues from its last.ckpt",
+              file=sys.stderr, flush=True)
+        if term:  # Lightning's SIGTERMException carries no exit code
+            raise SystemExit(128 + signal.SIGTERM) from None
+        raise
+
+
+def _train_all(plan: SweepPlan, jobs: int, log: Log) -> list[TrainOutcome]:
     runs = plan.runs()
     if jobs == 1:
         return [train_one(plan, run, log=log) for run in runs]
