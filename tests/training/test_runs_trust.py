@@ -9,8 +9,7 @@ from pathlib import Path
 
 import pytest
 import torch
-from _fit import CONFIGS, column, fit, read_metrics
-from conftest import VAE_RUN_ARGS
+from _fit import CONFIGS, VAE_RUN_ARGS, column, fit, read_metrics
 
 from autoenc.cli.main import main
 from autoenc.runs import find_last_checkpoint, locate_run, reserve_version, versions

@@ -9,8 +9,7 @@ from pathlib import Path
 import pytest
 import torch
 import yaml
-from _fit import CONFIGS, column, fit, read_metrics
-from conftest import VAE_RUN_ARGS
+from _fit import CONFIGS, VAE_RUN_ARGS, column, fit, read_metrics
 from PIL import Image
 
 from autoenc.training.checkpoints import load_model
