@@ -16,7 +16,7 @@ from pathlib import Path
 from autoenc.cli._checks import OPTIONAL_PATH, PATH
 from autoenc.cli._generate import Generated
 from autoenc.cli.features import emit
-from autoenc.constraints import POSITIVE_INT, ListOf
+from autoenc.constraints import POSITIVE_INT, Interval, ListOf, check_param
 
 
 def predict_images(
@@ -45,15 +45,10 @@ def predict_images(
     import torch
 
     from autoenc.atomic import atomic_file
-    from autoenc.cli._checks import at_least
-    from autoenc.errors import UserError
     from autoenc.features.classifier import load_classifier, read_images
 
-    at_least(top_k, 1, "top_k")
-    at_least(batch_size, 1, "batch_size")
     model = load_classifier(classifier)
-    if top_k > len(model.class_names):
-        raise UserError(f"--top_k must be <= {len(model.class_names)} (the classifier's classes), got {top_k}")
+    check_param("--top_k", [Interval(int, 1, len(model.class_names), note="the classifier's classes")], top_k)
     images, failed = read_images(paths)
     for _, why in failed:
         print(f"autoenc predict: error: {why}", file=sys.stderr)

@@ -439,8 +439,8 @@ def _check_model_options(ckpt: dict[str, Any], model_config: Any, ckpt_path: str
     given = init_args.as_dict() if hasattr(init_args, "as_dict") else dict(init_args)
     for key in sorted(set(given) & set(saved) - {"input_shape"}):  # input_shape is linked from the data
         mine, theirs = _plain(given[key]), _plain(saved[key])
-        if _contains_unplain(mine) or _contains_unplain(theirs):
-            continue
+        if mine is None or _contains_unplain(mine) or _contains_unplain(theirs):
+            continue  # null: "not set", filled in by the model (e.g. tc_dataset_size from the data)
         if isinstance(mine, int | float) and isinstance(theirs, int | float) and not isinstance(mine, bool) \
                 and not isinstance(theirs, bool) and float(mine) == float(theirs):
             continue

@@ -88,7 +88,7 @@ def test_labels_make_a_one_factor_ground_truth(digits_run: Path, tmp_path: Path)
     (["--n", "0"], "--n must be an integer >= 1"),
     (["--labels", "true"], "--labels needs integer labels"),
     (["--factors", "[Smiling]"], "--factors picks label columns and needs --labels true"),
-    (["--test_fraction", "1.5"], "--test_fraction must be in (0, 1), got 1.5"),
+    (["--test_fraction", "1.5"], "--test_fraction must be a number in (0, 1), got 1.5"),
 ])
 def test_bad_options_on_a_sprites_run_write_nothing(sprites_run: Path, tmp_path: Path, args: list[str],
                                                     message: str) -> None:

@@ -48,7 +48,7 @@ def test_split_is_disjoint_and_keeps_identical_images_together() -> None:
     assert facts["test_images"] == 4 * 10
     again, _, _ = split_pool(grid, 1 / 3, seed=0)
     assert np.array_equal(again.items, train.items)
-    with pytest.raises(UserError, match="test_fraction must be in"):
+    with pytest.raises(UserError, match="test_fraction must be a number in"):
         split_pool(grid, 1.0, seed=0)
 
 

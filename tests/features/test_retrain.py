@@ -210,7 +210,7 @@ def test_bad_inputs(capsys, tmp_path, classifier_dir, train_cache):
         (("retrain", str(train_cache.path), "--out", str(tmp_path / "o3"), "--test_fraction", "0.6",
           "--val_fraction", "0.5"), "must be < 1"),
         (("predict", str(tmp_path), str(tmp_path)), "not a usable classifier directory"),
-        (("predict", str(classifier_dir), str(tmp_path), "--top_k", "11"), "--top_k must be <= 10"),
+        (("predict", str(classifier_dir), str(tmp_path), "--top_k", "11"), "--top_k must be an integer in [1, 10]"),
     ]
     for argv, match in cases:
         before = sorted(p.name for p in tmp_path.iterdir())

@@ -40,12 +40,13 @@ def test_resume_an_explicit_checkpoint_continues_its_run(vae_run: Path, tmp_path
     shutil.copytree(vae_run, runs / "vae" / "version_0")
     best = next((runs / "vae" / "version_0" / "checkpoints").glob("best*.ckpt"))
     start_epoch, start_step = _epoch_and_step(best)
-    code = fit("-c", CONFIGS / "digits_vae.yaml", "--runs_dir", tmp_path / "elsewhere", "--name", "other",
+    # the run's own --runs_dir (another one is refused: tests/training/test_nothing_lost.py)
+    code = fit("-c", CONFIGS / "digits_vae.yaml", "--runs_dir", runs, "--name", "other",
                *VAE_RUN_ARGS, "--trainer.max_epochs", "3", "--ckpt_path", best)
     assert code == 0
     out = capsys.readouterr().out
     assert f"resuming run {runs / 'vae' / 'version_0'} at step {start_step}" in out
-    assert not (tmp_path / "elsewhere").exists()
+    assert not (runs / "other").exists()
     epoch, step = _epoch_and_step(runs / "vae" / "version_0" / "checkpoints" / "last.ckpt")
     assert epoch == 2 and step > start_step
     rows = read_metrics(runs / "vae" / "version_0")

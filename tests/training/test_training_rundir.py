@@ -78,7 +78,7 @@ def test_explicit_ckpt_path_restarts_from_its_weights(vae_run: Path, tmp_path: P
     ckpt = tmp_path / "weights.ckpt"
     shutil.copy(vae_run / "checkpoints" / "last.ckpt", ckpt)
     code = fit("-c", CONFIGS / "digits_vae.yaml", "--runs_dir", runs, "--name", "again", *VAE_RUN_ARGS,
-               "--model.init_args.net.init_args.hidden", "[8]", "--trainer.max_epochs", "3", "--ckpt_path", ckpt)
+               "--trainer.max_epochs", "3", "--ckpt_path", ckpt)
     assert code == 0
     model = load_model(runs / "again" / "version_0" / "checkpoints" / "last.ckpt")
     assert model.hparams.net["init_args"]["hidden"] == [32]
