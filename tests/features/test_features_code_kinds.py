@@ -14,7 +14,12 @@ from autoenc.data.base import ImageArrays
 from autoenc.errors import CheckpointError
 from autoenc.features import extract_features, load_encoder
 from autoenc.features.transformer import AutoencoderFeatures
-from autoenc.training.checkpoints import METADATA_HASH, export_encoder, load_exported_encoder, metadata_sha256
+from autoenc.training.checkpoints import (
+    METADATA_HASH,
+    export_encoder,
+    load_exported_encoder,
+    metadata_sha256,
+)
 
 ALL_KINDS = [*KINDS, "spatial_vae"]
 
