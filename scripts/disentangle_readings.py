@@ -18,12 +18,12 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from autoenc.analysis.disentanglement import mutual_info_matrix
-from autoenc.analysis.disentanglement.information import discrete_entropy
-from autoenc.analysis.disentanglement.interventional import draw_codes
-from autoenc.analysis.latents import encode_all, latent_stats
+from autoenc.measure.disentanglement import mutual_info_matrix
+from autoenc.measure.disentanglement.information import discrete_entropy
+from autoenc.measure.disentanglement.interventional import draw_codes
+from autoenc.measure.codes import encode_all, latent_stats
 from autoenc.data.ground_truth import ground_truth_of, whole_pool
-from autoenc.training.runs import load_run
+from autoenc.runs.run import load_run
 
 CONFIGS = ("sprites_vae_small", "sprites_betavae_small", "sprites_tcvae_small")
 

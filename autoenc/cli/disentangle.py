@@ -18,11 +18,11 @@ from __future__ import annotations
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
-from autoenc.cli._checks import FLAG, NAME, OPTIONAL_COUNT, OPTIONAL_PATH, PATH, SEED, Names
+from autoenc.cli.option_checks import FLAG, NAME, OPTIONAL_COUNT, OPTIONAL_PATH, PATH, SEED, Names
 from autoenc.cli._generate import Generated
-from autoenc.constraints import POSITIVE_INT, Interval, ListOf, Null, Options
-from autoenc.defaults import DEFAULT_BATCH_SIZE
-from autoenc.errors import UserError
+from autoenc.core.constraints import POSITIVE_INT, Interval, ListOf, Null, Options
+from autoenc.core.defaults import DEFAULT_BATCH_SIZE
+from autoenc.core.errors import UserError
 
 if TYPE_CHECKING:
     from autoenc.data.module import ImageDataModule
@@ -59,17 +59,17 @@ def disentangle_run(run: str, *, out: Path | None = None, n: int = 10_000, metri
         batch_size: images per encoder call.
         data: data to use instead of the run's own (only the options given override it).
     """
-    from autoenc.analysis.disentanglement.api import check_metrics
+    from autoenc.workflows.disentangle_run import check_metrics
 
     if factors is not None and not labels:
         raise UserError("--factors picks label columns and needs --labels true")
     names = None if metrics is None else [m.strip() for m in metrics if m.strip()]
     check_metrics(names)
 
-    from autoenc.analysis.disentanglement.api import disentangle_model, write_disentanglement
-    from autoenc.analysis.look import check_out_dir, run_directory
-    from autoenc.training.checkpoints import load_model, resolve_checkpoint
-    from autoenc.training.runs import check_input_shape, datamodule_from_checkpoint
+    from autoenc.workflows.disentangle_run import disentangle_model, write_disentanglement
+    from autoenc.workflows.views import check_out_dir, run_directory
+    from autoenc.runs.checkpoints import load_model, resolve_checkpoint
+    from autoenc.runs.run import check_input_shape, datamodule_from_checkpoint
 
     ckpt = resolve_checkpoint(run)
     directory = check_out_dir(out if out is not None else run_directory(ckpt) / "disentanglement")

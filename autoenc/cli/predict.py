@@ -13,10 +13,10 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
-from autoenc.cli._checks import OPTIONAL_PATH, PATH
+from autoenc.cli.option_checks import OPTIONAL_PATH, PATH
 from autoenc.cli._generate import Generated
 from autoenc.cli.features import emit
-from autoenc.constraints import POSITIVE_INT, Interval, ListOf, check_param
+from autoenc.core.constraints import POSITIVE_INT, Interval, ListOf, check_param
 
 
 def predict_images(
@@ -44,7 +44,7 @@ def predict_images(
 
     import torch
 
-    from autoenc.atomic import atomic_file
+    from autoenc.core.atomic import atomic_file
     from autoenc.features.classifier import load_classifier, read_images
 
     model = load_classifier(classifier)

@@ -1,7 +1,7 @@
 """Image sources (a registry) and the Lightning data module that serves them."""
 
 from autoenc.data import sklearn_sources as _sklearn_sources  # noqa: F401  (registers)
-from autoenc.data.base import SOURCES, ImageArrays, ImageSource, register_source
+from autoenc.data.source import SOURCES, ImageArrays, ImageSource, register_source
 from autoenc.data.celeba import CelebA
 from autoenc.data.cifar import CIFAR10
 from autoenc.data.fake import Fake

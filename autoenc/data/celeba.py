@@ -15,8 +15,8 @@ from typing import ClassVar, Literal
 
 import torch
 
-from autoenc.constraints import BOOL, Constraint, InstanceOf, Interval, Null, Options, check_params
-from autoenc.data.base import (
+from autoenc.core.constraints import BOOL, Constraint, InstanceOf, Interval, Null, Options, check_params
+from autoenc.data.source import (
     ImageArrays,
     ImageSource,
     check_channels,
@@ -25,7 +25,7 @@ from autoenc.data.base import (
 )
 from autoenc.data.files import verify_md5
 from autoenc.data.image_files import ImageFileDataset, load_into_memory
-from autoenc.errors import DataError, first_line
+from autoenc.core.errors import DataError, first_line
 
 _SPLIT_CODES = {"train": 0, "valid": 1, "test": 2}
 

@@ -19,8 +19,8 @@ from typing import Any
 
 import numpy as np
 
-from autoenc.constraints import Interval, check_params
-from autoenc.errors import UserError
+from autoenc.core.constraints import Interval, check_params
+from autoenc.core.errors import UserError
 from autoenc.features.cache import FeatureCache, open_cache
 from autoenc.features.probes import PROBES, _check_arguments, _split
 

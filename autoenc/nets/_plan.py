@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from autoenc.nets._checks import check_shape, check_size, reduced_size, stage_strides
+from autoenc.nets.shape_checks import check_shape, check_size, reduced_size, stage_strides
 from autoenc.nets.options import StagedNetOptions
 
 

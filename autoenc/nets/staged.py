@@ -28,7 +28,7 @@ from typing import ClassVar
 from torch import nn
 
 from autoenc.nets._plan import StagePlan
-from autoenc.nets.base import Decoder, Encoder
+from autoenc.nets.stacks import Decoder, Encoder
 from autoenc.nets.layers import init_weights, make_activation
 from autoenc.nets.options import StagedNetOptions
 

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from autoenc.cli.disentangle import main as disentangle
-from autoenc.errors import UserError
+from autoenc.core.errors import UserError
 
 REPO = Path(__file__).resolve().parents[2]
 FAST = ["--trainer.max_steps", "2", "--trainer.limit_val_batches", "1", "--trainer.enable_progress_bar", "false",
@@ -107,9 +107,9 @@ def test_a_run_without_factors_says_which_sources_have_them(digits_run: Path, tm
 
 
 def test_report_section_only_for_data_with_factors(sprites_run: Path, digits_run: Path) -> None:
-    from autoenc.analysis.latents import latent_stats
-    from autoenc.analysis.report import disentanglement_section, render_markdown, summarize
-    from autoenc.training.runs import load_run
+    from autoenc.measure.codes import latent_stats
+    from autoenc.measure.summary import disentanglement_section, render_markdown, summarize
+    from autoenc.runs.run import load_run
 
     model, dm, ckpt = load_run(sprites_run)
     section = disentanglement_section(model, dm, n=300)

@@ -9,12 +9,12 @@ import numpy as np
 import pytest
 import torch
 
-from autoenc.analysis.disentanglement import dci, discretize
-from autoenc.analysis.disentanglement.api import check_metrics, disentangle, write_disentanglement
-from autoenc.analysis.disentanglement.interventional import _fixed_factor_points
-from autoenc.analysis.disentanglement.predictors import DCI_REGRESSORS
+from autoenc.measure.disentanglement import dci, discretize
+from autoenc.workflows.disentangle_run import check_metrics, disentangle, write_disentanglement
+from autoenc.measure.disentanglement.interventional import _fixed_factor_points
+from autoenc.measure.disentanglement.predictors import DCI_REGRESSORS
 from autoenc.data.ground_truth import LabelledGroundTruth, sample_uniform, split_pool, whole_pool
-from autoenc.errors import UserError
+from autoenc.core.errors import UserError
 
 
 class Grid:

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import torch
 
-from autoenc.analysis.latents import latent_stats
-from autoenc.analysis.report import evaluate_terms, render_markdown, summarize
+from autoenc.measure.codes import latent_stats
+from autoenc.measure.summary import evaluate_terms, render_markdown, summarize
 from autoenc.models import BetaTCVAE
 
 

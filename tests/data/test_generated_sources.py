@@ -6,7 +6,7 @@ import pytest
 import torch
 
 from autoenc.data import Digits, Fake, Patches
-from autoenc.errors import UserError
+from autoenc.core.errors import UserError
 
 
 def test_digits_known_answers() -> None:

@@ -14,7 +14,7 @@ from autoenc.data.ground_truth import (
     sources_with_factors,
 )
 from autoenc.data.sprites import SpritesGroundTruth, index_to_factors, render
-from autoenc.errors import UserError
+from autoenc.core.errors import UserError
 
 
 def test_sprites_ground_truth_renders_what_load_serves() -> None:

@@ -12,7 +12,7 @@ from torch.utils.data import DataLoader
 
 from autoenc.data import MNIST, SOURCES, Digits, Fake, ImageDataModule, ImageFolder, make_source
 from autoenc.data.loaders import TensorBatches
-from autoenc.errors import UserError
+from autoenc.core.errors import UserError
 
 
 def digits_module(**kwargs) -> ImageDataModule:

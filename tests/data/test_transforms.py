@@ -6,7 +6,7 @@ import pytest
 import torch
 
 from autoenc.data.transforms import conform, convert_channels, resize, to_float
-from autoenc.errors import UserError
+from autoenc.core.errors import UserError
 
 
 def test_rgb_to_grey_is_bt601_luma() -> None:

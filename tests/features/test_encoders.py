@@ -9,7 +9,7 @@ import pytest
 import torch
 
 from autoenc.data import ImageArrays
-from autoenc.errors import CheckpointError, UserError
+from autoenc.core.errors import CheckpointError, UserError
 from autoenc.features import FrozenEncoder, extract_features, load_encoder
 
 

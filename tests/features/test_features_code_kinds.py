@@ -10,11 +10,11 @@ import pytest
 import torch
 from _code_kinds import KINDS, SHAPE, digits, make_kind
 
-from autoenc.data.base import ImageArrays
-from autoenc.errors import CheckpointError
+from autoenc.data.source import ImageArrays
+from autoenc.core.errors import CheckpointError
 from autoenc.features import extract_features, load_encoder
 from autoenc.features.transformer import AutoencoderFeatures
-from autoenc.training.checkpoints import (
+from autoenc.runs.checkpoints import (
     METADATA_HASH,
     export_encoder,
     load_exported_encoder,

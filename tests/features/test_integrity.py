@@ -13,7 +13,7 @@ import torch
 from torch import nn
 
 from autoenc.data import ImageArrays
-from autoenc.errors import CacheError
+from autoenc.core.errors import CacheError
 from autoenc.features import FrozenEncoder, extract_features, open_cache, probe
 from autoenc.features import extract as extract_module
 from autoenc.features.staging import locked_temp_dir, remove_stale_temps

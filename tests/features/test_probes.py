@@ -9,7 +9,7 @@ import pytest
 import torch
 
 from autoenc.data import ImageArrays
-from autoenc.errors import UserError
+from autoenc.core.errors import UserError
 from autoenc.features import FrozenEncoder, extract_features, probe
 
 

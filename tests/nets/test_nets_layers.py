@@ -6,7 +6,7 @@ import pytest
 import torch
 from torch import nn
 
-from autoenc.nets._checks import auto_downsamples, stage_strides
+from autoenc.nets.shape_checks import auto_downsamples, stage_strides
 from autoenc.nets.layers import Bottleneck, UpBottleneck, group_count, make_norm
 
 

@@ -124,7 +124,7 @@ def test_reconstruction_grid_first_last_and_every_t_seconds() -> None:
 @pytest.mark.parametrize(("kwargs", "message"), [({"count": 0}, "count must be an integer >= 1, got 0"),
                                                  ({"every_seconds": -1.0}, "every_seconds must be")])
 def test_reconstruction_grid_options_are_checked(kwargs: dict, message: str) -> None:
-    from autoenc.errors import UserError
+    from autoenc.core.errors import UserError
     from autoenc.training.callbacks import ReconstructionGrid
 
     with pytest.raises(UserError, match=message):

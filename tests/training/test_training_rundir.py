@@ -12,7 +12,7 @@ import yaml
 from _fit import CONFIGS, VAE_RUN_ARGS, column, fit, read_metrics
 from PIL import Image
 
-from autoenc.training.checkpoints import load_model
+from autoenc.runs.checkpoints import load_model
 
 
 def test_run_directory_layout(vae_run: Path) -> None:
