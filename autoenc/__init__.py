@@ -43,7 +43,7 @@ _EXPORTS = {
     "retrain": "autoenc.features.retrain",
     "load_classifier": "autoenc.features.classifier",
     "label_efficiency": "autoenc.features.label_efficiency",
-    "id_by_layer": "autoenc.measure.intrinsic_dim.layer_profile",
+    "id_by_layer": "autoenc.workflows.layer_ids",
     "AutoencoderFeatures": "autoenc.features",
     "UserError": "autoenc.core.errors",
 }

@@ -112,10 +112,10 @@ def train(model: Any, images: torch.Tensor, steps: int, warmup: int, batch: int,
 
 def measure(kind: str, model: Any, train_images: torch.Tensor, train_y: np.ndarray, val_images: torch.Tensor,
             val_y: np.ndarray, seed: int, steps_per_s: float) -> Result:
-    from autoenc.measure.intrinsic_dim import estimate_all
-    from autoenc.measure.codes import encode_all
-    from autoenc.measure.summary import evaluate_terms
     from autoenc.features.probes import linear_probe
+    from autoenc.measure.codes import encode_all
+    from autoenc.measure.intrinsic_dim import estimate_all
+    from autoenc.measure.summary import evaluate_terms
     from autoenc.models.autoencoder_module import count_parameters
 
     val_codes = encode_all(model, val_images)
@@ -134,9 +134,9 @@ def measure(kind: str, model: Any, train_images: torch.Tensor, train_y: np.ndarr
 
 def traversal_picture(model: Any, val_images: torch.Tensor, path: Path) -> None:
     from autoenc.measure.codes import latent_stats
-    from autoenc.render.pictures import Picture, write_pictures
-    from autoenc.render.look_figures import traversal_figure
     from autoenc.measure.traversal import traverse
+    from autoenc.render.look_figures import traversal_figure
+    from autoenc.render.pictures import Picture, write_pictures
 
     stats = latent_stats(model, val_images[:1000])
     grid = traverse(model, stats, stats.codes[:1], ["image 0"], steps=7, top=8)

@@ -66,12 +66,14 @@ def train(config: str, seed: int, runs: Path, epochs: int | None) -> tuple[Path,
 
 
 def evaluate(run: Path, n: int, vote_points: int, seed: int, repeats: int = 1, regressor: str = "gbt") -> dict:
-    from autoenc.workflows.disentangle_run import disentangle_model
-    from autoenc.measure.summary import evaluate_terms
     from autoenc.data.ground_truth import ground_truth_of
-    from autoenc.runs.run import load_run
+    from autoenc.measure.summary import evaluate_terms
+    from autoenc.runs.run import Run
+    from autoenc.workflows.disentangle_run import disentangle_model
 
-    model, dm, _ = load_run(run)
+    opened = Run.open(run)
+
+    model, dm = opened.model, opened.datamodule
     options = {"factor_vae": {"num_train": vote_points, "num_eval": vote_points // 2},
                "beta_vae": {"num_train": vote_points, "num_eval": vote_points // 2},
                "dci": {"regressor": regressor}}
@@ -84,11 +86,13 @@ def evaluate(run: Path, n: int, vote_points: int, seed: int, repeats: int = 1, r
 
 
 def pictures(label: str, run: Path, report, folder: Path) -> dict[str, str]:  # type: ignore[no-untyped-def]
+    from autoenc.runs.run import Run
     from autoenc.workflows.disentangle_run import disentanglement_pictures
     from autoenc.workflows.views import Picture, traversal_view, write_pictures
-    from autoenc.runs.run import load_run
 
-    model, dm, _ = load_run(run)
+    opened = Run.open(run)
+
+    model, dm = opened.model, opened.datamodule
     stem = MODELS[label]
     shown = [Picture(f"{stem}_{p.name}", p.data) for p in disentanglement_pictures(report)]
     trav = traversal_view(model, dm.arrays("val"), count=0, steps=9)[0]
@@ -252,9 +256,11 @@ def _model_and_truth(run: str | None):  # type: ignore[no-untyped-def]
     from autoenc.data.ground_truth import ground_truth_of
 
     if run:
-        from autoenc.runs.run import load_run
+        from autoenc.runs.run import Run
 
-        model, dm, _ = load_run(run)
+        opened = Run.open(run)
+
+        model, dm = opened.model, opened.datamodule
         return model.eval(), ground_truth_of(dm.source, dm.image_size, dm.channels)
     import yaml
 
@@ -274,12 +280,12 @@ def speed(args: argparse.Namespace) -> None:
     measure how the DCI regressors agree with disentanglement_lib's boosted trees."""
     from _bench_doc import write_section
 
+    from autoenc.data.ground_truth import split_pool
+    from autoenc.measure.codes import encode_all
     from autoenc.measure.disentanglement import dci
-    from autoenc.workflows.disentangle_run import disentangle_model
     from autoenc.measure.disentanglement.interventional import draw_codes
     from autoenc.measure.disentanglement.predictors import DCI_REGRESSORS
-    from autoenc.measure.codes import encode_all
-    from autoenc.data.ground_truth import split_pool
+    from autoenc.workflows.disentangle_run import disentangle_model
 
     model, truth = _model_and_truth(args.run)
     votes = args.vote_points

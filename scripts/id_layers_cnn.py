@@ -26,9 +26,9 @@ import numpy as np
 import torch
 from torch import nn
 
-from autoenc.measure.intrinsic_dim.layer_profile import LayerID, id_by_layer
 from autoenc.data import ImageDataModule
 from autoenc.data.transforms import to_float
+from autoenc.measure.intrinsic_dim.layer_profile import LayerID, id_by_layer
 
 MNIST_ROOT = Path(__file__).resolve().parents[1] / ".." / "shared" / "data" / "mnist"
 LAYERS = ["input", "block1", "block2", "block3", "hidden", "logits"]

@@ -6,8 +6,8 @@ import math
 from pathlib import Path
 from typing import TYPE_CHECKING, Literal
 
-from autoenc.cli.option_checks import COUNT, OPTIONAL_COUNT, PATH, SPLIT_OR_ALL
 from autoenc.cli._generate import Generated
+from autoenc.cli.option_checks import COUNT, OPTIONAL_COUNT, PATH, SPLIT_OR_ALL
 from autoenc.core.errors import UserError
 
 if TYPE_CHECKING:

@@ -19,6 +19,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
+from autoenc.cli._generate import Generated
 from autoenc.cli.option_checks import (
     NAME,
     OPTIONAL_COUNT,
@@ -30,7 +31,6 @@ from autoenc.cli.option_checks import (
     Names,
     check_device,
 )
-from autoenc.cli._generate import Generated
 from autoenc.core.constraints import POSITIVE_INT, Interval, ListOf, Null, Options
 from autoenc.core.errors import UserError, first_line
 
@@ -108,9 +108,9 @@ def intrinsic_dim(
     """
     import numpy as np
 
+    from autoenc.core.atomic import check_dir_creatable, staged_files
     from autoenc.measure.intrinsic_dim import estimate_all, make_estimator
     from autoenc.measure.intrinsic_dim.result import write_results
-    from autoenc.core.atomic import check_dir_creatable, staged_files
 
     check_device(device)
     check_dir_creatable(out)
@@ -187,9 +187,10 @@ def _inputs(path: Path | None, data: Any, split: str) -> tuple[dict[str, Any], d
 
 def _checkpoint_inputs(path: Path, data: Any, split: str) -> tuple[dict[str, Any], dict[str, Any]]:
     from autoenc.measure.codes import active_units, encode_all
-    from autoenc.runs.run import check_input_shape, load_run
+    from autoenc.runs.run import Run, check_input_shape
 
-    model, dm, _ = load_run(path, num_workers=0)
+    opened = Run.open(path, num_workers=0)
+    model, dm = opened.model, opened.datamodule
     if data is not None:
         dm = data
         check_input_shape(model, dm.input_shape)

@@ -15,6 +15,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
+from autoenc.cli._generate import Generated
 from autoenc.cli.option_checks import (
     COUNT,
     FLAG,
@@ -28,7 +29,6 @@ from autoenc.cli.option_checks import (
     SPLIT,
     Ints,
 )
-from autoenc.cli._generate import Generated
 from autoenc.core.constraints import POSITIVE_INT, Constraint, Interval, ListOf, Null
 from autoenc.core.defaults import DEFAULT_BATCH_SIZE
 
@@ -68,23 +68,22 @@ def load_for_look(run: str, out: Path | None, split: str, batch_size: int, seed:
                   out_name: str = "look") -> tuple[Any, Any, Path]:
     """(model, ImageArrays of ``split``, output directory) for the common options. Refuses an
     output directory that cannot be created before anything is loaded."""
+    from autoenc.runs.checkpoints import resolve_checkpoint
+    from autoenc.runs.run import Run, check_input_shape
     from autoenc.workflows.views import check_out_dir, run_directory
-    from autoenc.runs.checkpoints import load_model, resolve_checkpoint
-    from autoenc.runs.run import check_input_shape, datamodule_from_checkpoint
 
-    ckpt = resolve_checkpoint(run)
-    directory = check_out_dir(out if out is not None else run_directory(ckpt) / out_name)
-    model = load_model(ckpt)
-    dm = data if data is not None else datamodule_from_checkpoint(ckpt)
-    check_input_shape(model, dm.input_shape)
-    return model, dm.arrays(split), directory
+    directory = check_out_dir(out if out is not None else run_directory(resolve_checkpoint(run)) / out_name)
+    opened = Run.open(run)
+    dm = data if data is not None else opened.datamodule
+    check_input_shape(opened.model, dm.input_shape)
+    return opened.model, dm.arrays(split), directory
 
 
 def finish(pictures: list, out: Path) -> int:
     """Write ``pictures`` into ``out``: all of them or, on any failure, none (and no directory
     created for them); then name each file written."""
-    from autoenc.workflows.views import write_pictures
     from autoenc.core.atomic import staged_files
+    from autoenc.workflows.views import write_pictures
 
     with staged_files(out) as stage:
         names = [path.name for path in write_pictures(pictures, stage)]

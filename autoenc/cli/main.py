@@ -148,9 +148,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(usage())
         return 0
     if args[0] == "--version":
-        from autoenc import __version__
+        from importlib.metadata import version
 
-        print(f"autoenc {__version__}")
+        print(f"autoenc {version('autoenc')}")
         return 0
     name, rest = args[0], args[1:]
     if sys.stdout is None:  # started with stdout closed (`>&-`): nowhere to write what was asked

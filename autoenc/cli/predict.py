@@ -13,9 +13,9 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
-from autoenc.cli.option_checks import OPTIONAL_PATH, PATH
 from autoenc.cli._generate import Generated
 from autoenc.cli.features import emit
+from autoenc.cli.option_checks import OPTIONAL_PATH, PATH
 from autoenc.core.constraints import POSITIVE_INT, Interval, ListOf, check_param
 
 

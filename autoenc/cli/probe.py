@@ -10,9 +10,9 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Literal
 
-from autoenc.cli.option_checks import INDEX, NAME, OPTIONAL_COUNT, OPTIONAL_PATH, PATH, SEED
 from autoenc.cli._generate import Generated
 from autoenc.cli.features import emit
+from autoenc.cli.option_checks import INDEX, NAME, OPTIONAL_COUNT, OPTIONAL_PATH, PATH, SEED
 from autoenc.core.constraints import POSITIVE_INT, Interval, Null, Options
 
 

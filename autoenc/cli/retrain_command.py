@@ -12,9 +12,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from autoenc.cli.option_checks import FLAG, NAME, OPTIONAL_PATH, PATH
 from autoenc.cli._generate import Generated
 from autoenc.cli.features import emit
+from autoenc.cli.option_checks import FLAG, NAME, OPTIONAL_PATH, PATH
 from autoenc.features.retrain_options import DISTORTION_PARAMS, RETRAIN_PARAMS
 
 
@@ -69,8 +69,8 @@ def retrain_cache(
     """
     import json as json_module
 
-    from autoenc.core.atomic import atomic_file
     from autoenc.cli.option_checks import check_device
+    from autoenc.core.atomic import atomic_file
     from autoenc.features.distort import Distortions
     from autoenc.features.retrain import retrain
 

@@ -7,8 +7,8 @@ from __future__ import annotations
 
 import inspect
 
-from autoenc.cli.option_checks import NAME
 from autoenc.cli._generate import Generated
+from autoenc.cli.option_checks import NAME
 from autoenc.core.errors import UserError
 
 

@@ -15,8 +15,8 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from autoenc.cli.option_checks import FLAG, OPTIONAL_PATH, PATH, Ints
 from autoenc.cli._generate import Generated
+from autoenc.cli.option_checks import FLAG, OPTIONAL_PATH, PATH, Ints
 from autoenc.core.constraints import POSITIVE_INT, InstanceOf, Interval, ListOf, Null, Options
 
 
@@ -59,8 +59,8 @@ def sweep_latent_sizes(
 
     sizes = check_sizes(latent_dims)
 
-    from autoenc.workflows.sweep import EvalSettings, Rule, make_plan, run_sweep, write_outputs
     from autoenc.core.atomic import staged_files
+    from autoenc.workflows.sweep import EvalSettings, Rule, make_plan, run_sweep, write_outputs
 
     rule = Rule(recon_tolerance, id_tolerance)
     plan = make_plan(config, sizes, seeds, out=out, ordered=ordered, max_epochs=max_epochs, overrides=fit)

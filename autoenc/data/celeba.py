@@ -15,7 +15,18 @@ from typing import ClassVar, Literal
 
 import torch
 
-from autoenc.core.constraints import BOOL, Constraint, InstanceOf, Interval, Null, Options, check_params
+from autoenc.core.constraints import (
+    BOOL,
+    Constraint,
+    InstanceOf,
+    Interval,
+    Null,
+    Options,
+    check_params,
+)
+from autoenc.core.errors import DataError, first_line
+from autoenc.data.files import verify_md5
+from autoenc.data.image_files import ImageFileDataset, load_into_memory
 from autoenc.data.source import (
     ImageArrays,
     ImageSource,
@@ -23,9 +34,6 @@ from autoenc.data.source import (
     default_root,
     register_source,
 )
-from autoenc.data.files import verify_md5
-from autoenc.data.image_files import ImageFileDataset, load_into_memory
-from autoenc.core.errors import DataError, first_line
 
 _SPLIT_CODES = {"train": 0, "valid": 1, "test": 2}
 

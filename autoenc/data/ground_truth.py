@@ -32,6 +32,7 @@ import torch
 
 from autoenc.core.constraints import Interval, check_param
 from autoenc.core.errors import UserError
+from autoenc.data.source import SOURCES
 
 __all__ = ["GroundTruth", "ImagePool", "LabelledGroundTruth", "check_factor_indices", "ground_truth_of",
            "image_keys", "num_items", "sample_uniform", "sources_with_factors", "split_pool", "whole_pool"]
@@ -149,9 +150,8 @@ class LabelledGroundTruth:
 
 
 def sources_with_factors() -> list[str]:
-    """Registered data sources that can give a ground truth (have ``ground_truth``)."""
-    from autoenc.data import SOURCES
-
+    """Registered data sources that can give a ground truth (have ``ground_truth``); importing
+    this module runs ``autoenc/data/__init__.py``, which registers every source."""
     return [name for name in SOURCES if callable(getattr(SOURCES.get(name), "ground_truth", None))]
 
 

@@ -20,10 +20,10 @@ from autoenc.core.constraints import (
     check_param,
     check_params,
 )
-from autoenc.data.source import CHANNELS, IMAGE_SIZE, SOURCES, ImageArrays, ImageSource
-from autoenc.data.loaders import TensorBatches
-from autoenc.data.transforms import to_float
 from autoenc.core.errors import UserError
+from autoenc.data.loaders import TensorBatches
+from autoenc.data.source import CHANNELS, IMAGE_SIZE, SOURCES, ImageArrays, ImageSource
+from autoenc.data.transforms import to_float
 
 
 class _SourceSpec(Constraint):

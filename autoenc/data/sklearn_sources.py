@@ -6,9 +6,9 @@ import numpy as np
 import torch
 
 from autoenc.core.constraints import POSITIVE_INT, SEED, Interval, Null, check_params
+from autoenc.core.errors import UserError
 from autoenc.data.source import ImageArrays, ImageSource, register_source
 from autoenc.data.transforms import conform
-from autoenc.core.errors import UserError
 
 
 @register_source

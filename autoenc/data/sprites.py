@@ -42,8 +42,8 @@ import numpy as np
 import torch
 
 from autoenc.core.constraints import Constraint, InstanceOf, Interval, ListOf, Null, check_param
-from autoenc.data.source import ImageArrays, ImageSource, check_channels, register_source
 from autoenc.core.errors import UserError
+from autoenc.data.source import ImageArrays, ImageSource, check_channels, register_source
 
 __all__ = [
     "FACTOR_NAMES",

@@ -195,10 +195,10 @@ def _frozen_export(net: nn.Module, source: str, pool: Pool | None) -> FrozenEnco
 
 
 def _load_checkpoint(source: str, *, pool: Pool | None = None, **options: Any) -> FrozenEncoder:
-    from autoenc.runs.checkpoints import load_model
+    from autoenc.runs.run import Run
 
     _no_options("an autoenc checkpoint", options)
-    return _wrap_model(load_model(source), source, pool)
+    return _wrap_model(Run.open(source).model, source, pool)
 
 
 def _load_export(source: str, *, pool: Pool | None = None, **options: Any) -> FrozenEncoder:
@@ -333,18 +333,19 @@ def _seeded(model_name: str, seed: int) -> nn.Module:
         return get_model(model_name, weights=None)
 
 
-def _load_torchvision(source: str, *, weights: str | os.PathLike | None = None, pool: Pool | None = None,
-                      image_size: int | None = None, seed: int | None = None) -> FrozenEncoder:
-    from torchvision.models.feature_extraction import create_feature_extractor, get_graph_node_names
+def torchvision_network(model_name: str, *, weights: str | os.PathLike | None = None,
+                        seed: int | None = None) -> tuple[nn.Module, str]:
+    """A whole torchvision classification model in eval mode and a description of its weights:
+    ``weights`` (an enum name such as ``IMAGENET1K_V1``, or a local file) or, without them,
+    random weights drawn with ``seed`` (default 0).
 
-    _, _, rest = source.partition(":")
-    model_name, _, node = rest.partition(":")
+    Raises:
+        UserError: an unknown model (with close names), weights it does not have, seed with weights.
+    """
     known = _torchvision_models()
     if model_name not in known:
         raise UserError(f"unknown torchvision model {model_name!r}; close names: {_closest(model_name, known)} "
                         "(torchvision.models.list_models() lists all)")
-    if image_size is not None and (not isinstance(image_size, int) or image_size < 1):
-        raise UserError(f"image_size must be a positive integer or None, got {image_size!r}")
     enum, path = _torchvision_weights(model_name, weights)
     if weights is not None and seed is not None:
         raise UserError(f"seed only applies to random weights (no --weights), got seed {seed} with weights "
@@ -358,7 +359,18 @@ def _load_torchvision(source: str, *, weights: str | os.PathLike | None = None, 
     if path is not None:
         _load_weights_file(model, model_name, path)
         described = f"file {path}"
-    model.eval()
+    return model.eval(), described
+
+
+def _load_torchvision(source: str, *, weights: str | os.PathLike | None = None, pool: Pool | None = None,
+                      image_size: int | None = None, seed: int | None = None) -> FrozenEncoder:
+    from torchvision.models.feature_extraction import create_feature_extractor, get_graph_node_names
+
+    _, _, rest = source.partition(":")
+    model_name, _, node = rest.partition(":")
+    if image_size is not None and (not isinstance(image_size, int) or image_size < 1):
+        raise UserError(f"image_size must be a positive integer or None, got {image_size!r}")
+    model, described = torchvision_network(model_name, weights=weights, seed=seed)
     nodes = get_graph_node_names(model)[1]
     # Default: the input of the last operation (the classification head): pooled features.
     node = node or nodes[-2]

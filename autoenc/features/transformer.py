@@ -23,8 +23,8 @@ from sklearn.base import BaseEstimator, ClassNamePrefixFeaturesOutMixin, Transfo
 from sklearn.utils.validation import check_is_fitted, validate_data
 
 from autoenc.core.errors import NonFiniteLossError, UserError
-from autoenc.features.encoders import FrozenEncoder, load_encoder
 from autoenc.core.image_inputs import unit_rows
+from autoenc.features.encoders import FrozenEncoder, load_encoder
 from autoenc.models.encoding import batched
 
 

@@ -17,9 +17,9 @@ from dataclasses import dataclass
 
 import torch
 
-from autoenc.data.transforms import to_float
 from autoenc.core.defaults import DEFAULT_BATCH_SIZE
 from autoenc.core.errors import UserError
+from autoenc.data.transforms import to_float
 from autoenc.models.autoencoder_module import AutoencoderModule
 from autoenc.models.encoding import batched
 

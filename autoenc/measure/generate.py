@@ -14,12 +14,12 @@ from dataclasses import dataclass
 
 import torch
 
+from autoenc.core.errors import UserError
+from autoenc.core.registry import Registry
+from autoenc.data.transforms import to_float
 from autoenc.measure.codes import DEFAULT_BATCH_SIZE, code_size, encode_all
 from autoenc.measure.traversal import check_steps, decode_codes
-from autoenc.data.transforms import to_float
-from autoenc.core.errors import UserError
 from autoenc.models.autoencoder_module import AutoencoderModule
-from autoenc.core.registry import Registry
 
 
 # -- samples --------------------------------------------------------------------------------

@@ -20,6 +20,7 @@ from dataclasses import asdict, dataclass
 from typing import Any
 
 from autoenc.core.errors import UserError
+from autoenc.measure.codes import ACTIVE_THRESHOLD
 
 SUMMARY_METRICS = ("recon", "kl", "neg_elbo", "active_units", "twonn", "probe_accuracy")
 
@@ -187,3 +188,43 @@ def recommend_summary(summary: Sequence[SizeSummary], rule: Rule = Rule()) -> Re
     sizes = [s.latent_dim for s in summary]
     return recommend(sizes, [s.mean["recon"] for s in summary], recon_error=[s.sem("recon") for s in summary],
                      ids=[s.mean.get("twonn", math.nan) for s in summary], rule=rule)
+
+
+@dataclass(frozen=True)
+class Metric:
+    """A measured quantity: column name, axis label, and which direction is better."""
+
+    name: str
+    label: str
+    better: str  # "lower", "higher" or "" (neither)
+
+
+#: Every metric a sweep reports, in the order of the figure's panels.
+METRICS: tuple[Metric, ...] = (
+    Metric("recon", "reconstruction (nats / image)", "lower"),
+    Metric("neg_elbo", "negative ELBO (nats / image)", "lower"),
+    Metric("twonn", "TwoNN ID of the codes", ""),
+    Metric("active_units", f"active units (Cov > {ACTIVE_THRESHOLD:g})", ""),
+    Metric("probe_accuracy", "linear-probe accuracy", "higher"),
+)
+
+
+@dataclass
+class SweepCurves:
+    """What a sweep's figure shows: per size, the metrics' means and spreads over seeds, and
+    the recommended size (:class:`~autoenc.workflows.sweep.orchestrate.SweepResult` is one).
+
+    Attributes:
+        name: the config's run name.
+        ordered: one nested-dropout model per seed (prefix sizes), or one model per size.
+        sizes, seeds: what was swept.
+        summary: per size, means and standard deviations over seeds (:class:`SizeSummary`).
+        recommendation: the chosen size, the rule and the numbers behind it.
+    """
+
+    name: str
+    ordered: bool
+    sizes: list[int]
+    seeds: list[int]
+    summary: list[SizeSummary]
+    recommendation: Recommendation

@@ -6,9 +6,9 @@ from dataclasses import dataclass
 
 import torch
 
-from autoenc.measure.codes import DEFAULT_BATCH_SIZE, map_batches
-from autoenc.data.transforms import to_float
 from autoenc.core.errors import UserError
+from autoenc.data.transforms import to_float
+from autoenc.measure.codes import DEFAULT_BATCH_SIZE, map_batches
 from autoenc.models.autoencoder_module import AutoencoderModule
 
 

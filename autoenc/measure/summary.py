@@ -2,7 +2,7 @@
 
 :func:`summarize` measures a model on its validation images (loss terms in nats per image,
 active units for a VAE, parameter count); :func:`read_training_curve` reads the run's
-``metrics.csv``; :func:`render_markdown` lays the numbers and the figures out on one page.
+``metrics.csv``; :func:`autoenc.render.report_page.render_markdown` lays them out on one page.
 """
 
 from __future__ import annotations
@@ -24,7 +24,6 @@ from autoenc.measure.codes import (
     code_size,
     firing_rates,
     per_channel,
-    unit_names,
 )
 from autoenc.models.autoencoder_module import AutoencoderModule, count_parameters
 
@@ -159,96 +158,3 @@ def summarize(model: AutoencoderModule, images: torch.Tensor, stats: LatentStats
         epoch=epoch,
         step=step,
     )
-
-
-#: Figures of a report, in page order: file name -> heading.
-REPORT_FIGURES: dict[str, str] = {
-    "training_curve.png": "Training curve",
-    "reconstructions.png": "Reconstructions",
-    "traversal.png": "Latent traversals",
-    "traversal.gif": "Latent traversals, animated",
-    "samples.png": "Samples",
-    "interpolation.png": "Interpolations",
-    "latent_map.png": "Latent map",
-    "disentanglement_mi.png": "Disentanglement: mutual information with the ground-truth factors",
-    "disentanglement_dci.png": "Disentanglement: DCI importance",
-}
-
-
-@dataclass
-class DisentanglementSection:
-    """The report's disentanglement part: scores, pictures (``Picture`` objects) and notes."""
-
-    scores: dict[str, float]
-    pictures: list
-    notes: dict[str, str]
-
-
-def disentanglement_section(model: AutoencoderModule, datamodule: object, seed: int = 0, n: int = 5000,
-                            metrics: tuple[str, ...] = ("mig", "sap"),
-                            batch_size: int = DEFAULT_BATCH_SIZE) -> DisentanglementSection | None:
-    """Disentanglement scores and the latents x factors heat map when the data module's source
-    has ground-truth factors (sprites); None otherwise. The fast metrics only by default
-    (``autoenc disentangle`` runs them all)."""
-    from autoenc.workflows.disentangle_run import disentangle_model, disentanglement_pictures
-
-    make = getattr(getattr(datamodule, "source", None), "ground_truth", None)
-    if not callable(make):
-        return None
-    ground_truth = make(getattr(datamodule, "image_size", None), getattr(datamodule, "channels", None))
-    report = disentangle_model(model, ground_truth, n, seed, metrics, batch_size)
-    note = (f"I(z; v) / H(v) on {n:,} codes of uniformly drawn images (SAP fits on two thirds of the images "
-            "and tests on the disjoint rest), latents ordered like the traversal; "
-            "`autoenc disentangle RUN` adds DCI and the FactorVAE and beta-VAE scores.")
-    return DisentanglementSection(report.scores, disentanglement_pictures(report), {"disentanglement_mi.png": note})
-
-
-def _term(name: str, value: float, terms: dict[str, float]) -> str:
-    """One loss term for the report; the total correlation says the batch size M it was
-    estimated at (its minibatch estimate depends on M: autoenc.models.total_correlation)."""
-    if name == "tc" and "tc_batch_size" in terms:
-        return f"{name} {value:.2f} (estimated on batches of {terms['tc_batch_size']:.0f} images, mean)"
-    return f"{name} {value:.2f}"
-
-
-def render_markdown(summary: RunSummary, run_dir: str, figures: list[str], notes: dict[str, str] | None = None,
-                    disentanglement: dict[str, float] | None = None) -> str:
-    """``report.md``: the key numbers as a table, then each figure present in ``figures``
-    (file names relative to the report) under its heading, with an optional note.
-    ``disentanglement``: scores to list in the table (data with ground-truth factors)."""
-    notes = notes or {}
-    terms = ", ".join(_term(k, v, summary.terms) for k, v in summary.terms.items() if k != "tc_batch_size")
-    rows = [
-        ("model", summary.model),
-        ("checkpoint", f"`{summary.checkpoint}`" + (f" (epoch {summary.epoch}, step {summary.step})"
-                                                    if summary.epoch is not None else "")),
-        ("input shape (C, H, W)", str(tuple(summary.input_shape))),
-        ("latent size", str(summary.latent_dim) + (f" = {' x '.join(map(str, summary.latent_shape))} (C, h, w)"
-                                                   if len(summary.latent_shape) == 3 else "")),
-        ("parameters", f"{summary.parameters:,}"),
-        ("data", summary.data),
-        ("validation loss terms (nats/image)", terms),
-    ]
-    if summary.active_units is not None:
-        rows.append((f"active units (Cov_x E[z \\| x] > {summary.active_threshold:g})",
-                     f"{summary.active_units} of {summary.latent_dim}"))
-    if summary.firing_rates is not None:
-        rows.append(("firing rate per unit (fraction of images)",
-                     ", ".join(f"z{i} {v:.3g}" for i, v in enumerate(summary.firing_rates))))
-    if summary.kl_per_channel is not None:
-        rows.append(("KL per channel (nats)", ", ".join(f"c{i} {v:.3g}" for i, v in enumerate(summary.kl_per_channel))))
-    names = unit_names(tuple(summary.latent_shape) or (summary.latent_dim,))
-    info = ", ".join(f"{names[i]} {v:.3g}" for i, v in enumerate(summary.informativeness))
-    unit = " (nats)" if summary.variational else ""
-    rows.append((f"{summary.measure} per dimension{unit}", info))
-    if disentanglement:
-        rows.append(("disentanglement", ", ".join(f"{k} {v:.3f}" for k, v in disentanglement.items())))
-    lines = [f"# Run report: `{run_dir}`", "", "| | |", "| --- | --- |"]
-    lines += [f"| {k} | {v} |" for k, v in rows]
-    for name, heading in REPORT_FIGURES.items():
-        if name in figures:
-            lines += ["", f"## {heading}", ""]
-            if name in notes:
-                lines += [notes[name], ""]
-            lines.append(f"![{heading}]({name})")
-    return "\n".join(lines) + "\n"

@@ -12,8 +12,8 @@ from dataclasses import dataclass
 
 import torch
 
-from autoenc.measure.codes import DEFAULT_BATCH_SIZE, LatentStats, check_dims, code_size
 from autoenc.core.errors import UserError
+from autoenc.measure.codes import DEFAULT_BATCH_SIZE, LatentStats, check_dims, code_size
 from autoenc.models.autoencoder_module import AutoencoderModule
 
 DEFAULT_SIGMA = 3.0

@@ -25,11 +25,11 @@ from autoenc.core.constraints import (
 )
 from autoenc.core.errors import UserError
 from autoenc.core.memory import check_nets_fit
+from autoenc.core.registry import Registry
 from autoenc.models.heads import CodeHead, IdentityHead
 from autoenc.models.likelihoods import LIKELIHOODS
 from autoenc.nets import NetOptions, net_from_config
 from autoenc.nets.options import legacy_net
-from autoenc.core.registry import Registry
 
 MODELS: Registry[type[AutoencoderModule]] = Registry("model")
 

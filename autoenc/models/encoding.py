@@ -12,8 +12,8 @@ from collections.abc import Callable, Iterator
 import torch
 
 from autoenc.core.constraints import POSITIVE_INT, check_param
-from autoenc.data.transforms import to_float
 from autoenc.core.defaults import DEFAULT_BATCH_SIZE
+from autoenc.data.transforms import to_float
 
 Fn = Callable[[torch.Tensor], torch.Tensor | tuple[torch.Tensor, ...]]
 

@@ -12,8 +12,8 @@ as many stages as keep them integers and >= 4 pixels unless ``downsamples`` is g
 (see :mod:`autoenc.nets.conv`). Decoders return logits.
 """
 
-from autoenc.nets.options import NETS, NetOptions, net_from_config
 from autoenc.nets.factory import build_decoder, build_encoder, net_options
+from autoenc.nets.options import NETS, NetOptions, net_from_config
 
 # Importing the net modules registers them.
 from autoenc.nets.mlp import MLPDecoder, MLPEncoder, MLPNet  # isort: skip

@@ -14,10 +14,10 @@ from torch import nn
 
 from autoenc.core.constraints import POSITIVE_INT, ListOf, Options, check_params
 from autoenc.core.errors import UserError
-from autoenc.nets.shape_checks import check_shape, check_size
-from autoenc.nets.stacks import Decoder, Encoder
 from autoenc.nets.layers import ACTIVATIONS, Activation, make_activation
 from autoenc.nets.options import NETS, NetOptions
+from autoenc.nets.shape_checks import check_shape, check_size
+from autoenc.nets.stacks import Decoder, Encoder
 
 
 def _dense_stack(sizes: Sequence[int], activation: str) -> list[tuple[str, nn.Module]]:

@@ -29,8 +29,8 @@ from autoenc.core.constraints import (
     check_params,
 )
 from autoenc.core.errors import UserError
-from autoenc.nets.layers import ACTIVATIONS, NORMS, Activation, Norm
 from autoenc.core.registry import Registry
+from autoenc.nets.layers import ACTIVATIONS, NORMS, Activation, Norm
 
 if TYPE_CHECKING:
     from autoenc.nets.stacks import Decoder, Encoder

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from matplotlib.figure import Figure
 
-from autoenc.features.label_efficiency import ALL, LabelEfficiency
+from autoenc.measure.label_curve import ALL, LabelEfficiency
 
 
 def plot_label_efficiency(result: LabelEfficiency, title: str | None = None) -> Figure:

@@ -9,12 +9,12 @@ import os
 import numpy as np
 import torch
 
-from autoenc.measure.generate import Interpolation, Samples
-from autoenc.render.canvas import draw_grid, rows_of
-from autoenc.measure.reconstruction import Reconstructions
-from autoenc.measure.traversal import Traversal
 from autoenc.core.atomic import atomic_file
 from autoenc.core.errors import UserError
+from autoenc.measure.generate import Interpolation, Samples
+from autoenc.measure.reconstruction import Reconstructions
+from autoenc.measure.traversal import Traversal
+from autoenc.render.canvas import draw_grid, rows_of
 
 
 def reconstruction_figure(rec: Reconstructions, ncol: int = 8, scale: int | None = None) -> np.ndarray:

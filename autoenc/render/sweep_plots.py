@@ -4,26 +4,22 @@ from __future__ import annotations
 
 import math
 from collections.abc import Mapping
-from typing import TYPE_CHECKING
 
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 
-from autoenc.workflows.sweep.evaluate import METRICS, Metric
-
-if TYPE_CHECKING:  # the figure takes the sweep's result; the sweep module draws it
-    from autoenc.workflows.sweep.orchestrate import SweepResult
+from autoenc.measure.recommend import METRICS, Metric, SweepCurves
 
 #: Metrics whose value can at most equal the number of units: drawn with the line y = size.
 _BOUNDED_BY_SIZE = ("twonn", "active_units")
 
 
-def _shown(results: Mapping[str, SweepResult]) -> list[Metric]:
+def _shown(results: Mapping[str, SweepCurves]) -> list[Metric]:
     return [m for m in METRICS
             if any(math.isfinite(s.mean.get(m.name, math.nan)) for r in results.values() for s in r.summary)]
 
 
-def compare_figure(results: Mapping[str, SweepResult], title: str = "", mark_recommendation: bool = False) -> Figure:
+def compare_figure(results: Mapping[str, SweepCurves], title: str = "", mark_recommendation: bool = False) -> Figure:
     """One panel per metric (reconstruction, negative ELBO, TwoNN ID, active units, probe
     accuracy; those measured) against the latent size on a log2 axis; one series per labelled
     sweep, error bars = standard deviation over seeds. ID and active-unit panels show y = size.
@@ -69,7 +65,7 @@ def compare_figure(results: Mapping[str, SweepResult], title: str = "", mark_rec
     return fig
 
 
-def sweep_figure(result: SweepResult) -> Figure:
+def sweep_figure(result: SweepCurves) -> Figure:
     """:func:`compare_figure` of one sweep, its recommended size marked and named in the title."""
     seeds = len(result.seeds)
     mode = "one ordered (nested-dropout) model per seed" if result.ordered else "one model per size"

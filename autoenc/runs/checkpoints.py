@@ -84,8 +84,26 @@ def _by_score(paths: list[Path]) -> list[Path]:
 def read_checkpoint(path: str | os.PathLike) -> dict[str, Any]:
     """Load a checkpoint dict with ``weights_only=True`` (no code is unpickled), check it is
     one of ours, and bring an older file's model name and hyperparameters to today's
-    (:func:`~autoenc.models.autoencoder_module.upgrade_hparams`)."""
+    (:func:`~autoenc.models.autoencoder_module.upgrade_hparams`). The same unchanged file is
+    read once (:data:`_LAST_READ`); the dict returned is shared, so do not modify it."""
+    global _LAST_READ
     p = resolve_checkpoint(path)
+    stat = p.stat()
+    key = (str(p.resolve()), stat.st_mtime_ns, stat.st_size, stat.st_ino)
+    if _LAST_READ is not None and _LAST_READ[0] == key:
+        return _LAST_READ[1]
+    ckpt = _load_checked(p)
+    _LAST_READ = (key, ckpt)
+    return ckpt
+
+
+#: The file :func:`read_checkpoint` read last (path, mtime, size, inode) and its dict: a command
+#: that opens a run in several steps (its data section for the options, then the model) reads
+#: the file once. The dict is shared: callers read it and never change it.
+_LAST_READ: tuple[tuple[str, int, int, int], dict[str, Any]] | None = None
+
+
+def _load_checked(p: Path) -> dict[str, Any]:
     try:
         ckpt = torch.load(p, map_location="cpu", weights_only=True)
     except pickle.UnpicklingError:

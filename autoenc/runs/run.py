@@ -37,7 +37,7 @@ if TYPE_CHECKING:
     from autoenc.models.autoencoder_module import AutoencoderModule
 
 __all__ = ["CHECKPOINTS", "LAST", "FolderName", "Run", "RunLocation", "check_input_shape", "check_run_name",
-           "datamodule_from_checkpoint",
+
            "find_last_checkpoint", "has_checkpoint", "locate_run", "remove_if_unused", "reserve_version",
            "run_directory", "versions"]
 
@@ -190,15 +190,6 @@ def _datamodule(ckpt: dict[str, Any], path: str | os.PathLike, overrides: dict[s
     kwargs = {k: v for k, v in hp.items() if not k.startswith("_")}
     kwargs.update(overrides)
     return ImageDataModule(**kwargs)
-
-
-def datamodule_from_checkpoint(path: str | os.PathLike, **overrides: Any) -> ImageDataModule:
-    """The :class:`~autoenc.data.module.ImageDataModule` a checkpoint (or a run directory's
-    best checkpoint) was trained with (source, image_size, channels, split seed ...), with
-    ``overrides`` applied (e.g. ``batch_size=512``)."""
-    from autoenc.runs.checkpoints import read_checkpoint
-
-    return _datamodule(read_checkpoint(path), path, overrides)
 
 
 def check_input_shape(model: AutoencoderModule, shape: tuple[int, ...]) -> None:

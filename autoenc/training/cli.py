@@ -22,9 +22,16 @@ from lightning.pytorch.loggers import CSVLogger
 from lightning.pytorch.utilities.exceptions import SIGTERMException
 
 from autoenc.core.constraints import constructor_parameters
-from autoenc.data.module import ImageDataModule
 from autoenc.core.errors import CheckpointError, UserError
-from autoenc.models.autoencoder_module import CHECKPOINT_KEY, MODELS, AutoencoderModule, upgrade_hparams
+from autoenc.core.yaml_io import use_for_jsonargparse
+from autoenc.data.module import ImageDataModule
+from autoenc.models.autoencoder_module import (
+    CHECKPOINT_KEY,
+    MODELS,
+    AutoencoderModule,
+    upgrade_hparams,
+)
+from autoenc.runs.checkpoints import read_checkpoint
 from autoenc.runs.run import (
     RunLocation,
     check_run_name,
@@ -42,11 +49,9 @@ from autoenc.training.callbacks import (
     ReconstructionGrid,
 )
 from autoenc.training.checkpoint_io import ReusingCheckpointIO
-from autoenc.runs.checkpoints import read_checkpoint
 from autoenc.training.interrupts import InterruptWatch, as_interrupt
 from autoenc.training.loggers import ResumedCSVLogger
 from autoenc.training.run_checkpoint import RunCheckpoint
-from autoenc.core.yaml_io import use_for_jsonargparse
 
 use_for_jsonargparse()  # -c files and option values: duplicate keys refused, one YAML reading
 

@@ -22,8 +22,8 @@ from pathlib import Path
 from typing import Any
 
 from autoenc.core.errors import UserError
-from autoenc.runs.run import Run
 from autoenc.core.yaml_io import load_yaml
+from autoenc.runs.run import Run
 
 __all__ = ["check_option_names", "fit", "load_config", "merge_overrides", "read_yaml"]
 

@@ -24,18 +24,19 @@ from typing import Any
 import numpy as np
 import torch
 
+from autoenc.core.defaults import DEFAULT_BATCH_SIZE
+from autoenc.core.errors import UserError
+from autoenc.data.ground_truth import GroundTruth, split_pool
+from autoenc.measure.disentanglement.arrays import DEFAULT_TEST_FRACTION
 from autoenc.measure.disentanglement.information import (
     DEFAULT_BINS,
     Binning,
     discrete_entropy,
     mutual_info_matrix,
 )
-from autoenc.measure.disentanglement.arrays import DEFAULT_TEST_FRACTION
 from autoenc.measure.disentanglement.interventional import draw_codes
 from autoenc.measure.disentanglement.metrics import METRICS, check_factor_count
-from autoenc.data.ground_truth import GroundTruth, split_pool
-from autoenc.core.defaults import DEFAULT_BATCH_SIZE
-from autoenc.core.errors import UserError
+from autoenc.models.autoencoder_module import AutoencoderModule
 
 #: What ``autoenc disentangle`` runs by default: every registered metric.
 DEFAULT_METRICS: tuple[str, ...] = ("mig", "dci", "sap", "factor_vae", "beta_vae")
@@ -228,8 +229,8 @@ def disentangle(encode: Callable[[torch.Tensor], Any], ground_truth: GroundTruth
 def disentanglement_pictures(report: DisentanglementReport) -> list[Any]:
     """``disentanglement_mi.png`` (normalised mutual information) and, when DCI ran,
     ``disentanglement_dci.png`` (importance), rows in the report's latent order."""
-    from autoenc.render.pictures import Picture
     from autoenc.render.disentanglement_maps import importance_figure, mutual_info_figure
+    from autoenc.render.pictures import Picture
 
     rows = report.latent_order
     pictures = [Picture("disentanglement_mi.png", mutual_info_figure(
@@ -245,8 +246,8 @@ def write_disentanglement(report: DisentanglementReport, out: str | os.PathLike,
                           extra: dict[str, Any] | None = None) -> list[Path]:
     """Write ``disentanglement.json`` (the report, plus ``extra`` such as the checkpoint) and
     the pictures into directory ``out``; returns the paths written."""
-    from autoenc.render.pictures import write_pictures
     from autoenc.core.atomic import atomic_file
+    from autoenc.render.pictures import write_pictures
 
     pictures = disentanglement_pictures(report)  # drawn before anything is written
     paths = write_pictures(pictures, out)
@@ -275,3 +276,29 @@ def disentangle_model(model: Any, ground_truth: GroundTruth, n: int = 10_000, se
     order = stats.order.tolist()
     labels = [f"z{d} ({stats.measure} {stats.informativeness[d].item():.2g})" for d in order]
     return disentangle(encode, ground_truth, n, seed, metrics, order, labels, options=options, **settings)
+
+
+@dataclass
+class DisentanglementSection:
+    """The report's disentanglement part: scores, pictures (``Picture`` objects) and notes."""
+
+    scores: dict[str, float]
+    pictures: list
+    notes: dict[str, str]
+
+
+def disentanglement_section(model: AutoencoderModule, datamodule: object, seed: int = 0, n: int = 5000,
+                            metrics: tuple[str, ...] = ("mig", "sap"),
+                            batch_size: int = DEFAULT_BATCH_SIZE) -> DisentanglementSection | None:
+    """Disentanglement scores and the latents x factors heat map when the data module's source
+    has ground-truth factors (sprites); None otherwise. The fast metrics only by default
+    (``autoenc disentangle`` runs them all)."""
+    make = getattr(getattr(datamodule, "source", None), "ground_truth", None)
+    if not callable(make):
+        return None
+    ground_truth = make(getattr(datamodule, "image_size", None), getattr(datamodule, "channels", None))
+    report = disentangle_model(model, ground_truth, n, seed, metrics, batch_size)
+    note = (f"I(z; v) / H(v) on {n:,} codes of uniformly drawn images (SAP fits on two thirds of the images "
+            "and tests on the disjoint rest), latents ordered like the traversal; "
+            "`autoenc disentangle RUN` adds DCI and the FactorVAE and beta-VAE scores.")
+    return DisentanglementSection(report.scores, disentanglement_pictures(report), {"disentanglement_mi.png": note})

@@ -19,6 +19,12 @@ from typing import Any
 
 import torch
 
+from autoenc.core.constraints import Interval, check_param
+from autoenc.core.errors import UserError
+from autoenc.core.image_inputs import unit_images
+from autoenc.data.source import ImageArrays
+from autoenc.models.autoencoder_module import AutoencoderModule
+from autoenc.runs.run import Run
 from autoenc.workflows.views import (
     Picture,
     interpolation_view,
@@ -28,12 +34,6 @@ from autoenc.workflows.views import (
     traversal_view,
     write_pictures,
 )
-from autoenc.core.constraints import Interval, check_param
-from autoenc.data.source import ImageArrays
-from autoenc.core.errors import UserError
-from autoenc.core.image_inputs import unit_images
-from autoenc.models.autoencoder_module import AutoencoderModule
-from autoenc.runs.run import Run
 
 __all__ = ["latent_map", "load", "reconstruct", "sample", "interpolate", "traverse"]
 

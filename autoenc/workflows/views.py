@@ -14,8 +14,8 @@ from typing import Any
 
 import torch
 
-from autoenc.measure.generate import INTERPOLATIONS, default_interpolation, interpolate, sample
-from autoenc.measure.latent_map import PROJECTIONS, colour_by, latent_map
+from autoenc.core.errors import UserError
+from autoenc.data.source import ImageArrays
 from autoenc.measure.codes import (
     DEFAULT_BATCH_SIZE,
     LatentStats,
@@ -24,12 +24,12 @@ from autoenc.measure.codes import (
     encode_all,
     latent_stats,
 )
-from autoenc.render.pictures import Picture, check_out_dir, prepare_out_dir, write_pictures  # noqa: F401
+from autoenc.measure.generate import INTERPOLATIONS, default_interpolation, interpolate, sample
+from autoenc.measure.latent_map import PROJECTIONS, colour_by, latent_map
 from autoenc.measure.reconstruction import choose_indices, reconstruct
 from autoenc.measure.traversal import DEFAULT_SIGMA, check_steps, tail_probability, traverse
-from autoenc.data.source import ImageArrays
-from autoenc.core.errors import UserError
 from autoenc.models.autoencoder_module import AutoencoderModule
+from autoenc.render.pictures import Picture, check_out_dir, prepare_out_dir, write_pictures  # noqa: F401
 from autoenc.runs.run import Run, check_input_shape, run_directory  # noqa: F401 (run_directory: the cli imports it from here)
 
 #: GIF steps per sweep: 2 * (16 - 1) = 30 frames forth and back.
@@ -164,13 +164,10 @@ def write_report(run: str | os.PathLike | Run, out: str | os.PathLike | None = N
     """
     import json
 
-    from autoenc.measure.summary import (
-        disentanglement_section,
-        read_training_curve,
-        render_markdown,
-        summarize,
-    )
     from autoenc.core.atomic import atomic_file
+    from autoenc.measure.summary import read_training_curve, summarize
+    from autoenc.render.report_page import render_markdown
+    from autoenc.workflows.disentangle_run import disentanglement_section
 
     opened = run if isinstance(run, Run) else Run.open(run)  # the checkpoint is read once
     ckpt, run_dir, model = opened.checkpoint, opened.path, opened.model

@@ -108,17 +108,21 @@ def test_a_run_without_factors_says_which_sources_have_them(digits_run: Path, tm
 
 def test_report_section_only_for_data_with_factors(sprites_run: Path, digits_run: Path) -> None:
     from autoenc.measure.codes import latent_stats
-    from autoenc.measure.summary import disentanglement_section, render_markdown, summarize
-    from autoenc.runs.run import load_run
+    from autoenc.measure.summary import summarize
+    from autoenc.render.report_page import render_markdown
+    from autoenc.runs.run import Run
+    from autoenc.workflows.disentangle_run import disentanglement_section
 
-    model, dm, ckpt = load_run(sprites_run)
+    opened = Run.open(sprites_run)
+    model, dm = opened.model, opened.datamodule
     section = disentanglement_section(model, dm, n=300)
     assert section is not None and set(section.scores) == {"mig", "sap"}
     assert [p.name for p in section.pictures] == ["disentanglement_mi.png"]
     val = dm.arrays("val")
-    summary = summarize(model, val.images, latent_stats(model, val.images), "sprites", ckpt)
+    summary = summarize(model, val.images, latent_stats(model, val.images), "sprites", str(opened.checkpoint))
     page = render_markdown(summary, "run", ["disentanglement_mi.png"], section.notes, section.scores)
     assert "| disentanglement | mig " in page
     assert "## Disentanglement: mutual information with the ground-truth factors" in page
-    digits_model, digits_dm, _ = load_run(digits_run)
+    digits = Run.open(digits_run)
+    digits_model, digits_dm = digits.model, digits.datamodule
     assert disentanglement_section(digits_model, digits_dm) is None

@@ -9,12 +9,12 @@ import numpy as np
 import pytest
 import torch
 
+from autoenc.core.errors import UserError
+from autoenc.data.ground_truth import LabelledGroundTruth, sample_uniform, split_pool, whole_pool
 from autoenc.measure.disentanglement import dci, discretize
-from autoenc.workflows.disentangle_run import check_metrics, disentangle, write_disentanglement
 from autoenc.measure.disentanglement.interventional import _fixed_factor_points
 from autoenc.measure.disentanglement.predictors import DCI_REGRESSORS
-from autoenc.data.ground_truth import LabelledGroundTruth, sample_uniform, split_pool, whole_pool
-from autoenc.core.errors import UserError
+from autoenc.workflows.disentangle_run import check_metrics, disentangle, write_disentanglement
 
 
 class Grid:

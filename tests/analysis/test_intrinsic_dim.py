@@ -8,6 +8,7 @@ import warnings
 import numpy as np
 import pytest
 
+from autoenc.core.errors import UserError
 from autoenc.measure.intrinsic_dim import (
     ESTIMATORS,
     MLE,
@@ -21,7 +22,6 @@ from autoenc.measure.intrinsic_dim import (
 )
 from autoenc.measure.intrinsic_dim.gride import gride_mle
 from autoenc.measure.intrinsic_dim.result import read_results, write_results
-from autoenc.core.errors import UserError
 
 
 def plane(n: int = 5000, d: int = 5, ambient: int = 64, seed: int = 0) -> np.ndarray:

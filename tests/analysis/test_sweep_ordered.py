@@ -10,12 +10,12 @@ import pytest
 import torch
 import yaml
 
-from autoenc.measure.codes import active_units
-from autoenc.workflows.sweep import evaluate_model, make_plan, reconstruction_terms, run_sweep
-from autoenc.data.module import ImageDataModule
 from autoenc.core.errors import UserError
+from autoenc.data.module import ImageDataModule
+from autoenc.measure.codes import active_units
 from autoenc.models import Autoencoder, VariationalAutoencoder
 from autoenc.models.autoencoder_module import keep_prefix
+from autoenc.workflows.sweep import evaluate_model, make_plan, reconstruction_terms, run_sweep
 
 CONFIG = {
     "name": "tiny_ordered", "seed_everything": 0,

@@ -11,9 +11,7 @@ import pytest
 import torch
 from _code_kinds import KINDS, SHAPE, digits, make_kind
 
-from autoenc.measure.generate import interpolate, sample
-from autoenc.measure.intrinsic_dim import estimate_all
-from autoenc.measure.latent_map import latent_map
+from autoenc.core.errors import UserError
 from autoenc.measure.codes import (
     active_units,
     code_size,
@@ -23,10 +21,12 @@ from autoenc.measure.codes import (
     per_channel,
     unit_names,
 )
+from autoenc.measure.generate import interpolate, sample
+from autoenc.measure.intrinsic_dim import estimate_all
+from autoenc.measure.latent_map import latent_map
 from autoenc.measure.reconstruction import reconstruct
 from autoenc.measure.summary import summarize
 from autoenc.measure.traversal import channel_units, traverse, traverse_channel
-from autoenc.core.errors import UserError
 
 ALL_KINDS = [*KINDS, "spatial_vae"]
 

@@ -12,7 +12,12 @@ import yaml
 from jsonargparse import ActionConfigFile, ArgumentParser
 
 from autoenc.cli.option_checks import Ints
-from autoenc.core.config_errors import CONFIG_HINT, one_line_error, subclass_names, unrecognized_option
+from autoenc.core.config_errors import (
+    CONFIG_HINT,
+    one_line_error,
+    subclass_names,
+    unrecognized_option,
+)
 
 
 def _f(*, n: int = 1, rate: float = 0.5, dims: Ints | None = None, name: str = "a") -> None:

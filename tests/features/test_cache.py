@@ -14,9 +14,9 @@ import numpy as np
 import pytest
 import torch
 
+from autoenc.core.errors import CacheError, UserError
 from autoenc.data import ImageDataModule
 from autoenc.data.transforms import to_float
-from autoenc.core.errors import CacheError, UserError
 from autoenc.features import FrozenEncoder, extract_features, load_encoder, open_cache
 from autoenc.features import extract as extract_module
 

@@ -10,8 +10,8 @@ import pytest
 import torch
 from _code_kinds import KINDS, SHAPE, digits, make_kind
 
-from autoenc.data.source import ImageArrays
 from autoenc.core.errors import CheckpointError
+from autoenc.data.source import ImageArrays
 from autoenc.features import extract_features, load_encoder
 from autoenc.features.transformer import AutoencoderFeatures
 from autoenc.runs.checkpoints import (

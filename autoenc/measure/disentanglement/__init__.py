@@ -11,6 +11,7 @@ seed, same numbers.
     >>> mig(codes, factors).scores["mig"]
 """
 
+from autoenc.measure.disentanglement.arrays import MetricResult, check_codes, check_factors
 from autoenc.measure.disentanglement.information import (
     BINNINGS,
     DEFAULT_BINS,
@@ -18,20 +19,19 @@ from autoenc.measure.disentanglement.information import (
     mig,
     mutual_info_matrix,
 )
-from autoenc.measure.disentanglement.arrays import MetricResult, check_codes, check_factors
 from autoenc.measure.disentanglement.interventional import (
     beta_vae_score,
     draw_codes,
     factor_vae_score,
     sample_codes,
 )
+from autoenc.measure.disentanglement.metrics import METRICS, Metric, evaluate, flat_scores
 from autoenc.measure.disentanglement.predictors import (
     DCI_REGRESSORS,
     dci,
     dci_from_importance,
     sap,
 )
-from autoenc.measure.disentanglement.metrics import METRICS, Metric, evaluate, flat_scores
 
 __all__ = [
     "BINNINGS", "DCI_REGRESSORS", "DEFAULT_BINS", "draw_codes", "METRICS", "Metric", "MetricResult", "beta_vae_score", "check_codes", "check_factors", "dci",

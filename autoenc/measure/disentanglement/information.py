@@ -19,8 +19,8 @@ from typing import Any, Literal
 
 import numpy as np
 
-from autoenc.measure.disentanglement.arrays import MetricResult, check_pair
 from autoenc.core.errors import UserError
+from autoenc.measure.disentanglement.arrays import MetricResult, check_pair
 
 DEFAULT_BINS = 20
 Binning = Literal["equal_width", "quantile"]

@@ -29,10 +29,10 @@ from typing import Any
 import numpy as np
 import torch
 
-from autoenc.measure.disentanglement.arrays import DEFAULT_TEST_FRACTION, MetricResult, check_codes
-from autoenc.data.ground_truth import GroundTruth, ImagePool, split_pool, whole_pool
 from autoenc.core.errors import UserError
 from autoenc.core.memory import check_items_fit
+from autoenc.data.ground_truth import GroundTruth, ImagePool, split_pool, whole_pool
+from autoenc.measure.disentanglement.arrays import DEFAULT_TEST_FRACTION, MetricResult, check_codes
 
 Encode = Callable[[torch.Tensor], Any]
 #: Images rendered and encoded at once.

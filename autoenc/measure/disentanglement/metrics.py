@@ -13,13 +13,13 @@ from typing import Any, Literal
 
 import numpy as np
 
-from autoenc.measure.disentanglement.information import mig
-from autoenc.measure.disentanglement.arrays import MetricResult
-from autoenc.measure.disentanglement.interventional import Encode, beta_vae_score, factor_vae_score
-from autoenc.measure.disentanglement.predictors import dci, sap
-from autoenc.data.ground_truth import GroundTruth
 from autoenc.core.errors import UserError
 from autoenc.core.registry import Registry
+from autoenc.data.ground_truth import GroundTruth
+from autoenc.measure.disentanglement.arrays import MetricResult
+from autoenc.measure.disentanglement.information import mig
+from autoenc.measure.disentanglement.interventional import Encode, beta_vae_score, factor_vae_score
+from autoenc.measure.disentanglement.predictors import dci, sap
 
 
 @dataclass(frozen=True)

@@ -31,9 +31,9 @@ from typing import Any
 
 import numpy as np
 
-from autoenc.measure.disentanglement.arrays import DEFAULT_TEST_FRACTION, MetricResult, check_split
 from autoenc.core.errors import UserError
 from autoenc.core.registry import Registry
+from autoenc.measure.disentanglement.arrays import DEFAULT_TEST_FRACTION, MetricResult, check_split
 
 #: disentanglement_lib adds this to the importances before taking entropies (dci.py).
 _EPS = 1e-11

@@ -22,8 +22,8 @@ from autoenc.measure.intrinsic_dim.estimators import (
     TwoNN,
     make_estimator,
 )
-from autoenc.measure.intrinsic_dim.points import DuplicatePointsWarning, as_points, drop_duplicates
 from autoenc.measure.intrinsic_dim.neighbours import DEFAULT_CHUNK_BYTES, Neighbours, knn
+from autoenc.measure.intrinsic_dim.points import DuplicatePointsWarning, as_points, drop_duplicates
 from autoenc.measure.intrinsic_dim.result import IDResult, ScaleCurve
 
 __all__ = [

@@ -16,7 +16,6 @@ import numpy as np
 
 from autoenc.core.errors import UserError
 from autoenc.core.registry import Registry
-
 from autoenc.measure.intrinsic_dim.gride import gride_mle
 from autoenc.measure.intrinsic_dim.result import ScaleCurve
 

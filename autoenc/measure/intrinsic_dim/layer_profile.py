@@ -6,18 +6,17 @@ falls towards the output; untrained networks show no such profile. :func:`id_by_
 the TwoNN ID (with its subsample spread) of every named layer's output, flattened to one vector
 per image, for
 
-* an autoenc model (or checkpoint / run directory): ``input``, each encoder stage
+* an autoenc model: ``input``, each encoder stage
   (``encoder.<child>``, but the last, which ``code`` stands for), ``code`` (``model.encode``),
   each decoder stage (``decoder.<child>``) and ``recon`` (``model.decode``), taken with forward
   hooks; any ``encoder.<module>`` / ``decoder.<module>`` name can be asked for;
-* ``torchvision:<model>`` (its ImageNet preprocessing in front) or any other ``nn.Module``:
+* any other ``nn.Module`` (a torchvision model with its ImageNet preprocessing in front):
   the node names of ``torchvision.models.feature_extraction`` (``get_graph_node_names``) or
   module names (``layer1``); ``all`` is the input and every top-level child.
 """
 
 from __future__ import annotations
 
-import os
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -27,7 +26,6 @@ import torch
 from torch import nn
 
 from autoenc.core.errors import UserError
-
 from autoenc.measure.intrinsic_dim.estimate import estimate_all
 from autoenc.measure.intrinsic_dim.estimators import TwoNN
 from autoenc.measure.intrinsic_dim.result import IDResult
@@ -133,42 +131,16 @@ class _Traced:
         return {nodes[k]: v for k, v in outputs.items()}
 
 
-def _torchvision(name: str, weights: str | os.PathLike | None, seed: int | None, image_size: int | None) -> _Traced:
-    # The encoders module builds torchvision models (weights enum, local file or seeded random,
-    # downloads into the hub cache); the whole network is wanted here, not one node of it.
-    from autoenc.features.encoders import (
-        Preprocess,
-        _load_weights_file,
-        _pretrained,
-        _seeded,
-        _torchvision_models,
-        _torchvision_weights,
-    )
-
-    if name not in _torchvision_models():
-        raise UserError(f"unknown torchvision model {name!r} (torchvision.models.list_models() lists them)")
-    enum, path = _torchvision_weights(name, weights)
-    model = _pretrained(name, enum) if enum is not None else _seeded(name, 0 if seed is None else seed)
-    if path is not None:
-        _load_weights_file(model, name, path)
-    return _Traced(model, Preprocess(image_size))
-
-
-def _network(model: Any, weights: str | os.PathLike | None, seed: int | None,
-             image_size: int | None) -> _Hooked | _Traced:
-    if isinstance(model, (str, os.PathLike)):
-        text = str(model)
-        if text.startswith("torchvision:"):
-            return _torchvision(text.partition(":")[2], weights, seed, image_size)
-        from autoenc.runs.checkpoints import load_model
-
-        model = load_model(text)
+def network_of(model: nn.Module, preprocess: nn.Module | None = None) -> _Hooked | _Traced:
+    """What :func:`id_by_layer` measures: an autoenc model through hooks, any other module
+    through torch.fx (with ``preprocess`` in front, e.g. a torchvision model's ImageNet
+    normalisation)."""
     if _is_autoenc(model):
         return _Hooked(model)
     if isinstance(model, nn.Module):
-        return _Traced(model)
-    raise UserError(f"id_by_layer takes an autoenc model, a checkpoint or run path, 'torchvision:<model>' or an "
-                    f"nn.Module, got {type(model).__name__}")
+        return _Traced(model, preprocess)
+    raise UserError(f"id_by_layer takes an autoenc model or an nn.Module, got {type(model).__name__}; "
+                    "autoenc.id_by_layer also opens run paths and 'torchvision:<model>'")
 
 
 def resolve_layers(layers: str | Sequence[str], all_layers: list[str], valid: list[str]) -> list[str]:
@@ -188,20 +160,18 @@ def resolve_layers(layers: str | Sequence[str], all_layers: list[str], valid: li
     return names
 
 
-def id_by_layer(model: Any, images: torch.Tensor | np.ndarray, layers: str | Sequence[str] = "all", *,
-                weights: str | os.PathLike | None = None, weights_seed: int | None = None,
-                image_size: int | None = None, max_points: int | None = 1000, repeats: int = 5,
+def id_by_layer(model: nn.Module, images: torch.Tensor | np.ndarray, layers: str | Sequence[str] = "all", *,
+                preprocess: nn.Module | None = None, max_points: int | None = 1000, repeats: int = 5,
                 fraction: float = 0.5, seed: int = 0, batch_size: int = 256,
                 device: str | torch.device | None = None) -> list[LayerID]:
     """The TwoNN intrinsic dimension of each layer's representation of ``images``.
 
     Args:
-        model: an autoenc model, a checkpoint / run directory path, ``torchvision:<model>`` or an
-            ``nn.Module`` (traceable by torch.fx).
+        model: an autoenc model, or an ``nn.Module`` traceable by torch.fx (run paths and
+            ``torchvision:<model>`` are opened by :func:`autoenc.workflows.layer_ids.id_by_layer`).
         images: (N, C, H, W) uint8, or float in [0, 1]; what the network takes.
         layers: ``"all"`` (see the module docstring), or names (a list or ``"a,b"``).
-        weights, weights_seed, image_size: ``torchvision:`` only, as
-            :func:`~autoenc.features.load_encoder` takes them (default: random weights, seed 0).
+        preprocess: applied to the images before a non-autoenc module (e.g. ImageNet's).
         max_points: measure a seeded random subset of this many images (None: all N).
         repeats, fraction: TwoNN's spread from ``repeats`` subsamples of ``fraction`` of the points
             (see :func:`~autoenc.measure.intrinsic_dim.estimate_all`).
@@ -217,7 +187,7 @@ def id_by_layer(model: Any, images: torch.Tensor | np.ndarray, layers: str | Seq
     """
     from autoenc.data.transforms import to_float
 
-    network = _network(model, weights, weights_seed, image_size)
+    network = network_of(model, preprocess)
     names = resolve_layers(layers, network.all(), network.valid())
     x = torch.as_tensor(images)
     if x.ndim != 4:

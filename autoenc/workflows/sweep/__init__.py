@@ -11,17 +11,38 @@ model at each code size), :mod:`.recommend` (summaries and the rule), :mod:`.api
 sweep and its files).
 """
 
-from autoenc.workflows.sweep.orchestrate import ROW_COLUMNS, SweepResult, evaluate_sweep, read_sweep, run_sweep, write_outputs
-from autoenc.workflows.sweep.evaluate import (
+from autoenc.measure.recommend import (
     METRICS,
+    Recommendation,
+    Rule,
+    SizeSummary,
+    recommend,
+    recommend_summary,
+    summarize,
+)
+from autoenc.workflows.sweep.evaluate import (
     CodeMetrics,
     EvalSettings,
     evaluate_model,
     evaluate_run,
     reconstruction_terms,
 )
-from autoenc.workflows.sweep.plan import RunSpec, SweepPlan, make_plan, parse_sizes, read_model_config, run_state
-from autoenc.measure.recommend import Recommendation, Rule, SizeSummary, recommend, recommend_summary, summarize
+from autoenc.workflows.sweep.orchestrate import (
+    ROW_COLUMNS,
+    SweepResult,
+    evaluate_sweep,
+    read_sweep,
+    run_sweep,
+    write_outputs,
+)
+from autoenc.workflows.sweep.plan import (
+    RunSpec,
+    SweepPlan,
+    make_plan,
+    parse_sizes,
+    read_model_config,
+    run_state,
+)
 from autoenc.workflows.sweep.runner import TrainOutcome, train_all
 
 __all__ = [

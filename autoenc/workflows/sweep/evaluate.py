@@ -27,6 +27,8 @@ from typing import Any
 import numpy as np
 import torch
 
+from autoenc.core.defaults import DEFAULT_BATCH_SIZE
+from autoenc.core.errors import UserError
 from autoenc.measure.codes import (
     ACTIVE_THRESHOLD,
     batches,
@@ -34,29 +36,8 @@ from autoenc.measure.codes import (
     encode_all,
     unit_activity,
 )
-from autoenc.core.defaults import DEFAULT_BATCH_SIZE
-from autoenc.core.errors import UserError
 from autoenc.models.autoencoder_module import AutoencoderModule, keep_prefix
 from autoenc.models.vae import gaussian_kl
-
-
-@dataclass(frozen=True)
-class Metric:
-    """A measured quantity: column name, axis label, and which direction is better."""
-
-    name: str
-    label: str
-    better: str  # "lower", "higher" or "" (neither)
-
-
-#: Every metric a sweep reports, in the order of the figure's panels.
-METRICS: tuple[Metric, ...] = (
-    Metric("recon", "reconstruction (nats / image)", "lower"),
-    Metric("neg_elbo", "negative ELBO (nats / image)", "lower"),
-    Metric("twonn", "TwoNN ID of the codes", ""),
-    Metric("active_units", f"active units (Cov > {ACTIVE_THRESHOLD:g})", ""),
-    Metric("probe_accuracy", "linear-probe accuracy", "higher"),
-)
 
 
 @dataclass(frozen=True)
@@ -209,9 +190,10 @@ def evaluate_run(run_dir: str | Path, prefixes: Sequence[int],
                  settings: EvalSettings = EvalSettings()) -> list[CodeMetrics]:
     """Load a run directory's best checkpoint and its data, and measure it on the validation
     split at each code size (the probe trains on the training split)."""
-    from autoenc.runs.run import load_run
+    from autoenc.runs.run import Run
 
-    model, dm, _ = load_run(run_dir)
+    opened = Run.open(run_dir)
+    model, dm = opened.model, opened.datamodule
     val = dm.arrays("val")
     train = dm.arrays("train") if settings.probe and val.targets is not None else None
     return evaluate_model(model, val.images, prefixes, val_targets=val.targets,

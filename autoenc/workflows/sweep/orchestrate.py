@@ -25,8 +25,14 @@ from typing import Any
 
 from autoenc.core.atomic import atomic_file
 from autoenc.core.errors import UserError
-
-from autoenc.workflows.sweep.sweep_cost import sweep_cost_line
+from autoenc.measure.recommend import (
+    Recommendation,
+    Rule,
+    SizeSummary,
+    SweepCurves,
+    recommend_summary,
+    summarize,
+)
 from autoenc.workflows.sweep.evaluate import CodeMetrics, EvalSettings, evaluate_run
 from autoenc.workflows.sweep.plan import (
     EVALUATION,
@@ -37,8 +43,8 @@ from autoenc.workflows.sweep.plan import (
     read_marker,
     run_root,
 )
-from autoenc.measure.recommend import Recommendation, Rule, SizeSummary, recommend_summary, summarize
 from autoenc.workflows.sweep.runner import TrainOutcome, check_config_builds, train_all
+from autoenc.workflows.sweep.sweep_cost import sweep_cost_line
 
 CSV_NAME = "sweep.csv"
 JSON_NAME = "sweep.json"
@@ -51,7 +57,7 @@ Log = Callable[[str], None]
 
 
 @dataclass
-class SweepResult:
+class SweepResult(SweepCurves):
     """A measured sweep.
 
     Attributes:
@@ -64,14 +70,8 @@ class SweepResult:
         trained: what this invocation did to each run (empty when read back from disk).
     """
 
-    name: str
-    ordered: bool
-    sizes: list[int]
-    seeds: list[int]
-    rows: list[dict[str, Any]]
-    summary: list[SizeSummary]
-    recommendation: Recommendation
-    variational: bool
+    rows: list[dict[str, Any]] = field(default_factory=list)
+    variational: bool = False
     trained: list[TrainOutcome] = field(default_factory=list)
 
     def to_dict(self) -> dict[str, Any]:

@@ -21,8 +21,15 @@ from pathlib import Path
 from typing import Any, Literal
 
 from autoenc.core.errors import UserError
-
-from autoenc.workflows.sweep.plan import RunSpec, SweepPlan, read_marker, run_root, run_state, version_dir, write_marker
+from autoenc.workflows.sweep.plan import (
+    RunSpec,
+    SweepPlan,
+    read_marker,
+    run_root,
+    run_state,
+    version_dir,
+    write_marker,
+)
 
 TRAIN_LOG = "train.log"
 Log = Callable[[str], None]
