@@ -1,0 +1,513 @@
+"""Regenerate every number and picture of docs/guide.md.
+
+    python scripts/guide.py                  # CPU scale (< 30 min of CPU on 2 cores): docs/guide.md + docs/guide/
+    python scripts/guide.py --tiny --out /tmp/g --markdown /tmp/g/guide.md   # everything at a tiny size (the test)
+
+Each section of the guide is one function below. It runs the exact ``autoenc`` commands the guide
+shows (formatted from the same strings at the chosen scale, so the text cannot drift from what
+ran), reads what they wrote, copies the pictures into ``--out`` and returns the values that fill
+``scripts/guide_template.md``. Nothing in the guide is typed by hand: every number comes from
+this run, and the page states the machine, the date and what each section cost (CPU seconds of
+this process, and wall seconds, which on a shared machine are larger).
+
+The commands run in this process through the ``autoenc`` entry point (one torch import for the
+whole guide) with the working directory set to ``--work``, where ``configs`` links to the
+repository's configs, exactly as a reader runs them from the repository root.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import csv
+import io
+import json
+import os
+import platform
+import shlex
+import shutil
+import string
+import sys
+import tempfile
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any
+
+REPO = Path(__file__).resolve().parents[1]
+TEMPLATE = REPO / "scripts" / "guide_template.md"
+
+
+@dataclass(frozen=True)
+class Scale:
+    """Sizes of every experiment of the guide (the CPU run and the tiny test run)."""
+
+    name: str
+    dims: str  # flat latent sizes of the sweep
+    seeds: int
+    epochs: int  # digits epochs per sweep run
+    fit_options: str  # options of every sweep fit (autoenc.fit's names)
+    sprites_epochs: int
+    sprites_subset: int  # sprites images used by the traversal / MI section (0: the config's all)
+    disent_n: int  # codes for the mutual-information map
+    id_repeats: int
+    retrains: int  # how many times a last layer is retrained in the caching comparison
+
+
+CPU = Scale("cpu", dims="2,4,8,16,32,64", seeds=2, epochs=40, fit_options="{}", sprites_epochs=15,
+            sprites_subset=0, disent_n=4000, id_repeats=5, retrains=10)
+TINY = Scale("tiny", dims="2,8", seeds=1, epochs=1, fit_options="{data.subset: 400}", sprites_epochs=1,
+             sprites_subset=600, disent_n=300, id_repeats=2, retrains=3)
+SCALES = {s.name: s for s in (CPU, TINY)}
+
+
+@dataclass
+class Guide:
+    """The state of one regeneration: where commands run, where pictures go, what was measured."""
+
+    scale: Scale
+    work: Path  # commands' working directory (runs, sweeps, caches)
+    out: Path  # docs/guide: the pictures
+    values: dict[str, Any] = field(default_factory=dict)
+    log: Callable[[str], None] = print
+
+    def command(self, text: str, **extra: Any) -> tuple[str, str]:
+        """Format the command ``text`` with the scale's fields (and ``extra``), run it in
+        ``work`` and return (the command as run, its standard output). A non-zero exit fails."""
+        from autoenc.cli.main import main
+
+        line = text.format(s=self.scale, **extra)
+        argv = shlex.split(line)
+        assert argv[0] == "autoenc", line
+        self.log(f"$ {line}")
+        buffer = io.StringIO()
+        with _chdir(self.work), contextlib.redirect_stdout(_Tee(buffer, sys.stdout)):
+            code = main(argv[1:])
+        if code:
+            raise SystemExit(f"guide: `{line}` exited with code {code}")
+        return line, buffer.getvalue()
+
+    def picture(self, source: Path, name: str) -> str:
+        """Copy a picture a command wrote into ``out``; returns its name there."""
+        self.out.mkdir(parents=True, exist_ok=True)
+        shutil.copyfile(self.work / source, self.out / name)
+        return name
+
+
+class _Tee(io.TextIOBase):
+    def __init__(self, *streams: Any) -> None:
+        self.streams = streams
+
+    def write(self, text: str) -> int:
+        for s in self.streams:
+            s.write(text)
+        return len(text)
+
+    def flush(self) -> None:
+        for s in self.streams:
+            s.flush()
+
+
+@contextlib.contextmanager
+def _chdir(path: Path) -> Iterator[None]:
+    before = Path.cwd()
+    os.chdir(path)
+    try:
+        yield
+    finally:
+        os.chdir(before)
+
+
+def block(*lines: str) -> str:
+    """A fenced shell block of commands."""
+    return "```bash\n" + "\n".join(lines) + "\n```"
+
+
+def table(header: list[str], rows: list[list[Any]]) -> str:
+    """A markdown table."""
+    out = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
+    out += ["| " + " | ".join(str(c) for c in row) + " |" for row in rows]
+    return "\n".join(out)
+
+
+# ---------------------------------------------------------------- sections
+
+COST_PY = """\
+from autoenc.nets.cost import bottleneck_vs_plain
+
+costs = bottleneck_vs_plain(channels=256, width=64, size=56)   # He et al. 2016, fig. 5
+for name, cost in costs.items():
+    print(name, cost.params, cost.macs)                        # parameters, multiply-adds per image
+"""
+
+
+def section_bottleneck(g: Guide) -> None:
+    """What a bottleneck is: the ResNet block against two 3x3 convolutions, counted by the nets' cost function."""
+    scope: dict[str, Any] = {}
+    with contextlib.redirect_stdout(io.StringIO()):
+        exec(compile(COST_PY, "guide:bottleneck", "exec"), scope)
+    costs = scope["costs"]
+    b, p = costs["bottleneck"], costs["two_3x3"]
+    g.values.update(
+        cost_py="```python\n" + COST_PY + "```",
+        cost_table=table(["block (256 channels, 56 x 56 map)", "parameters", "multiply-adds per image"], [
+            ["1x1 256->64, 3x3 64->64, 1x1 64->256 (bottleneck)", f"{b.params:,}", f"{b.macs:,}"],
+            ["two 3x3 256->256", f"{p.params:,}", f"{p.macs:,}"],
+            ["ratio", f"{p.params / b.params:.1f} x", f"{p.macs / b.macs:.1f} x"]]),
+        cost_param_ratio=f"{p.params / b.params:.0f}",
+        cost_mac_ratio=f"{p.macs / b.macs:.0f}",
+    )
+
+
+SWEEP = ("autoenc sweep configs/digits_ae.yaml --latent_dims {s.dims} --seeds {s.seeds} "
+         "--max_epochs {s.epochs} --fit '{s.fit_options}' --out guide_runs/sweep_flat")
+
+
+def _read_csv(path: Path) -> list[dict[str, str]]:
+    with path.open(newline="") as f:
+        return list(csv.DictReader(f))
+
+
+def section_width(g: Guide) -> None:
+    """How wide: the sweep over flat latent sizes, its curve and its recommendation."""
+    line, _ = g.command(SWEEP)
+    sweep = json.loads((g.work / "guide_runs/sweep_flat/sweep.json").read_text())
+    rec = sweep["recommendation"]
+    g.values.update(
+        sweep_cmd=block(line),
+        sweep_png=g.picture(Path("guide_runs/sweep_flat/sweep.png"), "sweep_flat.png"),
+        sweep_text=(g.work / "guide_runs/sweep_flat/recommendation.txt").read_text().strip(),
+        sweep_choice=rec["latent_dim"],
+    )
+
+
+REGULARISER_PY = """\
+import autoenc
+import torch
+
+def loss(run, split):                           # nats per image, the model in eval mode
+    run.model.eval()
+    with torch.no_grad():
+        return float(run.model(run.images(split)).loss)
+
+run = autoenc.load("guide_runs/sweep_flat/runs/d8_s0/version_0")
+print(loss(run, "train"), loss(run, "val"))
+"""
+
+
+def section_regulariser(g: Guide) -> None:
+    """Is it a regulariser: train vs validation loss and probe accuracy against size, over seeds."""
+    import numpy as np
+    import torch
+
+    import autoenc
+
+    rows = _read_csv(g.work / "guide_runs/sweep_flat/sweep.csv")
+    measured: dict[int, list[tuple[float, float, float]]] = {}
+    for row in rows:
+        run = autoenc.load(g.work / "guide_runs/sweep_flat" / row["run"])
+        run.model.eval()
+        with torch.no_grad():
+            train = float(run.model(run.images("train")).loss)
+            val = float(run.model(run.images("val")).loss)
+        measured.setdefault(int(row["latent_dim"]), []).append((train, val, float(row["probe_accuracy"])))
+    sizes = sorted(measured)
+    stats = {d: (np.mean(measured[d], axis=0), np.std(measured[d], axis=0)) for d in sizes}
+    fmt = lambda m, s: f"{m:.2f} ± {s:.2f}"  # noqa: E731
+    out_rows = [[d, fmt(stats[d][0][0], stats[d][1][0]), fmt(stats[d][0][1], stats[d][1][1]),
+                 fmt(stats[d][0][1] - stats[d][0][0], np.std([v - t for t, v, _ in measured[d]])),
+                 fmt(stats[d][0][2], stats[d][1][2])] for d in sizes]
+    gaps = {d: stats[d][0][1] - stats[d][0][0] for d in sizes}
+    best_val = min(sizes, key=lambda d: stats[d][0][1])
+    best_probe = max(sizes, key=lambda d: stats[d][0][2])
+    widest, narrowest = sizes[-1], sizes[0]
+    _regulariser_figure(sizes, stats, g.out / "regulariser.png")
+    g.values.update(
+        reg_py="```python\n" + REGULARISER_PY + "```",
+        reg_table=table(["latent size", "train nats/image", "val nats/image", "gap (val - train)",
+                         "linear-probe accuracy (val)"], out_rows),
+        reg_png="regulariser.png",
+        reg_seeds=len(rows) // len(sizes),
+        reg_best_val=best_val, reg_best_probe=best_probe,
+        reg_gap_narrow=f"{gaps[narrowest]:.2f}", reg_gap_wide=f"{gaps[widest]:.2f}",
+        reg_narrow=narrowest, reg_wide=widest,
+        reg_verdict=_verdict(sizes, stats, gaps),
+        reg_acc_narrow=f"{stats[narrowest][0][2]:.3f}", reg_acc_best=f"{stats[best_probe][0][2]:.3f}",
+    )
+
+
+def _verdict(sizes: list[int], stats: dict[int, Any], gaps: dict[int, float]) -> str:
+    """The regulariser question answered from the numbers (whichever way they say)."""
+    widest, narrowest = sizes[-1], sizes[0]
+    val = {d: stats[d][0][1] for d in sizes}
+    spread = max(stats[d][1][1] for d in sizes)
+    parts = []
+    if gaps[widest] > gaps[narrowest] + spread:
+        parts.append(f"the generalisation gap grows with the width ({gaps[narrowest]:.2f} nats at size {narrowest}, "
+                     f"{gaps[widest]:.2f} at size {widest}): a narrower code does overfit less")
+    else:
+        parts.append(f"the generalisation gap does not grow beyond the seed spread ({gaps[narrowest]:.2f} nats at "
+                     f"size {narrowest}, {gaps[widest]:.2f} at size {widest}, spread up to {spread:.2f}): on this data "
+                     "squeezing does not make the model generalise better")
+    best = min(sizes, key=val.get)
+    if best == widest:
+        parts.append("the validation loss is lowest at the widest code, so the squeeze only costs")
+    elif best == narrowest:
+        parts.append("the validation loss is lowest at the narrowest code, so here squeezing helps")
+    else:
+        parts.append(f"the validation loss is lowest at size {best}, between the extremes: wider codes fit the "
+                     "training images better than they fit new ones")
+    return "; ".join(parts) + "."
+
+
+def _regulariser_figure(sizes: list[int], stats: dict[int, Any], path: Path) -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, (ax1, ax2) = plt.subplots(1, 2, figsize=(9, 3.4))
+    for i, label in ((0, "train"), (1, "validation")):
+        ax1.errorbar(sizes, [stats[d][0][i] for d in sizes], [stats[d][1][i] for d in sizes], marker="o",
+                     capsize=3, label=label)
+    ax1.set(xscale="log", xlabel="latent size", ylabel="nats / image", title="reconstruction loss")
+    ax1.set_xticks(sizes, [str(d) for d in sizes])
+    ax1.legend()
+    ax2.errorbar(sizes, [stats[d][0][2] for d in sizes], [stats[d][1][2] for d in sizes], marker="o", capsize=3)
+    ax2.set(xscale="log", xlabel="latent size", ylabel="accuracy", title="linear probe on the codes (val)")
+    ax2.set_xticks(sizes, [str(d) for d in sizes])
+    fig.tight_layout()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+
+
+ID_CMD = "autoenc id {run} --out guide_runs/id --repeats {s.id_repeats} --estimators '[twonn, mle]'"
+
+
+def section_dimension(g: Guide) -> None:
+    """Are the features lower-dimensional: ID of the images and of the codes of the chosen run."""
+    choice = g.values["sweep_choice"]
+    run = f"guide_runs/sweep_flat/runs/d{choice}_s0/version_0"
+    line, _ = g.command(ID_CMD, run=run)
+    rows = []
+    found: dict[str, dict[str, Any]] = {}
+    for path in sorted((g.work / "guide_runs/id").glob("intrinsic_dim_*.json")):
+        data = json.loads(path.read_text())
+        label = path.stem.removeprefix("intrinsic_dim_")
+        found[label] = {r["estimator"]: r for r in data["results"]}
+        for r in data["results"]:
+            spread = "" if r["spread"] is None else f" ± {r['spread']:.2f}"
+            rows.append([label, "x".join(str(v) for v in data["shape"][1:]), r["estimator"], f"{r['value']:.2f}{spread}"])
+    images, codes = found["images"]["twonn"], found["codes"]["twonn"]
+    margin = (images["spread"] or 0.0) + (codes["spread"] or 0.0)
+    if codes["value"] < images["value"] - margin:
+        verdict = "Yes, measurably"
+    elif codes["value"] > images["value"] + margin:
+        verdict = "Not here: the codes measure higher than the images"
+    else:
+        verdict = "Not measurably here: the two agree within their spreads"
+    g.values.update(
+        id_verdict=verdict,
+        id_cmd=block(line),
+        id_table=table(["measured", "ambient size", "estimator", "intrinsic dimension"], rows),
+        id_choice=choice,
+        id_images=f"{found['images']['twonn']['value']:.1f}",
+        id_codes=f"{found['codes']['twonn']['value']:.1f}",
+        id_png=g.picture(Path("guide_runs/id/intrinsic_dim_codes.png"), "id_codes.png"),
+    )
+
+
+SPRITES_FIT = ("autoenc fit -c configs/sprites_tcvae_small.yaml --trainer.max_epochs {s.sprites_epochs} "
+               "--trainer.default_root_dir guide_runs/fits{subset}")
+TRAVERSE = "autoenc traverse {run} --out guide_runs/traverse --count 1"
+DISENTANGLE = "autoenc disentangle {run} --out guide_runs/disentangle --metrics '[mig, sap]' --n {s.disent_n} --jobs 1"
+
+
+def section_units(g: Guide) -> None:
+    """What each unit does: a traversal and the mutual-information map of a beta-TCVAE on sprites."""
+    subset = f" --data.subset {g.scale.sprites_subset}" if g.scale.sprites_subset else ""
+    fit, _ = g.command(SPRITES_FIT, subset=subset)
+    run = "guide_runs/fits/sprites_tcvae_small/version_0"
+    traverse, _ = g.command(TRAVERSE, run=run)
+    disent, out = g.command(DISENTANGLE, run=run)
+    report = json.loads((g.work / "guide_runs/disentangle/disentanglement.json").read_text())
+    g.values.update(
+        units_cmd=block(fit, traverse, disent),
+        units_traverse=g.picture(Path("guide_runs/traverse/traversal.png"), "sprites_traversal.png"),
+        units_mi=g.picture(Path("guide_runs/disentangle/disentanglement_mi.png"), "sprites_mi.png"),
+        units_scores=", ".join(f"{k.upper()} {v:.3f}" for k, v in report["scores"].items()),
+    )
+
+
+FEATURES = "autoenc features {run} --split {split} --cache guide_runs/cache_{split}"
+PROBE = "autoenc probe guide_runs/cache_train --test_cache guide_runs/cache_val --json guide_runs/probe.json"
+
+
+def section_features(g: Guide) -> None:
+    """Bottleneck features: cache the codes once, train the last layer on the cache; what caching saves."""
+    import numpy as np
+
+    import autoenc
+
+    choice = g.values["sweep_choice"]
+    run_dir = f"guide_runs/sweep_flat/runs/d{choice}_s0/version_0"
+    lines = [g.command(FEATURES, run=run_dir, split=split)[0] for split in ("train", "val")]
+    started = time.perf_counter()
+    probe_line, _ = g.command(PROBE)
+    probe_wall = time.perf_counter() - started
+    probe = json.loads((g.work / "guide_runs/probe.json").read_text())
+    # What the cache saves: encoding the training images (done once with a cache, before every
+    # retraining without one) against training the last layer on the codes.
+    run = autoenc.load(g.work / run_dir)
+    images = run.images("train")
+    encode_s = _best_of(lambda: run.encode(images), 3)
+    cached = np.load(g.work / "guide_runs/cache_train/features.npy")
+    targets = np.load(g.work / "guide_runs/cache_train/targets.npy")
+    from sklearn.linear_model import LogisticRegression
+
+    fit_s = _best_of(lambda: LogisticRegression(max_iter=1000).fit(cached, targets), 3)
+    r = g.scale.retrains
+    without, with_cache = r * (encode_s + fit_s), encode_s + r * fit_s
+    g.values.update(
+        feat_cmd=block(*lines, probe_line),
+        feat_accuracy=_probe_accuracy(probe),
+        feat_n=len(images),
+        feat_encode_ms=f"{encode_s * 1e3:.0f}",
+        feat_fit_ms=f"{fit_s * 1e3:.0f}",
+        feat_retrains=r,
+        feat_speedup=f"{without / with_cache:.1f}",
+        feat_probe_wall=f"{probe_wall:.1f}",
+    )
+
+
+def _probe_accuracy(probe: dict[str, Any]) -> str:
+    """Accuracy with its 95% interval and the chance level, from ``autoenc probe --json``."""
+    return (f"{probe['accuracy']:.3f} (95% interval {probe['ci_low']:.3f}-{probe['ci_high']:.3f}, "
+            f"chance {probe['chance']:.3f}, {probe['n_train']} training and {probe['n_test']} test items)")
+
+
+def _best_of(work: Callable[[], Any], repeats: int) -> float:
+    times = []
+    for _ in range(repeats):
+        start = time.perf_counter()
+        work()
+        times.append(time.perf_counter() - start)
+    return min(times)
+
+
+SECTIONS: list[tuple[str, Callable[[Guide], None]]] = [
+    ("bottleneck", section_bottleneck),
+    ("width", section_width),
+    ("regulariser", section_regulariser),
+    ("dimension", section_dimension),
+    ("units", section_units),
+    ("features", section_features),
+]
+
+
+# ---------------------------------------------------------------- the page
+
+def machine() -> str:
+    """CPU model, cores, torch version, load average, date: what the numbers were measured on."""
+    import torch
+
+    model = platform.processor() or "unknown CPU"
+    with contextlib.suppress(OSError):
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                model = line.split(":", 1)[1].strip()
+                break
+    load = ", ".join(f"{v:.1f}" for v in os.getloadavg())
+    return (f"{model}, {os.cpu_count()} cores visible, torch {torch.__version__} with "
+            f"{torch.get_num_threads()} thread(s), Python {platform.python_version()}; "
+            f"load average {load} at the start")
+
+
+VALUES = "values.json"
+
+
+def run_guide(scale: Scale, work: Path, out: Path, markdown: Path | None,
+              only: list[str] | None = None, log: Callable[[str], None] = print) -> dict[str, Any]:
+    """Run every section (or ``only`` those) at ``scale`` with the commands in ``work``, write the
+    pictures and ``values.json`` (every value measured, merged with those of earlier runs of other
+    sections) to ``out`` and, when ``markdown`` is given and every value is there, the filled
+    template. Returns the values."""
+    import torch
+
+    unknown = sorted(set(only or ()) - {name for name, _ in SECTIONS})
+    if unknown:
+        raise SystemExit(f"guide: no section {unknown}; sections: {[name for name, _ in SECTIONS]}")
+    torch.set_num_threads(1)
+    work.mkdir(parents=True, exist_ok=True)
+    if not (work / "configs").exists():
+        (work / "configs").symlink_to(REPO / "configs")
+    stored = out / VALUES
+    g = Guide(scale, work, out, log=log)
+    if only and stored.is_file():
+        g.values.update(json.loads(stored.read_text()))
+    g.values.update(_out=str(out), machine=machine(), date=datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
+                    scale=scale.name)
+    sections = g.values.setdefault("_sections", {})
+    for name, section in SECTIONS:
+        if only and name not in only:
+            continue
+        cpu, wall = time.process_time(), time.perf_counter()
+        section(g)
+        cpu, wall = time.process_time() - cpu, time.perf_counter() - wall
+        g.values[f"cost_{name}"] = f"{cpu:.0f} s of CPU ({wall:.0f} s wall)"
+        sections[name] = {"cpu_s": round(cpu, 1), "wall_s": round(wall, 1), "date": g.values["date"],
+                          "scale": scale.name}
+        log(f"guide: section {name}: {cpu:.1f} s CPU, {wall:.1f} s wall")
+    g.values["costs"] = table(["section", "CPU s", "wall s", "measured"], [
+        [name, f"{sections[name]['cpu_s']:.0f}", f"{sections[name]['wall_s']:.0f}", sections[name]["date"]]
+        for name, _ in SECTIONS if name in sections])
+    g.values["total_cpu"] = f"{sum(v['cpu_s'] for v in sections.values()) / 60:.1f}"
+    g.values["total_wall"] = f"{sum(v['wall_s'] for v in sections.values()) / 60:.1f}"
+    g.values["load_end"] = ", ".join(f"{v:.1f}" for v in os.getloadavg())
+    out.mkdir(parents=True, exist_ok=True)
+    _atomic_text(stored, json.dumps(g.values, indent=1, default=str) + "\n")
+    if markdown is not None:
+        write_page(g.values, markdown)
+        log(f"guide: wrote {markdown} and the pictures in {out}")
+    return g.values
+
+
+def write_page(values: dict[str, Any], markdown: Path) -> None:
+    """Fill the template with ``values``; a value missing from them is an error, not a blank."""
+    missing = sorted({m.group("named") or m.group("braced") for m in string.Template.pattern.finditer(
+        TEMPLATE.read_text()) if (m.group("named") or m.group("braced"))} - set(values) - {"pics"})
+    if missing:
+        raise SystemExit(f"guide: no values for {missing}; run the sections that measure them")
+    pictures = os.path.relpath(values["_out"], markdown.parent)
+    _atomic_text(markdown, string.Template(TEMPLATE.read_text()).substitute(
+        {k: v for k, v in values.items() if not k.startswith("_")}, pics=pictures))
+
+
+def _atomic_text(path: Path, text: str) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(path.name + ".tmp")
+    tmp.write_text(text)
+    tmp.replace(path)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--tiny", action="store_true", help="everything at a tiny size (for the test)")
+    parser.add_argument("--out", type=Path, default=REPO / "docs" / "guide", help="pictures directory")
+    parser.add_argument("--markdown", type=Path, default=REPO / "docs" / "guide.md", help="the page to write")
+    parser.add_argument("--work", type=Path, default=None,
+                        help="where the commands run and their runs go (default: a new temporary directory)")
+    parser.add_argument("--only", nargs="*", default=None,
+                        help="run only these sections; the others' values come from --out's values.json")
+    args = parser.parse_args(argv)
+    work = args.work or Path(tempfile.mkdtemp(prefix="autoenc_guide_"))
+    print(f"guide: scale {'tiny' if args.tiny else 'cpu'}, commands run in {work}")
+    run_guide(TINY if args.tiny else CPU, work.resolve(), args.out.resolve(), args.markdown.resolve(), args.only)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
