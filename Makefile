@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test lint bench clean-venv
+.PHONY: demo test guide lint bench clean-venv
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -18,6 +18,10 @@ demo: $(STAMP)
 
 test: $(STAMP)
 	$(BIN)/python -m pytest -q
+
+# Regenerates docs/guide.md and its pictures in docs/guide/ (~30 min of CPU on 2 cores; scripts/guide.py).
+guide: $(STAMP)
+	$(BIN)/python scripts/guide.py
 
 lint: $(STAMP)
 	$(BIN)/ruff check autoenc scripts tests

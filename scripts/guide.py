@@ -32,7 +32,7 @@ import tempfile
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -48,7 +48,7 @@ class Scale:
     dims: str  # flat latent sizes of the sweep
     seeds: int
     epochs: int  # digits epochs per sweep run
-    fit_options: str  # options of every sweep fit (autoenc.fit's names)
+    sweep_options: str  # more sweep options (data.subset for the tiny run)
     sprites_epochs: int
     sprites_subset: int  # sprites images used by the traversal / MI section (0: the config's all)
     disent_n: int  # codes for the mutual-information map
@@ -56,9 +56,9 @@ class Scale:
     retrains: int  # how many times a last layer is retrained in the caching comparison
 
 
-CPU = Scale("cpu", dims="2,4,8,16,32,64", seeds=2, epochs=40, fit_options="{}", sprites_epochs=15,
+CPU = Scale("cpu", dims="2,4,8,16,32,64", seeds=2, epochs=40, sweep_options="", sprites_epochs=15,
             sprites_subset=0, disent_n=4000, id_repeats=5, retrains=10)
-TINY = Scale("tiny", dims="2,8", seeds=1, epochs=1, fit_options="{data.subset: 400}", sprites_epochs=1,
+TINY = Scale("tiny", dims="2,8", seeds=1, epochs=1, sweep_options=" --fit '{data.subset: 400}'", sprites_epochs=1,
              sprites_subset=600, disent_n=300, id_repeats=2, retrains=3)
 SCALES = {s.name: s for s in (CPU, TINY)}
 
@@ -120,6 +120,18 @@ def _chdir(path: Path) -> Iterator[None]:
         os.chdir(before)
 
 
+def command_pattern(text: str, scale: Scale) -> str:
+    """A regular expression matching command ``text`` at ``scale`` whatever its other fields
+    (a run directory, a split) were: what the page must contain for each command."""
+    import re
+
+    fields = {m: "\x00" for m in re.findall(r"{(\w+)}", text)}
+    return ".*?".join(re.escape(part) for part in text.format(s=scale, **fields).split("\x00"))
+
+
+COMMANDS: list[str] = []  # filled below: every command the guide shows
+
+
 def block(*lines: str) -> str:
     """A fenced shell block of commands."""
     return "```bash\n" + "\n".join(lines) + "\n```"
@@ -162,7 +174,7 @@ def section_bottleneck(g: Guide) -> None:
 
 
 SWEEP = ("autoenc sweep configs/digits_ae.yaml --latent_dims {s.dims} --seeds {s.seeds} "
-         "--max_epochs {s.epochs} --fit '{s.fit_options}' --out guide_runs/sweep_flat")
+         "--max_epochs {s.epochs}{s.sweep_options} --out guide_runs/sweep_flat")
 
 
 def _read_csv(path: Path) -> list[dict[str, str]]:
@@ -398,6 +410,8 @@ def _best_of(work: Callable[[], Any], repeats: int) -> float:
     return min(times)
 
 
+COMMANDS += [SWEEP, ID_CMD, SPRITES_FIT, TRAVERSE, DISENTANGLE, FEATURES, PROBE]
+
 SECTIONS: list[tuple[str, Callable[[Guide], None]]] = [
     ("bottleneck", section_bottleneck),
     ("width", section_width),
@@ -448,7 +462,7 @@ def run_guide(scale: Scale, work: Path, out: Path, markdown: Path | None,
     g = Guide(scale, work, out, log=log)
     if only and stored.is_file():
         g.values.update(json.loads(stored.read_text()))
-    g.values.update(_out=str(out), machine=machine(), date=datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
+    g.values.update(_out=str(out), machine=machine(), date=datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC"),
                     scale=scale.name)
     sections = g.values.setdefault("_sections", {})
     for name, section in SECTIONS:
@@ -500,9 +514,15 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--markdown", type=Path, default=REPO / "docs" / "guide.md", help="the page to write")
     parser.add_argument("--work", type=Path, default=None,
                         help="where the commands run and their runs go (default: a new temporary directory)")
+    parser.add_argument("--render", action="store_true",
+                        help="only fill the template again from --out's values.json (after editing its text)")
     parser.add_argument("--only", nargs="*", default=None,
                         help="run only these sections; the others' values come from --out's values.json")
     args = parser.parse_args(argv)
+    if args.render:
+        write_page(json.loads((args.out / VALUES).read_text()), args.markdown.resolve())
+        print(f"guide: wrote {args.markdown}")
+        return 0
     work = args.work or Path(tempfile.mkdtemp(prefix="autoenc_guide_"))
     print(f"guide: scale {'tiny' if args.tiny else 'cpu'}, commands run in {work}")
     run_guide(TINY if args.tiny else CPU, work.resolve(), args.out.resolve(), args.markdown.resolve(), args.only)
