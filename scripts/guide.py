@@ -53,13 +53,13 @@ class Scale:
     sprites_subset: int  # sprites images used by the traversal / MI section (0: the config's all)
     disent_n: int  # codes for the mutual-information map
     id_repeats: int
-    retrains: int  # how many times a last layer is retrained in the caching comparison
+    retrain_epochs: int  # most epochs of autoenc retrain
 
 
 CPU = Scale("cpu", dims="2,4,8,16,32,64", seeds=2, epochs=40, sweep_options="", sprites_epochs=15,
-            sprites_subset=0, disent_n=4000, id_repeats=5, retrains=10)
+            sprites_subset=0, disent_n=4000, id_repeats=5, retrain_epochs=200)
 TINY = Scale("tiny", dims="2,8", seeds=1, epochs=1, sweep_options=" --fit '{data.subset: 400}'", sprites_epochs=1,
-             sprites_subset=600, disent_n=300, id_repeats=2, retrains=3)
+             sprites_subset=600, disent_n=300, id_repeats=2, retrain_epochs=3)
 SCALES = {s.name: s for s in (CPU, TINY)}
 
 
@@ -332,6 +332,36 @@ def section_dimension(g: Guide) -> None:
     )
 
 
+LAYERS = "autoenc id {run} --layers all --out guide_runs/id_layers"
+
+
+def section_layers(g: Guide) -> None:
+    """The ID layer by layer through the chosen autoencoder: input, encoder stages, code, decoder."""
+    choice = g.values["sweep_choice"]
+    line, _ = g.command(LAYERS, run=f"guide_runs/sweep_flat/runs/d{choice}_s0/version_0")
+    profile = json.loads((g.work / "guide_runs/id_layers/id_layers.json").read_text())
+    layers = profile["layers"]
+    rows = []
+    for layer in layers:
+        spread = layer["id"]["spread"]
+        rows.append([f"`{layer['layer']}`", layer["width"],
+                     f"{layer['id']['value']:.2f}" + ("" if spread is None else f" ± {spread:.2f}")])
+    lowest = min(layers, key=lambda layer: layer["id"]["value"])
+    code = next((layer for layer in layers if layer["layer"] == "code"), None)
+    if code is not None and lowest is code:
+        verdict = "the code has the lowest ID of all layers: the profile dips at the bottleneck"
+    else:
+        verdict = (f"the lowest ID is at `{lowest['layer']}` ({lowest['id']['value']:.2f}), not at the code "
+                   f"({code['id']['value']:.2f})" if code is not None else "the profile names no code layer")
+    g.values.update(
+        layers_cmd=block(line),
+        layers_table=table(["layer", "width (values per image)", "TwoNN ID"], rows),
+        layers_png=g.picture(Path("guide_runs/id_layers/id_layers.png"), "id_layers.png"),
+        layers_verdict=verdict,
+        layers_n=profile["n"],
+    )
+
+
 SPRITES_FIT = ("autoenc fit -c configs/sprites_tcvae_small.yaml --trainer.max_epochs {s.sprites_epochs} "
                "--trainer.default_root_dir guide_runs/fits{subset}")
 TRAVERSE = "autoenc traverse {run} --out guide_runs/traverse --count 1"
@@ -359,39 +389,62 @@ PROBE = "autoenc probe guide_runs/cache_train --test_cache guide_runs/cache_val 
 
 
 def section_features(g: Guide) -> None:
-    """Bottleneck features: cache the codes once, train the last layer on the cache; what caching saves."""
-    import numpy as np
-
-    import autoenc
-
+    """Bottleneck features: cache the codes of each split once, probe the cache."""
     choice = g.values["sweep_choice"]
     run_dir = f"guide_runs/sweep_flat/runs/d{choice}_s0/version_0"
     lines = [g.command(FEATURES, run=run_dir, split=split)[0] for split in ("train", "val")]
-    started = time.perf_counter()
     probe_line, _ = g.command(PROBE)
-    probe_wall = time.perf_counter() - started
     probe = json.loads((g.work / "guide_runs/probe.json").read_text())
-    # What the cache saves: encoding the training images (done once with a cache, before every
-    # retraining without one) against training the last layer on the codes.
-    run = autoenc.load(g.work / run_dir)
-    images = run.images("train")
-    encode_s = _best_of(lambda: run.encode(images), 3)
-    cached = np.load(g.work / "guide_runs/cache_train/features.npy")
-    targets = np.load(g.work / "guide_runs/cache_train/targets.npy")
-    from sklearn.linear_model import LogisticRegression
+    g.values.update(feat_cmd=block(*lines, probe_line), feat_accuracy=_probe_accuracy(probe))
 
-    fit_s = _best_of(lambda: LogisticRegression(max_iter=1000).fit(cached, targets), 3)
-    r = g.scale.retrains
-    without, with_cache = r * (encode_s + fit_s), encode_s + r * fit_s
+
+RETRAIN = ("autoenc retrain guide_runs/cache_train --out guide_runs/{name} --epochs {s.retrain_epochs}{distort} "
+           "--json guide_runs/{name}.json")
+PNG_PY = """\
+import autoenc
+from pathlib import Path
+from PIL import Image
+
+run = autoenc.load("RUN")
+images, labels = run.images("val"), run.targets("val")      # the validation split: not in the train cache
+for i, (image, label) in enumerate(zip(images, labels)):
+    path = Path(f"guide_runs/val_png/{int(label)}/{i:04d}.png")
+    path.parent.mkdir(parents=True, exist_ok=True)
+    Image.fromarray((image[0].numpy() * 255).round().astype("uint8")).save(path)
+"""
+PREDICT = "autoenc predict guide_runs/classifier guide_runs/val_png --csv guide_runs/predictions.csv"
+DISTORT = " --random_brightness 0.2"
+
+
+def section_classifier(g: Guide) -> None:
+    """Retrain a last layer on the cache, keep it as a classifier, predict image files; the cache's
+    speed-up measured against re-encoding (distorted) images every epoch."""
+    choice = g.values["sweep_choice"]
+    run_dir = f"guide_runs/sweep_flat/runs/d{choice}_s0/version_0"
+    retrain, _ = g.command(RETRAIN, name="classifier", distort="")
+    distorted, _ = g.command(RETRAIN, name="classifier_distorted", distort=DISTORT)
+    cached = json.loads((g.work / "guide_runs/classifier.json").read_text())
+    encoded = json.loads((g.work / "guide_runs/classifier_distorted.json").read_text())
+    png_py = PNG_PY.replace("RUN", run_dir)
+    with _chdir(g.work):
+        exec(compile(png_py, "guide:png", "exec"), {"__name__": "__guide__"})
+    predict, _ = g.command(PREDICT)
+    with (g.work / "guide_runs/predictions.csv").open(newline="") as f:
+        rows = list(csv.DictReader(f))
+    right = sum(Path(r["path"]).parent.name == r["label"] for r in rows)
+    per_epoch = cached["seconds"] / cached["epochs"]
+    per_epoch_encoded = encoded["seconds"] / encoded["epochs"]
     g.values.update(
-        feat_cmd=block(*lines, probe_line),
-        feat_accuracy=_probe_accuracy(probe),
-        feat_n=len(images),
-        feat_encode_ms=f"{encode_s * 1e3:.0f}",
-        feat_fit_ms=f"{fit_s * 1e3:.0f}",
-        feat_retrains=r,
-        feat_speedup=f"{without / with_cache:.1f}",
-        feat_probe_wall=f"{probe_wall:.1f}",
+        cls_cmd=block(retrain, distorted),
+        cls_png_py="```python\n" + png_py + "```",
+        cls_predict_cmd=block(predict),
+        cls_accuracy=_probe_accuracy(cached),
+        cls_epochs=f"{cached['epochs']} epochs (best {cached['best_epoch']})",
+        cls_seconds=f"{cached['seconds']:.2f}",
+        cls_epoch_ms=f"{per_epoch * 1e3:.1f}",
+        cls_epoch_encoded_ms=f"{per_epoch_encoded * 1e3:.1f}",
+        cls_speedup=f"{per_epoch_encoded / per_epoch:.0f}",
+        cls_predict=f"{right} of {len(rows)} ({right / len(rows):.3f})",
     )
 
 
@@ -401,24 +454,18 @@ def _probe_accuracy(probe: dict[str, Any]) -> str:
             f"chance {probe['chance']:.3f}, {probe['n_train']} training and {probe['n_test']} test items)")
 
 
-def _best_of(work: Callable[[], Any], repeats: int) -> float:
-    times = []
-    for _ in range(repeats):
-        start = time.perf_counter()
-        work()
-        times.append(time.perf_counter() - start)
-    return min(times)
-
-
-COMMANDS += [SWEEP, ID_CMD, SPRITES_FIT, TRAVERSE, DISENTANGLE, FEATURES, PROBE]
+COMMANDS += [SWEEP, ID_CMD, SPRITES_FIT, TRAVERSE, DISENTANGLE, FEATURES, PROBE, RETRAIN, PREDICT,
+             LAYERS]
 
 SECTIONS: list[tuple[str, Callable[[Guide], None]]] = [
     ("bottleneck", section_bottleneck),
     ("width", section_width),
     ("regulariser", section_regulariser),
     ("dimension", section_dimension),
+    ("layers", section_layers),
     ("units", section_units),
     ("features", section_features),
+    ("classifier", section_classifier),
 ]
 
 
