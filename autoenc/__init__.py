@@ -6,8 +6,9 @@ The public API is imported lazily (``import autoenc`` stays fast; torch loads on
   :func:`export_encoder`;
 - look: :func:`reconstruct`, :func:`traverse`, :func:`sample`, :func:`interpolate`,
   :func:`latent_map`, :func:`report`;
-- measure: :func:`estimate_id`;
-- reuse: :func:`extract_features`, :func:`open_cache`, :func:`probe`,
+- measure: :func:`estimate_id`, :func:`id_by_layer` (one estimate per layer);
+- reuse: :func:`extract_features`, :func:`open_cache`, :func:`probe`, :func:`label_efficiency`,
+  :func:`retrain` (a new last layer) and :func:`load_classifier` (``predict`` on images),
   :class:`AutoencoderFeatures` (a scikit-learn transformer), :func:`load_encoder`.
 """
 
@@ -36,6 +37,10 @@ _EXPORTS = {
     "open_cache": "autoenc.features",
     "probe": "autoenc.features",
     "load_encoder": "autoenc.features",
+    "retrain": "autoenc.features.retrain",
+    "load_classifier": "autoenc.features.classifier",
+    "label_efficiency": "autoenc.features.label_efficiency",
+    "id_by_layer": "autoenc.analysis.intrinsic_dim.layers",
     "AutoencoderFeatures": "autoenc.features",
     "UserError": "autoenc.errors",
 }

@@ -71,7 +71,10 @@ class Generated:
         for name in self.positional:  # the main input, by position; optional when it has a default
             default = signature.parameters[name].default
             optional = {} if default is inspect.Parameter.empty else {"nargs": "?", "default": default}
-            parser.add_argument(name, type=hints[name], help=_param_help(doc, name), **optional)
+            hint = hints[name]
+            if getattr(hint, "__origin__", None) is list:  # list[X] by position: one or more X
+                hint, optional = hint.__args__[0], {"nargs": "+"}
+            parser.add_argument(name, type=hint, help=_param_help(doc, name), **optional)
         parser.add_function_arguments(self.function, as_group=False, skip={DATA, *self.positional})
         if self.data is not None:
             from autoenc.data.module import ImageDataModule

@@ -4,6 +4,7 @@
     autoenc id runs/digits_vae/version_0 --out runs/id     # raw images and codes side by side
     autoenc id features/cache_dir --out runs/id             # a feature cache
     autoenc id --data.source digits --data.image_size 16 --out runs/id   # raw images of a source
+    autoenc id runs/digits_ae/version_0 --layers all --out runs/id_layers  # TwoNN layer by layer
 
 An array is (N, D) points or (N, C, H, W) images (flattened). For a checkpoint or run
 directory the validation split of the run's data (its data options, of which those given
@@ -58,6 +59,9 @@ def intrinsic_dim(
     max_points: int | None = None,
     chunk_mb: float = 256,
     device: str | None = None,
+    layers: str | None = None,
+    weights: str | None = None,
+    resize: int | None = None,
 ) -> int:
     """Intrinsic dimension of an array, a feature cache, a run's images and codes, or a data source.
 
@@ -85,6 +89,11 @@ def intrinsic_dim(
         max_points: estimate on a seeded random subset of this many points (default: all).
         chunk_mb: memory per distance chunk, MiB.
         device: torch device for the neighbour search (default: cuda if present).
+        layers: TwoNN layer by layer of a run or torchvision:<model> (PATH): all, or names
+            separated by commas (encoder.<module>, code, decoder.<module>; torchvision node
+            names); max_points defaults to 2000 then.
+        weights: torchvision with --layers: weights enum name or local file (default: random).
+        resize: torchvision with --layers: resize images to this square size first.
     """
     import numpy as np
 
@@ -98,6 +107,13 @@ def intrinsic_dim(
     if max_points is not None:
         at_least(max_points, 2, "max_points")
     check_dir_creatable(out)
+    if layers is not None:
+        from autoenc.cli.id_layers import layer_profile
+
+        return layer_profile(path, layers=layers, out=out, data=data, split=split, weights=weights, resize=resize,
+                             repeats=repeats, fraction=fraction, seed=seed, max_points=max_points, device=device)
+    if weights is not None or resize is not None:
+        raise UserError("--weights and --resize apply only with --layers")
     inputs, context = _inputs(path, data, split)
     names = [n.strip() for n in estimators if n.strip()]
     if not names:

@@ -76,6 +76,8 @@ command("disentangle", "autoenc.cli.disentangle:main", "disentanglement scores (
 command("sweep", "autoenc.cli.sweep:main", "train several latent sizes (or one ordered model), recommend one")
 command("features", "autoenc.cli.features:features_command", "encode a data split once into a feature cache")
 command("probe", "autoenc.cli.probe:probe_command", "linear or kNN probe on a feature cache: accuracy vs chance")
+command("retrain", "autoenc.cli.retrain:retrain_command", "train a new last layer on a feature cache, keep the classifier")
+command("predict", "autoenc.cli.predict:predict_command", "classify image files with a retrained classifier")
 
 
 def usage() -> str:
