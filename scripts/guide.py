@@ -56,7 +56,7 @@ class Scale:
     retrain_epochs: int  # most epochs of autoenc retrain
 
 
-CPU = Scale("cpu", dims="2,4,8,16,32,64", seeds=2, epochs=40, sweep_options="", sprites_epochs=15,
+CPU = Scale("cpu", dims="2,4,8,16,32,64", seeds=3, epochs=80, sweep_options="", sprites_epochs=15,
             sprites_subset=0, disent_n=4000, id_repeats=5, retrain_epochs=200)
 TINY = Scale("tiny", dims="2,8", seeds=1, epochs=1, sweep_options=" --fit '{data.subset: 400}'", sprites_epochs=1,
              sprites_subset=600, disent_n=300, id_repeats=2, retrain_epochs=3)
@@ -254,23 +254,28 @@ def _verdict(sizes: list[int], stats: dict[int, Any], gaps: dict[int, float]) ->
     """The regulariser question answered from the numbers (whichever way they say)."""
     widest, narrowest = sizes[-1], sizes[0]
     val = {d: stats[d][0][1] for d in sizes}
-    spread = max(stats[d][1][1] for d in sizes)
-    parts = []
+    spread = max(stats[d][1][1] for d in sizes)  # the largest seed spread of a validation loss
+    gap = f"({gaps[narrowest]:.2f} nats at size {narrowest}, {gaps[widest]:.2f} at size {widest}, seed spread up to {spread:.2f})"
     if gaps[widest] > gaps[narrowest] + spread:
-        parts.append(f"the generalisation gap grows with the width ({gaps[narrowest]:.2f} nats at size {narrowest}, "
-                     f"{gaps[widest]:.2f} at size {widest}): a narrower code does overfit less")
+        parts = [f"the generalisation gap (validation minus training loss) grows with the width {gap}: "
+                 "a narrower code does overfit less"]
+    elif gaps[widest] < gaps[narrowest] - spread:
+        parts = [f"the generalisation gap (validation minus training loss) is *larger* for the narrowest code "
+                 f"than for the widest {gap}: squeezing does not reduce overfitting here"]
     else:
-        parts.append(f"the generalisation gap does not grow beyond the seed spread ({gaps[narrowest]:.2f} nats at "
-                     f"size {narrowest}, {gaps[widest]:.2f} at size {widest}, spread up to {spread:.2f}): on this data "
-                     "squeezing does not make the model generalise better")
+        parts = [f"the generalisation gap (validation minus training loss) does not change with the width beyond "
+                 f"the seed spread {gap}"]
     best = min(sizes, key=val.get)
-    if best == widest:
-        parts.append("the validation loss is lowest at the widest code, so the squeeze only costs")
-    elif best == narrowest:
-        parts.append("the validation loss is lowest at the narrowest code, so here squeezing helps")
+    ties = [d for d in sizes if val[d] <= val[best] + spread]
+    at = f"size {best}" if len(ties) == 1 else "sizes " + ", ".join(str(d) for d in ties)
+    if widest in ties:
+        parts.append(f"the validation loss is lowest at {at} (within the seed spread), so widening the code "
+                     "never hurt new images in this range: no sign that the squeeze is needed as a regulariser")
+    elif narrowest in ties:
+        parts.append(f"the validation loss is lowest at {at}, so here squeezing helps on new images")
     else:
-        parts.append(f"the validation loss is lowest at size {best}, between the extremes: wider codes fit the "
-                     "training images better than they fit new ones")
+        parts.append(f"the validation loss is lowest at {at}, and rises again for wider codes: beyond that, "
+                     "width fits the training images better than new ones")
     return "; ".join(parts) + "."
 
 
@@ -351,8 +356,9 @@ def section_layers(g: Guide) -> None:
     if code is not None and lowest is code:
         verdict = "the code has the lowest ID of all layers: the profile dips at the bottleneck"
     else:
-        verdict = (f"the lowest ID is at `{lowest['layer']}` ({lowest['id']['value']:.2f}), not at the code "
-                   f"({code['id']['value']:.2f})" if code is not None else "the profile names no code layer")
+        verdict = (f"the lowest ID is at `{lowest['layer']}` ({lowest['id']['value']:.2f} ± "
+                   f"{lowest['id']['spread'] or 0:.2f}), not at the code ({code['id']['value']:.2f} ± "
+                   f"{code['id']['spread'] or 0:.2f})" if code is not None else "the profile names no code layer")
     g.values.update(
         layers_cmd=block(line),
         layers_table=table(["layer", "width (values per image)", "TwoNN ID"], rows),
@@ -511,6 +517,7 @@ def run_guide(scale: Scale, work: Path, out: Path, markdown: Path | None,
         g.values.update(json.loads(stored.read_text()))
     g.values.update(_out=str(out), machine=machine(), date=datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC"),
                     scale=scale.name)
+    log(f"guide: {g.values['date']}, {g.values['machine']}")
     sections = g.values.setdefault("_sections", {})
     for name, section in SECTIONS:
         if only and name not in only:
