@@ -543,15 +543,22 @@ def run_guide(scale: Scale, work: Path, out: Path, markdown: Path | None,
     return g.values
 
 
-def write_page(values: dict[str, Any], markdown: Path) -> None:
-    """Fill the template with ``values``; a value missing from them is an error, not a blank."""
-    missing = sorted({m.group("named") or m.group("braced") for m in string.Template.pattern.finditer(
-        TEMPLATE.read_text()) if (m.group("named") or m.group("braced"))} - set(values) - {"pics"})
+def page_text(values: dict[str, Any], directory: Path) -> str:
+    """The template filled with ``values`` for a page in ``directory`` (pictures linked relative
+    to it); a value missing from them is an error, not a blank."""
+    template = TEMPLATE.read_text()
+    fields = {m.group("named") or m.group("braced") for m in string.Template.pattern.finditer(template)}
+    missing = sorted(fields - {None, "pics"} - set(values))
     if missing:
         raise SystemExit(f"guide: no values for {missing}; run the sections that measure them")
-    pictures = os.path.relpath(values["_out"], markdown.parent)
-    _atomic_text(markdown, string.Template(TEMPLATE.read_text()).substitute(
-        {k: v for k, v in values.items() if not k.startswith("_")}, pics=pictures))
+    pictures = os.path.relpath(values["_out"], directory)
+    return string.Template(template).substitute({k: v for k, v in values.items() if not k.startswith("_")},
+                                                pics=pictures)
+
+
+def write_page(values: dict[str, Any], markdown: Path) -> None:
+    """Write :func:`page_text` to ``markdown`` (atomically)."""
+    _atomic_text(markdown, page_text(values, markdown.parent))
 
 
 def _atomic_text(path: Path, text: str) -> None:
