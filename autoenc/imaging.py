@@ -21,22 +21,21 @@ def to_uint8(images: torch.Tensor) -> torch.Tensor:
 
 def image_grid(images: torch.Tensor, ncol: int | None = None, pad: int = 2, pad_value: int = 255) -> np.ndarray:
     """Tile (N, C, H, W) images (float in [0, 1] or uint8) row by row into one
-    (rows*(H+pad)+pad, ncol*(W+pad)+pad, C) uint8 array (C = 1 or 3), cells separated and
-    framed by ``pad`` pixels of ``pad_value``. ``ncol`` defaults to ceil(sqrt(N))."""
+    (rows*(H+pad)+pad, cols*(W+pad)+pad, C) uint8 array (C = 1 or 3), cells separated and
+    framed by ``pad`` pixels of ``pad_value``; cols = min(ncol, N), ``ncol`` defaulting to
+    ceil(sqrt(N)). torchvision's ``make_grid`` lays the cells out."""
+    from torchvision.utils import make_grid
+
     if not isinstance(images, torch.Tensor) or images.ndim != 4:
         shape = tuple(images.shape) if hasattr(images, "shape") else type(images).__name__
         raise ValueError(f"images must be (N, C, H, W), got {shape}")
     x = to_uint8(images)
-    n, c, h, w = x.shape
-    ncol = ncol or max(1, math.ceil(math.sqrt(n)))
-    nrow = max(1, math.ceil(n / ncol))
-    out = np.full((nrow * (h + pad) + pad, ncol * (w + pad) + pad, c), pad_value, dtype=np.uint8)
-    arr = x.permute(0, 2, 3, 1).numpy()
-    for i in range(n):
-        r, q = divmod(i, ncol)
-        top, left = pad + r * (h + pad), pad + q * (w + pad)
-        out[top : top + h, left : left + w] = arr[i]
-    return out
+    ncol = ncol or max(1, math.ceil(math.sqrt(len(x))))
+    if len(x) == 1:  # make_grid returns a lone image as it is, without the frame
+        grid = torch.nn.functional.pad(x[0], (pad, pad, pad, pad), value=pad_value)
+    else:
+        grid = make_grid(x, nrow=ncol, padding=pad, pad_value=pad_value)  # (3 or C, H', W'): grey is tripled
+    return grid[: x.shape[1]].permute(1, 2, 0).contiguous().numpy()
 
 
 def save_png(array: np.ndarray, path: str | os.PathLike, scale: int = 1, image_format: str = "PNG") -> None:

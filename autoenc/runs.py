@@ -7,7 +7,7 @@ Layout of one run::
         checkpoints/last.ckpt    the state after the last completed epoch (or the interrupt)
         checkpoints/best-*.ckpt  the best by val/loss
         metrics.csv              one row per logged step / epoch
-        reconstructions/         a grid per validation epoch
+        reconstructions/         grids: first and last epoch, then one per >= 2 s
         report/                  ``autoenc report``
 
 Versions are reserved with an exclusive ``mkdir``: two processes that start together can

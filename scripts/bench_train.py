@@ -20,6 +20,7 @@ Ratio = autoenc time / hand time (< 1 is faster than the hand loop; 0.8 = 1.25x 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import os
 import platform
 import statistics
@@ -59,14 +60,35 @@ LEVERS: dict[str, dict[str, Any]] = {
 }
 
 
+#: Above this 1-minute load average per core a timing is marked noisy: other programs then
+#: compete for the cores, and fixed per-epoch costs hide in their noise.
+NOISY_LOAD_PER_CORE = 1.0
+
+
 @dataclass
 class Timing:
     """One training run: wall seconds, CPU seconds of this process (less sensitive than wall
-    time to other programs on a shared machine), validation loss (nats/image)."""
+    time to other programs on a shared machine), validation loss (nats/image), and the
+    1-minute load average before and after the run."""
 
     wall: float
     cpu: float
     val_loss: float
+    load_before: float = float("nan")
+    load_after: float = float("nan")
+
+    @property
+    def noisy(self) -> bool:
+        """Taken on a busy machine: more than one unit of load per core before or after."""
+        return max(self.load_before, self.load_after) > NOISY_LOAD_PER_CORE * (os.cpu_count() or 1)
+
+
+def load_average() -> float:
+    """The 1-minute load average (runnable processes; nan where the OS has none)."""
+    try:
+        return os.getloadavg()[0]
+    except (AttributeError, OSError):
+        return float("nan")
 
 
 def data_config(regime: dict[str, Any], cli: bool = True) -> dict[str, Any]:
@@ -131,11 +153,19 @@ def autoenc_run(regime: dict[str, Any], lever: str, epochs: int, runs_dir: str, 
             "trainer": trainer}
     if "optimizer" in spec:
         args["optimizer"] = spec["optimizer"]
-    cli = AutoencCLI(args=args, run=False)
-    if callbacks is not None:  # drop the default callbacks, keep the checkpointing one
-        cli.trainer.callbacks = [c for c in cli.trainer.callbacks if isinstance(c, L.pytorch.callbacks.ModelCheckpoint)]
-    cli.trainer.callbacks.append(Timer())
-    cli.trainer.fit(cli.model, datamodule=cli.datamodule)
+
+    class BenchCLI(AutoencCLI):
+        """The real ``autoenc fit`` (run directory, checkpoints, CSV log, callbacks, epoch
+        lines), with the timer added just before training starts."""
+
+        def before_fit(self) -> None:
+            if callbacks is not None:  # drop the default callbacks, keep the checkpointing ones
+                self.trainer.callbacks = [c for c in self.trainer.callbacks
+                                          if isinstance(c, L.pytorch.callbacks.ModelCheckpoint)]
+            self.trainer.callbacks.append(Timer())
+
+    with open(os.devnull, "w") as quiet, contextlib.redirect_stdout(quiet):  # the epoch lines
+        cli = BenchCLI(args={"subcommand": "fit", "fit": args})
     dm = cli.datamodule
     loss = val_loss(cli.model, dm.data.images[dm.splits["val"]], cli.model.device)
     return Timing(spans["end"] - spans["start"], spans["cpu_end"] - spans["cpu_start"], loss)
@@ -203,7 +233,66 @@ def profile_hand_step(regime: dict[str, Any], steps: int = 10, rows: int = 12) -
     return prof.key_averages().table(sort_by="self_cpu_time_total", row_limit=rows)
 
 
+#: Where the CPU time of an autoenc run goes: part -> (file suffix, function name) pairs whose
+#: cumulative CPU time cProfile reports (a part includes what it calls). The training loop's
+#: own cost (Lightning's per-step hooks, logger connector, progress tracking) is what its
+#: ``run`` takes beyond the steps, the validation loop and the batch fetches.
+PROFILE_PARTS: dict[str, list[tuple[str, str]]] = {
+    "training steps (forward, backward, Adam; logging every 10 steps)": [("loops/optimization/automatic.py", "run")],
+    "self.log / log_dict calls (training steps and validation)": [("pytorch/core/module.py", "log_dict")],
+    "validation loop (forward, metrics)": [("loops/evaluation_loop.py", "run")],
+    "checkpoint writes (best + last.ckpt)": [("callbacks/model_checkpoint.py", "on_train_epoch_end"),
+                                             ("callbacks/model_checkpoint.py", "on_validation_end")],
+    "reconstruction grid": [("autoenc/training/callbacks.py", "on_validation_epoch_end")],
+    "CSV logging (log_metrics + save)": [("loggers/csv_logs.py", "log_metrics"), ("loggers/csv_logs.py", "save")],
+    "epoch line (EpochSummary)": [("autoenc/training/callbacks.py", "on_train_epoch_end")],
+    "batch fetch (dataloader)": [("loops/fetchers.py", "__next__")],
+    "training epoch loop (all of the above but checkpoints)": [("loops/training_epoch_loop.py", "run")],
+    "trainer.fit (everything from the first hook to the end)": [("trainer/trainer.py", "_run_stage")],
+}
+
+
+def parts_table(stats: Any, title: str, epochs: int) -> str:
+    """Markdown table of :data:`PROFILE_PARTS` from ``pstats.Stats``: CPU s and ms per epoch."""
+    cumulative: dict[tuple[str, str], float] = {}
+    for (file, _, func), (_, _, _, ct, _) in stats.stats.items():
+        for pairs in PROFILE_PARTS.values():
+            for suffix, name in pairs:
+                if func == name and file.replace(os.sep, "/").endswith(suffix):
+                    cumulative[(suffix, name)] = cumulative.get((suffix, name), 0.0) + ct
+    totals = {part: sum(cumulative.get(pair, 0.0) for pair in pairs) for part, pairs in PROFILE_PARTS.items()}
+    loop = totals["training epoch loop (all of the above but checkpoints)"]
+    rest = loop - sum(totals[k] for k in list(PROFILE_PARTS)[:1] + ["validation loop (forward, metrics)",
+                                                                     "batch fetch (dataloader)"])
+    lines = [f"| part ({title}) | cpu s | ms per epoch |", "| --- | ---: | ---: |"]
+    for part, total in [*totals.items(), ("  rest of the epoch loop (Lightning's per-step hooks, bookkeeping)", rest)]:
+        lines.append(f"| {part} | {total:.3f} | {1000 * total / epochs:.1f} |")
+    return "\n".join(lines)
+
+
+def profile_autoenc_run(regime: dict[str, Any], lever: str, epochs: int, device: str, rows: int = 25) -> str:
+    """cProfile (timer: this process's CPU time) of one ``autoenc fit`` run after a warm-up
+    run (imports): the CPU seconds of each part of :data:`PROFILE_PARTS`, per epoch, and the
+    top functions by own time. cProfile's own overhead inflates Python-heavy parts (2-3x):
+    read the table for proportions; the bench's timings are unprofiled."""
+    import cProfile
+    import io
+    import pstats
+
+    prof = cProfile.Profile(time.process_time)
+    with tempfile.TemporaryDirectory() as runs:
+        autoenc_run(regime, lever, 1, runs, device)  # imports and first-use costs out of the profile
+        prof.enable()
+        autoenc_run(regime, lever, epochs, runs, device)
+        prof.disable()
+    out = io.StringIO()
+    stats = pstats.Stats(prof, stream=out)
+    stats.sort_stats("tottime").print_stats(rows)
+    return parts_table(stats, f"{lever}, {epochs} epochs", epochs) + "\n\n" + out.getvalue()
+
+
 def main() -> None:
+    global MNIST_ROOT
     import logging
     import warnings
 
@@ -218,8 +307,13 @@ def main() -> None:
     p.add_argument("--threads", type=int, default=1, help="torch threads for both sides")
     p.add_argument("--device", default="cpu", choices=["cpu", "cuda"])
     p.add_argument("--subset", type=int, default=None, help="use only this many images (dry runs)")
+    p.add_argument("--mnist-root", type=Path, default=MNIST_ROOT,
+                   help="folder holding MNIST/raw/t10k-* (default: the shared/data/mnist beside the checkout)")
     p.add_argument("--profile", action="store_true", help="print torch.profiler's top rows of the hand step")
+    p.add_argument("--cprofile", action="store_true",
+                   help="print where the CPU time of one autoenc run (the first lever) goes, per epoch (cProfile)")
     args = p.parse_args()
+    MNIST_ROOT = args.mnist_root
     torch.set_num_threads(args.threads)
     regime = dict(REGIMES[args.regime])
     epochs = args.epochs or regime["epochs"]
@@ -227,6 +321,8 @@ def main() -> None:
         regime["subset"] = args.subset
     if args.profile:
         print(profile_hand_step(regime))
+    if args.cprofile:
+        print(profile_autoenc_run(regime, args.levers[0], epochs, args.device))
     if args.rounds < 1:
         return
     runs_by: dict[str, list[Timing]] = {"hand": [], **{lever: [] for lever in args.levers}}
@@ -234,16 +330,22 @@ def main() -> None:
         for r in range(args.rounds):
             order = ["hand", *args.levers] if r % 2 == 0 else [*args.levers[::-1], "hand"]
             for who in order:
+                before = load_average()
                 t = hand_run(regime, epochs, args.device) if who == "hand" else \
                     autoenc_run(regime, who, epochs, runs, args.device)
+                t.load_before, t.load_after = before, load_average()
                 runs_by[who].append(t)
-                print(f"round {r} {who:16s} wall {t.wall:7.2f} s  cpu {t.cpu:7.2f} s  val loss {t.val_loss:.3f}",
-                      flush=True)
+                print(f"round {r} {who:16s} wall {t.wall:7.2f} s  cpu {t.cpu:7.2f} s  val loss {t.val_loss:.3f}  "
+                      f"load {t.load_before:.2f} -> {t.load_after:.2f}{'  NOISY' if t.noisy else ''}", flush=True)
     print(f"machine: {platform.processor() or platform.machine()}, {os.cpu_count()} CPUs, torch "
           f"{torch.__version__}, threads {torch.get_num_threads()}, device {args.device}, "
           f"load average {' '.join(f'{v:.2f}' for v in os.getloadavg())}")
     print(f"regime {args.regime}: {epochs} epochs, {args.rounds} rounds; medians")
     print(report_table(runs_by, args.device))
+    noisy = sum(t.noisy for ts in runs_by.values() for t in ts)
+    if noisy:
+        print(f"NOISY: {noisy} of {sum(map(len, runs_by.values()))} runs were taken above "
+              f"{NOISY_LOAD_PER_CORE:g} unit of load per core ({os.cpu_count()} cores); rerun on a quiet machine")
 
 
 def report_table(runs_by: dict[str, list[Timing]], device: str) -> str:
@@ -253,14 +355,21 @@ def report_table(runs_by: dict[str, list[Timing]], device: str) -> str:
         return statistics.median(getattr(t, key) for t in runs_by[who])
 
     key = "cpu" if device == "cpu" else "wall"
-    lines = [f"| variant | wall s | cpu s | ratio ({key}) | speed-up | val loss | vs hand |",
-             "| --- | ---: | ---: | ---: | ---: | ---: | ---: |"]
+    lines = [f"| variant | wall s | cpu s | ratio ({key}) | speed-up | val loss | vs hand | load (min-max) |",
+             "| --- | ---: | ---: | ---: | ---: | ---: | ---: | --- |"]
     for who in runs_by:
         ratio = med(who, key) / med("hand", key)
         loss, hand_loss = med(who, "val_loss"), med("hand", "val_loss")
         lines.append(f"| {who} | {med(who, 'wall'):.2f} | {med(who, 'cpu'):.2f} | {ratio:.3f} | {1 / ratio:.2f}x | "
-                     f"{loss:.2f} | {(loss - hand_loss) / hand_loss:+.2%} |")
+                     f"{loss:.2f} | {(loss - hand_loss) / hand_loss:+.2%} | {_load_span(runs_by[who])} |")
     return "\n".join(lines)
+
+
+def _load_span(timings: list[Timing]) -> str:
+    """``min-max`` of the load averages around the runs, ``(noisy)`` when any run was."""
+    loads = [v for t in timings for v in (t.load_before, t.load_after)]
+    span = f"{min(loads):.1f}-{max(loads):.1f}"
+    return span + (" (noisy)" if any(t.noisy for t in timings) else "")
 
 
 if __name__ == "__main__":

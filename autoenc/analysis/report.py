@@ -176,7 +176,8 @@ def disentanglement_section(model: AutoencoderModule, datamodule: object, seed: 
         return None
     ground_truth = make(getattr(datamodule, "image_size", None), getattr(datamodule, "channels", None))
     report = disentangle_model(model, ground_truth, n, seed, metrics, batch_size)
-    note = (f"I(z; v) / H(v) on {n:,} codes of uniformly drawn factors, latents ordered like the traversal; "
+    note = (f"I(z; v) / H(v) on {n:,} codes of uniformly drawn images (SAP fits on two thirds of the images "
+            "and tests on the disjoint rest), latents ordered like the traversal; "
             "`autoenc disentangle RUN` adds DCI and the FactorVAE and beta-VAE scores.")
     return DisentanglementSection(report.scores, disentanglement_pictures(report), {"disentanglement_mi.png": note})
 

@@ -1,4 +1,12 @@
-"""CelebA (Liu et al. 2015): aligned face photos with 40 binary attributes."""
+"""CelebA (Liu et al. 2015): aligned face photos with 40 binary attributes.
+
+Not ``torchvision.datasets.CelebA``, for measured reasons (torchvision 0.29, 2026-12-04): its
+integrity check requires torchvision's md5 of every list file, so a subset or a rebuilt
+attribute list (and the tests' small files in the same layout) reads as "not found or
+corrupted"; it decodes one JPEG per item on access, where training holds the decoded uint8
+images in memory (:func:`autoenc.data.image_files.load_into_memory`, parallel decoding); its
+download goes through Google Drive and ``gdown``, which the dataset's quota often refuses.
+"""
 
 from __future__ import annotations
 

@@ -1,4 +1,11 @@
-"""CIFAR-10 from its python batches, read with a restricted unpickler (arrays and lists only)."""
+"""CIFAR-10 from its python batches, read with a restricted unpickler (arrays and lists only).
+
+torchvision's file lists, URL and md5 sums are used; ``torchvision.datasets.CIFAR10`` itself
+is not, for a measured reason (torchvision 0.29, 2026-12-04): it reads the batches with a
+plain ``pickle.load`` (``cifar.py``), which runs whatever code a crafted batch file holds;
+this reader refuses anything but arrays and builtins (tested). Its download is not atomic
+either (``download_url`` writes straight to the final name).
+"""
 
 from __future__ import annotations
 

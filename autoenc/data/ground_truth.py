@@ -8,8 +8,14 @@ factor indices and renders the images for given factor indices; the disentanglem
 * :class:`~autoenc.data.sprites.SpritesGroundTruth` (``Sprites.ground_truth``) renders
   dSprites at any image size over any factor subset; a factor the subset fixes to one value
   is not a factor of the ground truth (it cannot vary).
-* :class:`LabelledGroundTruth` makes any labelled image set a one-factor ground truth: the
-  factor is the class label and "rendering" a label draws one image of that class.
+* :class:`LabelledGroundTruth` makes any labelled image set a ground truth: each label column
+  (a class label, or CelebA's 40 attributes) is one factor, and "rendering" factor values draws
+  an image that has them.
+
+A ground truth is a FINITE set of images ("items": one per factor combination of a grid, one
+per image of a labelled set). Metrics that fit on some images and test on others must not test
+on the images they fitted: :func:`split_pool` splits the items first (identical renders kept on
+one side) into two disjoint :class:`ImagePool` objects, and codes are then drawn from each.
 
 :func:`ground_truth_of` gives the ground truth of a data source, or one line naming the
 sources that have one.
@@ -17,6 +23,7 @@ sources that have one.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 from typing import Any, Protocol, runtime_checkable
 
@@ -25,8 +32,12 @@ import torch
 
 from autoenc.errors import UserError
 
-__all__ = ["GroundTruth", "LabelledGroundTruth", "check_factor_indices", "ground_truth_of",
-           "sample_uniform", "sources_with_factors"]
+__all__ = ["GroundTruth", "ImagePool", "LabelledGroundTruth", "check_factor_indices", "ground_truth_of",
+           "image_keys", "num_items", "sample_uniform", "sources_with_factors", "split_pool", "whole_pool"]
+
+#: Grids of at most this many items are rendered whole by :func:`split_pool` so that identical
+#: images (dSprites' orientations 0 and 2 pi, a square turned by a quarter) land on one side.
+GROUP_IDENTICAL_MAX_ITEMS = 200_000
 
 
 @runtime_checkable
@@ -77,45 +88,65 @@ def check_factor_indices(factors: np.ndarray | torch.Tensor | Sequence, sizes: S
 
 
 class LabelledGroundTruth:
-    """A labelled image set as a one-factor ground truth (the factor is the class label).
+    """A labelled image set as a ground truth: each label column is one factor.
 
     Args:
         images: (N, C, H, W) uint8.
-        labels: (N,) integer class labels; each distinct label is one factor value (in
-            sorted order), so at least two classes are needed.
-        name: the factor's name.
+        labels: (N,) class labels or (N, K) label columns (e.g. CelebA's 40 binary attributes),
+            integers; each distinct value of a column is one factor value (sorted order), so
+            every column needs at least two.
+        name: the factor's name for (N,) labels; names: the K column names for (N, K) labels.
     """
 
-    def __init__(self, images: torch.Tensor, labels: torch.Tensor | np.ndarray, name: str = "label") -> None:
+    def __init__(self, images: torch.Tensor, labels: torch.Tensor | np.ndarray, name: str = "label",
+                 names: Sequence[str] | None = None) -> None:
         labels = np.asarray(labels.cpu() if isinstance(labels, torch.Tensor) else labels)
-        if labels.ndim != 1 or len(labels) != len(images):
-            raise UserError(f"a labelled ground truth needs one class label per image; got labels of shape "
+        if labels.ndim == 1:
+            labels = labels[:, None]
+            names = [name] if names is None else names
+        if labels.ndim != 2 or len(labels) != len(images):
+            raise UserError(f"a labelled ground truth needs one row of labels per image; got labels of shape "
                             f"{labels.shape} for {len(images)} images")
         if not np.issubdtype(labels.dtype, np.integer):
             raise UserError(f"class labels must be integers, got dtype {labels.dtype}")
-        self.classes, self._value = np.unique(labels, return_inverse=True)
-        if len(self.classes) < 2:
-            raise UserError("a labelled ground truth needs at least two classes; these images have one")
+        names = [f"label{k}" for k in range(labels.shape[1])] if names is None else list(names)
+        if len(names) != labels.shape[1]:
+            raise UserError(f"{labels.shape[1]} label columns but {len(names)} names")
+        columns = [np.unique(labels[:, k], return_inverse=True) for k in range(labels.shape[1])]
+        for (values, _), column in zip(columns, names, strict=True):
+            if len(values) < 2:
+                raise UserError(f"label {column!r} has one value ({values[0]!r}) in these images; a factor "
+                                "needs at least two")
+        self.classes = [values for values, _ in columns]  # per factor: the label values, sorted
+        self._value = np.stack([index.reshape(-1) for _, index in columns], axis=1).astype(np.int64)  # (N, K)
         self.images = images
-        self.factor_names = (name,)
-        self.factor_sizes = (len(self.classes),)
-        order = np.argsort(self._value, kind="stable")
-        self._members = np.split(order, np.cumsum(np.bincount(self._value))[:-1])
+        self.factor_names = tuple(names)
+        self.factor_sizes = tuple(len(values) for values in self.classes)
+        self.num_items = len(images)
+        self._pool: ImagePool | None = None
+
+    def item_factors(self, items: np.ndarray) -> np.ndarray:
+        """(n,) image rows -> (n, K) int64 factor indices."""
+        return self._value[items]
+
+    def render_items(self, items: np.ndarray) -> torch.Tensor:
+        """(n,) image rows -> (n, C, H, W) uint8."""
+        return self.images[torch.from_numpy(np.asarray(items, dtype=np.int64)).to(self.images.device)]
 
     def sample_factors(self, n: int, rng: np.random.Generator) -> np.ndarray:
-        """(n, 1) int64 class values, uniform over the classes."""
-        return sample_uniform(self.factor_sizes, n, rng)
+        """(n, K) int64 factor indices of ``n`` images drawn uniformly (the data's own mix)."""
+        if isinstance(n, bool) or not isinstance(n, int | np.integer) or n < 0:
+            raise UserError(f"number of samples must be an integer >= 0, got {n!r}")
+        return self._value[rng.integers(0, self.num_items, n)]
 
     def render(self, factors: np.ndarray, rng: np.random.Generator | None = None) -> torch.Tensor:
-        """(n, 1) class values -> (n, C, H, W) uint8: for each, an image of that class drawn
-        uniformly with ``rng`` (a fixed seed-0 generator when None)."""
+        """(n, K) factor indices -> (n, C, H, W) uint8: for each row, an image with exactly those
+        labels, drawn uniformly with ``rng`` (a fixed seed-0 generator when None)."""
         factors = check_factor_indices(factors, self.factor_sizes, self.factor_names)
         rng = rng if rng is not None else np.random.default_rng(0)
-        picks = np.empty(len(factors), dtype=np.int64)
-        for value, members in enumerate(self._members):
-            rows = np.flatnonzero(factors[:, 0] == value)
-            picks[rows] = members[rng.integers(0, len(members), len(rows))]
-        return self.images[torch.from_numpy(picks).to(self.images.device)]
+        if self._pool is None:
+            self._pool = whole_pool(self)
+        return self.render_items(self._pool.items_with(factors, rng))
 
 
 def sources_with_factors() -> list[str]:
@@ -139,3 +170,157 @@ def ground_truth_of(source: Any, image_size: int | None = None, channels: int | 
                         f"{', '.join(sources_with_factors())}; labelled data can serve as a one-factor "
                         "ground truth (the class label)")
     return make(image_size, channels)
+
+
+# ------------------------------------------------------------------------ finite image sets
+def num_items(ground_truth: GroundTruth) -> int:
+    """How many items (distinct factor combinations, or images of a labelled set) it holds."""
+    count = getattr(ground_truth, "num_items", None)
+    return int(count) if count is not None else math.prod(ground_truth.factor_sizes)
+
+
+def _item_factors(ground_truth: GroundTruth, items: np.ndarray) -> np.ndarray:
+    own = getattr(ground_truth, "item_factors", None)
+    if callable(own):
+        return np.asarray(own(items), dtype=np.int64)
+    # a factor grid: item id = row-major position of the factor combination
+    return np.stack(np.unravel_index(items, ground_truth.factor_sizes), axis=1).astype(np.int64)
+
+
+def _render_items(ground_truth: GroundTruth, items: np.ndarray, rng: np.random.Generator | None) -> torch.Tensor:
+    own = getattr(ground_truth, "render_items", None)
+    if callable(own):
+        return own(items)
+    return ground_truth.render(_item_factors(ground_truth, items), rng)
+
+
+def image_keys(images: torch.Tensor) -> np.ndarray:
+    """(N, C, H, W) uint8 -> (N, 2) uint64: a 128-bit hash of each image's bytes (two
+    independent multiply-xorshift hashes; equal images, equal keys; a false match among a
+    million images has probability below 1e-25)."""
+    data = images.reshape(len(images), -1).cpu().numpy().view(np.uint8)
+    words = np.pad(data, ((0, 0), (0, (-data.shape[1]) % 8))).view(np.uint64)
+    rng = np.random.default_rng(12345)
+    out = np.empty((len(words), 2), dtype=np.uint64)
+    with np.errstate(over="ignore"):
+        for h in range(2):
+            mult = rng.integers(1, 2**63, words.shape[1], dtype=np.uint64) | np.uint64(1)
+            acc = np.full(len(words), np.uint64(h + 1))
+            for w in range(words.shape[1]):
+                acc = acc * np.uint64(0x9E3779B97F4A7C15) + words[:, w] * mult[w]
+                acc ^= acc >> np.uint64(29)
+            out[:, h] = acc
+    return out
+
+
+class ImagePool:
+    """Some items of a ground truth (one side of a split), drawn uniformly.
+
+    Args:
+        parent: the ground truth.
+        items: (M,) int64 item ids (factor-grid positions, or image rows of a labelled set).
+    """
+
+    def __init__(self, parent: GroundTruth, items: np.ndarray) -> None:
+        self.parent = parent
+        self.items = np.sort(np.asarray(items, dtype=np.int64))
+        if not len(self.items):
+            raise UserError("an image pool needs at least one image")
+        self.factor_names = tuple(parent.factor_names)
+        self.factor_sizes = tuple(parent.factor_sizes)
+        self.factors = _item_factors(parent, self.items)  # (M, K)
+        self._groups: dict[int, tuple[np.ndarray, np.ndarray]] = {}
+
+    def __len__(self) -> int:
+        return len(self.items)
+
+    def sample(self, n: int, rng: np.random.Generator) -> np.ndarray:
+        """(n,) positions in the pool drawn uniformly with replacement."""
+        return rng.integers(0, len(self.items), n)
+
+    def _group(self, k: int) -> tuple[np.ndarray, np.ndarray]:
+        """Pool positions sorted by factor k, and where each value's run starts (size+1,)."""
+        if k not in self._groups:
+            order = np.argsort(self.factors[:, k], kind="stable")
+            starts = np.searchsorted(self.factors[order, k], np.arange(self.factor_sizes[k] + 1))
+            self._groups[k] = (order, starts)
+        return self._groups[k]
+
+    def sample_given(self, factor: np.ndarray, values: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+        """(n,) pool positions: row i drawn uniformly among the pool's items whose factor
+        ``factor[i]`` has value ``values[i]`` (each such value must occur in the pool)."""
+        out = np.empty(len(factor), dtype=np.int64)
+        for k in np.unique(factor):
+            rows = np.flatnonzero(factor == k)
+            order, starts = self._group(int(k))
+            lo, hi = starts[values[rows]], starts[values[rows] + 1]
+            if (hi <= lo).any():
+                raise UserError(f"factor {self.factor_names[k]!r} value {int(values[rows][hi <= lo][0])} does not "
+                                "occur among these images")
+            out[rows] = order[lo + (rng.random(len(rows)) * (hi - lo)).astype(np.int64)]
+        return out
+
+    def items_with(self, factors: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+        """(n, K) factor indices -> (n,) item ids, each drawn among the pool's items with exactly
+        those factors."""
+        keys = np.ravel_multi_index(self.factors.T, self.factor_sizes) if self.factors.size else np.zeros(0, int)
+        wanted = np.ravel_multi_index(factors.T, self.factor_sizes)
+        order = np.argsort(keys, kind="stable")
+        lo, hi = np.searchsorted(keys[order], wanted, "left"), np.searchsorted(keys[order], wanted, "right")
+        if (hi <= lo).any():
+            raise UserError(f"no image has the factors {factors[hi <= lo][0].tolist()} "
+                            f"({', '.join(self.factor_names)})")
+        return self.items[order[lo + (rng.random(len(wanted)) * (hi - lo)).astype(np.int64)]]
+
+    def render(self, positions: np.ndarray, rng: np.random.Generator | None = None) -> torch.Tensor:
+        """(n,) pool positions -> (n, C, H, W) uint8 images."""
+        return _render_items(self.parent, self.items[positions], rng)
+
+
+def whole_pool(ground_truth: GroundTruth | ImagePool) -> ImagePool:
+    """Every item of ``ground_truth`` as one pool (a pool stays itself)."""
+    if isinstance(ground_truth, ImagePool):
+        return ground_truth
+    return ImagePool(ground_truth, np.arange(num_items(ground_truth)))
+
+
+def split_pool(ground_truth: GroundTruth, test_fraction: float, seed: int,
+               chunk: int = 16_384) -> tuple[ImagePool, ImagePool, dict[str, int | bool]]:
+    """Split the ground truth's items into disjoint training and test pools.
+
+    Items are shuffled with ``seed`` and about ``test_fraction`` of them go to the test pool.
+    When there are at most :data:`GROUP_IDENTICAL_MAX_ITEMS` items, every item is rendered
+    first and items with identical images are kept on one side (so no test image equals a
+    training image pixel for pixel); larger sets are split by item.
+
+    Returns:
+        (train pool, test pool, facts): ``facts`` holds ``train_images``, ``test_images`` (items
+        on each side), ``distinct_images`` (distinct renders, when grouped) and ``grouped``.
+    """
+    if not 0.0 < test_fraction < 1.0:
+        raise UserError(f"test_fraction must be in (0, 1), got {test_fraction}")
+    total = num_items(ground_truth)
+    rng = np.random.default_rng(seed)
+    grouped = total <= GROUP_IDENTICAL_MAX_ITEMS
+    if grouped:
+        keys = np.concatenate([image_keys(_render_items(ground_truth, np.arange(lo, min(lo + chunk, total)),
+                                                        np.random.default_rng(0)))
+                               for lo in range(0, total, chunk)])
+        _, group = np.unique(keys, axis=0, return_inverse=True)
+        group = group.reshape(-1)
+    else:
+        group = np.arange(total)
+    groups = int(group.max()) + 1
+    n_test = int(round(groups * test_fraction))
+    if n_test < 1 or groups - n_test < 1:
+        raise UserError(f"{groups} distinct images are too few to split into training and test images "
+                        f"with test_fraction {test_fraction}")
+    is_test = np.zeros(groups, dtype=bool)
+    is_test[rng.permutation(groups)[:n_test]] = True
+    test_items = np.flatnonzero(is_test[group])
+    train_items = np.flatnonzero(~is_test[group])
+    facts: dict[str, int | bool] = {"train_images": len(train_items), "test_images": len(test_items),
+                                    "grouped": grouped}
+    if grouped:
+        facts["distinct_images"] = groups
+    return ImagePool(ground_truth, train_items), ImagePool(ground_truth, test_items), facts

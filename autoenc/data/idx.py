@@ -1,4 +1,15 @@
-"""MNIST-style IDX files (gzipped or raw) and the sources that use them."""
+"""MNIST-style IDX files (gzipped or raw) and the sources that use them.
+
+torchvision's metadata is used (mirrors and md5 sums: ``_torchvision_resources``), its reader
+and downloader are not, for measured reasons (torchvision 0.29, 2026-12-04):
+``torchvision.datasets.MNIST`` finds only the uncompressed files in ``root/MNIST/raw``
+(``_check_exists`` strips ``.gz``), so a folder of the ``.gz`` files as published (the shared
+MNIST test set) reads as missing; its parser rejects a damaged header with a bare
+``assert`` (``read_sn3_pascalvincent_tensor``) instead of a message naming the file; and
+``download_url`` writes straight to the final name, so an interrupted download leaves a
+partial file, where :func:`autoenc.data.files.download` renames only a complete, md5-checked
+file into place.
+"""
 
 from __future__ import annotations
 

@@ -27,7 +27,7 @@ def decode_image(path: Path, image_size: int | None, channels: int, crop: int | 
 
     try:
         with Image.open(path) as im:
-            im = im.convert("L" if channels == 1 else "RGB")
+            im = to_8bit(im, path).convert("L" if channels == 1 else "RGB")
             if crop is not None:
                 w, h = im.size
                 c = min(crop, w, h)
@@ -41,11 +41,45 @@ def decode_image(path: Path, image_size: int | None, channels: int, crop: int | 
                 left, top = (nw - image_size) // 2, (nh - image_size) // 2
                 im = im.crop((left, top, left + image_size, top + image_size))
             array = np.asarray(im, dtype=np.uint8)
+    except DataError:
+        raise
     except (OSError, UnidentifiedImageError, SyntaxError, ValueError) as err:
         raise DataError(f"cannot read image {str(path)!r} ({err}); remove or replace the file") from None
     if array.ndim == 2:
         array = array[:, :, None]
     return torch.from_numpy(array.copy()).permute(2, 0, 1)
+
+
+def to_8bit(im, path: Path):
+    """A PIL image with 8 bits per channel, its values scaled from the mode's range.
+
+    Pillow's own ``convert`` clips the integer and float modes to 0..255 (a 16-bit PNG
+    became near-white), so they are scaled here: ``I;16*`` and ``I`` (16-bit grey, as
+    Pillow opens 16-bit PNG and TIFF) from 0..65535 (``round(v * 255 / 65535)``), ``F``
+    (32-bit float) from 0..1. The other modes (``1``, ``L``, ``LA``, ``P``, ``RGB``,
+    ``RGBA``, ``CMYK``, 16-bit colour PNG, which Pillow opens as 8-bit ``RGB(A)``) are
+    returned as they are: ``convert`` handles them.
+
+    Raises:
+        DataError: an ``I`` image with values outside 0..65535 (32-bit data), or an ``F``
+            image with values outside [0, 1] or not finite: no range to scale from.
+    """
+    from PIL import Image
+
+    mode = im.mode
+    if mode == "I" or mode.startswith("I;16"):
+        values = np.asarray(im).astype(np.int64)
+        if values.size and (values.min() < 0 or values.max() > 65535):
+            raise DataError(f"image {str(path)!r} has {mode} values in {values.min()}..{values.max()}, outside the "
+                            "16-bit range 0..65535; save it with 8 or 16 bits per channel")
+        return Image.fromarray(((values * 255 + 32767) // 65535).astype(np.uint8))
+    if mode == "F":
+        values = np.asarray(im, dtype=np.float64)
+        if values.size and not (np.isfinite(values).all() and values.min() >= 0 and values.max() <= 1):
+            raise DataError(f"image {str(path)!r} has float values in {np.nanmin(values):g}..{np.nanmax(values):g}, "
+                            "outside [0, 1]; save floats in [0, 1] or 8/16-bit integers")
+        return Image.fromarray(np.round(values * 255).astype(np.uint8))
+    return im
 
 
 class ImageFileDataset(Dataset):

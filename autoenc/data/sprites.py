@@ -7,13 +7,19 @@ factor     size  values
 ========== ===== ==========================================================
 shape      3     0 square, 1 ellipse, 2 heart
 scale      6     linspace(0.5, 1, 6)
-orientation 40   2 pi k / 40, k = 0..39 (radians, counter-clockwise on screen)
+orientation 40   linspace(0, 2 pi, 40) (radians, counter-clockwise on screen)
 pos_x      32    linspace(0, 1, 32), left to right
 pos_y      32    linspace(0, 1, 32), top to bottom (image rows grow downwards)
 ========== ===== ==========================================================
 
-737,280 images of 64 x 64 pixels, 0 or 255. Like dSprites, the square has a 4-fold and the
-ellipse a 2-fold rotational symmetry, so some orientations of them give the same image.
+737,280 images of 64 x 64 pixels, 0 or 255. The values are dSprites' own (its
+``latents_possible_values``): orientation is ``linspace(0, 2 pi, 40)`` with BOTH ends included,
+so orientation 39 (2 pi) is the same angle as orientation 0 and draws the same image
+(dsprites-dataset issue 7); neighbouring orientations are 2 pi / 39 apart (9.23 degrees). Like
+dSprites, the square has a 4-fold and the ellipse a 2-fold rotational symmetry, so further
+orientations of them give the same or nearly the same image. How many of the images are
+distinct at each size is counted by ``scripts/count_sprites.py`` and stated in
+docs/disentanglement.md.
 
 Geometry, in *frame units* (the image is 64 x 64 frame units at every resolution): a shape is
 centred (its centroid) at ``16.5 + 31 * pos`` on each axis, so neighbouring positions are
@@ -78,13 +84,14 @@ def factor_values() -> dict[str, torch.Tensor]:
 
     Returns:
         name -> (FACTOR_SIZES[i],) float64: shape 0., 1., 2.; scale linspace(0.5, 1, 6);
-        orientation 2 pi k / 40 in radians (endpoint 2 pi excluded); pos_x, pos_y
+        orientation linspace(0, 2 pi, 40) in radians, as dSprites (both ends included, so
+        the first and last are the same angle); pos_x, pos_y
         linspace(0, 1, 32) (fractions of the range of centres).
     """
     return {
         "shape": torch.arange(3, dtype=torch.float64),
         "scale": torch.linspace(0.5, 1.0, 6, dtype=torch.float64),
-        "orientation": torch.arange(40, dtype=torch.float64) * (2 * math.pi / 40),
+        "orientation": torch.linspace(0.0, 2 * math.pi, 40, dtype=torch.float64),
         "pos_x": torch.linspace(0.0, 1.0, 32, dtype=torch.float64),
         "pos_y": torch.linspace(0.0, 1.0, 32, dtype=torch.float64),
     }
@@ -323,7 +330,10 @@ def _render_masks(
     values = factor_values()
     # cos/sin always come from the same 40-element tensor, so a mask is bit-identical
     # whichever batch it is drawn in.
-    cos_all, sin_all = values["orientation"].cos(), values["orientation"].sin()
+    # The last orientation is 2 pi, the same angle as the first (dSprites' grid includes both
+    # ends); reduced mod 2 pi it draws the bit-identical image, as in dSprites.
+    angle = torch.remainder(values["orientation"], 2 * math.pi)
+    cos_all, sin_all = angle.cos(), angle.sin()
     unit = _FRAME / layout.size  # frame units per pixel
     offsets = torch.arange(layout.patch, dtype=torch.float64) - layout.reach + 0.5
     dx = ((offsets - phase_x) * unit).view(1, 1, -1)  # right
@@ -440,7 +450,8 @@ class Sprites(ImageSource):
     Args:
         shapes: indices into (square, ellipse, heart) to keep; None keeps all.
         scales: indices 0..5 into linspace(0.5, 1, 6); None keeps all.
-        orientations: indices 0..39 (orientation 2 pi k / 40); None keeps all.
+        orientations: indices 0..39 into linspace(0, 2 pi, 40) (0 and 39 are the same angle,
+            as in dSprites); None keeps all.
         pos_x: indices 0..31 into linspace(0, 1, 32); None keeps all.
         pos_y: indices 0..31 into linspace(0, 1, 32); None keeps all.
     """

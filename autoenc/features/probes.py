@@ -64,19 +64,19 @@ def knn_probe(seed: int = 0, k: int = 5, n_train: int | None = None) -> Any:
 
 
 def wilson_interval(successes: int, n: int, z: float = 1.959964) -> tuple[float, float]:
-    """The Wilson score interval of a binomial proportion ``successes / n`` (95% for the default z).
+    """The Wilson score interval of a binomial proportion ``successes / n`` (95% for the default
+    z, the two-sided normal quantile), from scipy's ``binomtest(...).proportion_ci``.
 
     E. B. Wilson (1927), "Probable inference, the law of succession, and statistical inference",
     JASA 22: the centre is pulled towards 1/2, so it stays inside [0, 1] and covers well even
-    at 0 or n successes, where the normal approximation collapses to a point.
+    at 0 or n successes, where the normal approximation collapses to a point. (0, 1) when n = 0.
     """
+    from scipy.stats import binomtest, norm
+
     if n <= 0:
         return 0.0, 1.0
-    p = successes / n
-    denominator = 1 + z * z / n
-    centre = (p + z * z / (2 * n)) / denominator
-    half = z / denominator * math.sqrt(p * (1 - p) / n + z * z / (4 * n * n))
-    return max(0.0, centre - half), min(1.0, centre + half)
+    ci = binomtest(int(successes), int(n)).proportion_ci(confidence_level=float(1 - 2 * norm.sf(z)), method="wilson")
+    return float(ci.low), float(ci.high)
 
 
 @dataclass

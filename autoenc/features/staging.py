@@ -1,16 +1,17 @@
 """Where a cache is built: a locked temporary sibling directory, renamed into place when complete.
 
-A writer creates ``.NAME.XXXX.tmp`` beside the cache ``NAME`` and holds an exclusive ``flock`` on
-that directory for as long as it writes. The kernel drops the lock when the writer's process
-ends, however it ends (SIGKILL included), so a temporary directory whose lock can be taken
-belongs to no running writer: it is stale, and the next build removes it. One whose lock is
-held (another process, or another build in this one, is writing) is left alone.
+A writer creates ``.NAME.XXXX.tmp`` beside the cache ``NAME`` and holds an exclusive lock on
+the file ``.NAME.XXXX.tmp.lock`` beside it for as long as it writes (``filelock``: ``flock`` on
+POSIX, ``msvcrt.locking`` on Windows). The operating system drops the lock when the writer's
+process ends, however it ends (SIGKILL included), so a temporary directory whose lock can be
+taken belongs to no running writer: it is stale, and the next build removes it with its lock
+file. One whose lock is held (another process, or another build in this one, is writing) is
+left alone.
 """
 
 from __future__ import annotations
 
 import contextlib
-import fcntl
 import logging
 import os
 import re
@@ -18,6 +19,8 @@ import shutil
 import tempfile
 from collections.abc import Iterator
 from pathlib import Path
+
+from filelock import FileLock, Timeout
 
 from autoenc.atomic import ensure_parent, usual_modes
 from autoenc.errors import CacheError
@@ -28,19 +31,20 @@ SUFFIX = ".tmp"
 KINDS = ("", "shards-", "old-")  # the cache being built, distributed shards, a replaced cache
 
 
-def _open_dir(path: Path) -> int:
-    return os.open(path, os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW)
+def _lock_of(tmp: Path) -> FileLock:
+    """The lock guarding the temporary directory ``tmp``: the file ``tmp`` + ``.lock``."""
+    return FileLock(f"{tmp}.lock")
 
 
-def _is_still(path: Path, fd: int) -> bool:
-    """Whether ``path`` still names the directory open as ``fd`` (not removed or replaced)."""
-    try:
-        return os.path.samestat(os.fstat(fd), os.lstat(path))
-    except FileNotFoundError:
-        return False
+def _unlock(lock: FileLock | None, tmp: Path) -> None:
+    """Release ``lock`` (if held) and remove its file: the directory it guarded is gone."""
+    if lock is not None and lock.is_locked:
+        lock.release(force=True)
+    with contextlib.suppress(OSError):
+        os.unlink(f"{tmp}.lock")
 
 
-def _make_locked(path: Path, kind: str) -> tuple[Path, int]:
+def _make_locked(path: Path, kind: str) -> tuple[Path, FileLock | None]:
     if kind not in KINDS:
         raise ValueError(f"kind must be one of {KINDS}, got {kind!r}")
     parent = ensure_parent(path).parent
@@ -50,38 +54,38 @@ def _make_locked(path: Path, kind: str) -> tuple[Path, int]:
         except OSError as err:
             raise CacheError(f"cannot create a directory in {str(parent)!r} ({err.strerror}); "
                              "choose another cache directory") from None
-        fd = _open_dir(tmp)
+        lock = _lock_of(tmp)
         try:
             # Blocks only while a cleaner that took the lock in the instant after mkdtemp removes
             # the directory; then it is gone and another one is made.
-            fcntl.flock(fd, fcntl.LOCK_EX)
-        except OSError as err:  # a file system without flock: cleaners cannot lock it either, so skip it
-            log.warning("cannot lock %s (%s); a killed run's temporary directory here is not removed", tmp,
-                        err.strerror)
-            return tmp, fd
-        if _is_still(tmp, fd):
-            return tmp, fd
-        os.close(fd)
+            lock.acquire()
+        except (OSError, NotImplementedError) as err:  # a file system without locks: cleaners cannot lock either
+            log.warning("cannot lock %s (%s); a killed run's temporary directory here is not removed", tmp, err)
+            return tmp, None
+        if tmp.is_dir():
+            return tmp, lock
+        _unlock(lock, tmp)
 
 
 @contextlib.contextmanager
 def locked_temp_dir(path: str | os.PathLike, kind: str = "") -> Iterator[Path]:
     """A new directory ``.NAME.<kind>XXXX.tmp`` beside ``path``, locked while the block runs and
-    removed when it ends (unless the block renamed it away).
+    removed when it ends (unless the block renamed it away), with its lock file.
 
     Raises:
         CacheError / UserError: the parent cannot be created or written (one line).
     """
-    tmp, fd = _make_locked(Path(path), kind)
+    tmp, lock = _make_locked(Path(path), kind)
     try:
         yield tmp
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
-        os.close(fd)
+        _unlock(lock, tmp)
 
 
 def remove_stale_temps(path: str | os.PathLike) -> list[Path]:
-    """Remove the temporary directories ``.NAME.*.tmp`` beside ``path`` whose writer is gone.
+    """Remove the temporary directories ``.NAME.*.tmp`` beside ``path`` whose writer is gone,
+    and their lock files.
 
     Returns:
         the directories removed (those whose lock was free), sorted.
@@ -95,22 +99,22 @@ def remove_stale_temps(path: str | os.PathLike) -> list[Path]:
     kinds = "|".join(map(re.escape, KINDS))
     ours = re.compile(rf"\.{re.escape(path.name)}\.({kinds})[a-z0-9_]{{8}}{re.escape(SUFFIX)}")
     for tmp in sorted(p for p in path.parent.iterdir() if ours.fullmatch(p.name)):
+        if tmp.is_symlink() or not tmp.is_dir():  # not a directory of ours to remove
+            continue
+        lock = _lock_of(tmp)
         try:
-            fd = _open_dir(tmp)
-        except OSError:  # not a directory, a symlink, or already gone: not ours to remove
+            lock.acquire(timeout=0)
+        except Timeout:  # held: a live writer
+            continue
+        except (OSError, NotImplementedError):  # cannot lock here: leave it
             continue
         try:
-            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except OSError:  # held: a live writer
-            os.close(fd)
-            continue
-        try:
-            if _is_still(tmp, fd):
+            if tmp.is_dir() and not tmp.is_symlink():
                 shutil.rmtree(tmp, ignore_errors=True)
                 removed.append(tmp)
                 log.info("removed %s, left by an interrupted feature extraction", tmp)
         finally:
-            os.close(fd)
+            _unlock(lock, tmp)
     return removed
 
 

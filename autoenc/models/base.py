@@ -263,21 +263,62 @@ class AutoencoderModule(L.LightningModule):
         return self(x)
 
     def validation_step(self, batch: Any, batch_idx: int) -> None:
-        self._log_eval("val", self(batch[0]), len(batch[0]))
+        self._add_eval_batch(self(batch[0]), len(batch[0]))
 
     def test_step(self, batch: Any, batch_idx: int) -> None:
-        self._log_eval("test", self(batch[0]), len(batch[0]))
+        self._add_eval_batch(self(batch[0]), len(batch[0]))
 
-    def _log_eval(self, stage: str, out: AutoencoderOutput, batch_size: int) -> None:
-        """Epoch means of the loss terms (and the KL of each latent dimension), averaged over
-        every process in data-parallel runs (sync_dist) so all ranks agree on val/loss."""
-        metrics = {f"{stage}/{k}": v for k, v in out.terms.items()} | {f"{stage}/loss": out.loss}
-        if out.kl_per_dim is not None and len(self.latent_shape) > 1:
-            per_channel = channel_sums(out.kl_per_dim, self.latent_shape)
-            metrics |= {f"{stage}/kl_channel_{c}": v for c, v in enumerate(per_channel)}
-        elif out.kl_per_dim is not None:
-            metrics |= {f"{stage}/kl_dim_{i}": v for i, v in enumerate(out.kl_per_dim)}
-        self.log_dict(metrics, on_epoch=True, prog_bar=False, batch_size=batch_size, sync_dist=True)
+    def on_validation_epoch_start(self) -> None:
+        self._eval_sums: tuple[list[str], torch.Tensor, int] | None = None
+
+    def on_test_epoch_start(self) -> None:
+        self._eval_sums = None
+
+    def on_validation_epoch_end(self) -> None:
+        self._log_eval("val")
+
+    def on_test_epoch_end(self) -> None:
+        self._log_eval("test")
+
+    def _add_eval_batch(self, out: AutoencoderOutput, batch_size: int) -> None:
+        """Add one evaluation batch to the epoch's sums: the loss terms, the loss and the KL of
+        each latent dimension, each times the batch size, in one tensor on the device.
+
+        The epoch's means are logged once, at the epoch's end (:meth:`_log_eval`): a
+        ``self.log`` call per metric per batch cost more CPU than a small model's validation
+        forward (docs/benchmarks.md, the digits profile)."""
+        names = [*out.terms, "loss"]
+        values = [*(v.detach().float().reshape(()) for v in out.terms.values()), out.loss.detach().float().reshape(())]
+        flat = torch.stack(values)
+        if out.kl_per_dim is not None:
+            kl = out.kl_per_dim.detach().float().reshape(-1)
+            if len(self.latent_shape) > 1:  # a spatial code: the KL of each channel map
+                kl = channel_sums(kl, self.latent_shape)
+                names += [f"kl_channel_{c}" for c in range(len(kl))]
+            else:
+                names += [f"kl_dim_{i}" for i in range(len(kl))]
+            flat = torch.cat([flat, kl])
+        sums = getattr(self, "_eval_sums", None)
+        if sums is None:
+            self._eval_sums = (names, flat * batch_size, batch_size)
+        else:
+            self._eval_sums = (sums[0], sums[1] + flat * batch_size, sums[2] + batch_size)
+
+    def _log_eval(self, stage: str) -> None:
+        """Log the epoch means of the loss terms, the loss and the KL of each latent dimension
+        (``<stage>/loss`` ...), weighted by batch size; in data-parallel runs the sums and
+        counts of every process are added first, so all ranks agree on val/loss."""
+        sums = getattr(self, "_eval_sums", None)
+        if sums is None:
+            return
+        names, total, count = sums
+        self._eval_sums = None
+        totals = torch.cat([total, total.new_tensor([count])])
+        if self.trainer.world_size > 1:
+            totals = self.trainer.strategy.reduce(totals, reduce_op="sum")
+        means = totals[:-1] / totals[-1]
+        self.log_dict({f"{stage}/{k}": v for k, v in zip(names, means, strict=True)}, on_step=False, on_epoch=True,
+                      prog_bar=False)
 
     def configure_optimizers(self) -> torch.optim.Optimizer:
         """Adam with ``lr``: the fused kernel where the parameters' device has one (CPU and

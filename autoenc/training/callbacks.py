@@ -10,19 +10,32 @@ import lightning as L
 import torch
 from lightning.pytorch.callbacks import ModelCheckpoint, TQDMProgressBar
 
+from autoenc.constraints import POSITIVE_INT, Interval, check_params
 from autoenc.errors import NonFiniteLossError
 from autoenc.imaging import image_grid, save_png, upscale_for_viewing
 from autoenc.runs import LAST
 
 
 class ReconstructionGrid(L.Callback):
-    """After each validation epoch, write ``<log_dir>/reconstructions/epoch_XXXX.png``: the
-    first ``count`` validation images (top rows) above their reconstructions (bottom rows)."""
+    """After validation epochs, write ``<log_dir>/reconstructions/epoch_XXXX.png``: the first
+    ``count`` validation images (top rows) above their reconstructions (bottom rows).
 
-    def __init__(self, count: int = 16) -> None:
+    A grid is written after the first and the last epoch, and in between after every epoch
+    that ends at least ``every_seconds`` (wall clock) after the previous grid: every epoch of
+    a run whose epochs take longer than that, about one per ``every_seconds`` on short epochs
+    (a grid costs a forward pass, a PNG encode and a file: on an 8x8 digits epoch of ~0.1 s
+    that was several % of the epoch's CPU time; docs/benchmarks.md). ``every_seconds=0``
+    writes one after every validation epoch.
+    """
+
+    def __init__(self, count: int = 16, every_seconds: float = 2.0) -> None:
+        check_params({"count": [POSITIVE_INT], "every_seconds": [Interval(float, 0, None, closed="left")]},
+                     {"count": count, "every_seconds": every_seconds})
         self.count = count
+        self.every_seconds = every_seconds
         self._images: torch.Tensor | None = None
         self._log_dir: str | None = None
+        self._last_written: float | None = None
 
     def setup(self, trainer, pl_module, stage: str) -> None:
         # trainer.log_dir is a collective (broadcast) in multi-process runs: every rank asks
@@ -33,8 +46,19 @@ class ReconstructionGrid(L.Callback):
         if batch_idx == 0 and dataloader_idx == 0:
             self._images = batch[0][: self.count].detach()
 
+    def due(self, trainer, now: float) -> bool:
+        """Whether the grid of this validation epoch is written (first, last, or time is up)."""
+        last_epoch = bool(trainer.max_epochs) and trainer.max_epochs > 0 and trainer.current_epoch >= trainer.max_epochs - 1
+        if self._last_written is None or last_epoch or trainer.should_stop:
+            return True
+        return now - self._last_written >= self.every_seconds
+
     def on_validation_epoch_end(self, trainer, pl_module) -> None:
         if self._images is None or trainer.sanity_checking or not trainer.is_global_zero or self._log_dir is None:
+            return
+        now = time.perf_counter()
+        if not self.due(trainer, now):
+            self._images = None
             return
         x = self._images
         with torch.no_grad():
@@ -43,6 +67,7 @@ class ReconstructionGrid(L.Callback):
         path = Path(self._log_dir) / "reconstructions" / f"epoch_{trainer.current_epoch:04d}.png"
         save_png(grid, path, scale=upscale_for_viewing(x.shape[-2], 64))
         self._images = None
+        self._last_written = now
 
 
 class NonFiniteLossGuard(L.Callback):

@@ -37,7 +37,8 @@ from autoenc.training.callbacks import (
     NonFiniteLossGuard,
     ReconstructionGrid,
 )
-from autoenc.training.checkpoints import AtomicCheckpointIO, read_checkpoint
+from autoenc.training.checkpoint_io import ReusingCheckpointIO
+from autoenc.training.checkpoints import read_checkpoint
 from autoenc.training.loggers import ResumedCSVLogger
 
 
@@ -202,7 +203,7 @@ class AutoencCLI(LightningCLI):
             callbacks.append(LossProgressBar())
         plugins = config.get("plugins") or []
         plugins = plugins if isinstance(plugins, list) else [plugins]
-        kwargs["plugins"] = [*plugins, AtomicCheckpointIO()]
+        kwargs["plugins"] = [*plugins, ReusingCheckpointIO()]
         kwargs["callbacks"] = callbacks
         return self._checked_trainer(**kwargs)
 

@@ -69,17 +69,26 @@ def test_disentangle_writes_json_and_heat_maps(sprites_run: Path, tmp_path: Path
 
 
 def test_labels_make_a_one_factor_ground_truth(digits_run: Path, tmp_path: Path) -> None:
+    # as the docs show it: no --metrics, so every metric that works with one factor
     code, _ = run_cli([str(digits_run), "--labels", "true", "--out", str(tmp_path / "o"), "--n", "300",
-                       "--metrics", "[mig,sap]"])
+                       "--repeats", "2"])
     data = json.loads((tmp_path / "o" / "disentanglement.json").read_text())
     assert code == 0 and data["factors"]["names"] == ["label"] and data["factors"]["sizes"] == [10]
+    assert set(data["scores"]) == {"mig", "sap"} and len(data["spread"]["mig"]["values"]) == 2
+    assert data["split"]["shared_images"] == 0
+    code, line = run_cli([str(digits_run), "--labels", "true", "--out", str(tmp_path / "p"), "--n", "300",
+                          "--metrics", "[mig,dci]"])
+    assert code == 2 and "metric 'dci' needs at least 2 ground-truth factors and this one has 1" in line
+    assert not (tmp_path / "p").exists()
 
 
 @pytest.mark.parametrize(("args", "message"), [
     (["--n", "50"], "50 codes are too few: at least 100"),
     (["--metrics", "[mig,migg]"], "unknown disentanglement metric 'migg'"),
     (["--n", "0"], "--n must be an integer >= 1"),
-    (["--labels", "true"], "--labels needs class labels"),
+    (["--labels", "true"], "--labels needs integer labels"),
+    (["--factors", "[Smiling]"], "--factors picks label columns and needs --labels true"),
+    (["--test_fraction", "1.5"], "--test_fraction must be in (0, 1), got 1.5"),
 ])
 def test_bad_options_on_a_sprites_run_write_nothing(sprites_run: Path, tmp_path: Path, args: list[str],
                                                     message: str) -> None:

@@ -79,7 +79,7 @@ def test_beta_vae_score_known_answers() -> None:
 
 def test_interventional_scores_refuse_one_factor_and_bad_options() -> None:
     with pytest.raises(UserError, match="needs at least 2; this ground truth has 1"):
-        factor_vae_score(identity, ToyGroundTruth((3,)), **SMALL)
+        factor_vae_score(identity, ToyGroundTruth((30,)), **SMALL)
     with pytest.raises(UserError, match="batch_size must be >= 2"):
         factor_vae_score(identity, ToyGroundTruth(), num_train=5, num_eval=5, batch_size=1)
     with pytest.raises(UserError, match="num_train must be an integer >= 1"):
@@ -100,11 +100,15 @@ def test_sample_codes_is_seeded_and_chunked() -> None:
 
 
 def test_disentangle_collects_every_metric_and_writes_files(tmp_path) -> None:
-    gt = ToyGroundTruth((3, 4))
+    # 192 images, at most 20 values a factor so MIG's 20 bins resolve them; a factor value with
+    # a single test image makes a batch of one image repeated (no variance to vote with)
+    gt = ToyGroundTruth((12, 16))
     report = disentangle(identity, gt, n=600, seed=1, metrics=["mig", "dci", "sap", "factor_vae"],
                          latent_order=[1, 0, 2, 3],
                          options={"factor_vae": {**SMALL, "num_variance_estimate": 500}, "dci": {"n_jobs": 1}})
-    assert report.scores["mig"] > 0.95 and report.scores["factor_vae_eval"] == 1.0
+    # MIG below 1 by the plug-in bias of I(z_other; v) on 600 codes over 192 cells (~0.06 of H)
+    assert report.scores["mig"] > 0.9 and report.scores["factor_vae_eval"] >= 0.9
+    assert report.split["shared_images"] == 0 and report.split["test_images"] == 64
     assert report.mutual_info.shape == (4, 2) and report.matrices["importance"].shape == (4, 2)
     np.testing.assert_allclose(report.normalized_mutual_info[[0, 1], [0, 1]], 1.0)
     names = [p.name for p in disentanglement_pictures(report)]

@@ -252,6 +252,8 @@ def test_image_grid_layout() -> None:
     assert grid.shape == (2 * 3 + 1, 2 * 3 + 1, 1)
     assert grid[1:3, 1:3, 0].tolist() == [[0, 1], [2, 3]] and grid[1:3, 4:6, 0].tolist() == [[4, 5], [6, 7]]
     assert grid[4:6, 1:3, 0].tolist() == [[8, 9], [10, 11]] and (grid[4:6, 4:6] == 9).all()
+    lone = image_grid(images[:1], ncol=4, pad=1, pad_value=9)  # one image keeps its frame
+    assert lone.shape == (4, 4, 1) and lone[1:3, 1:3, 0].tolist() == [[0, 1], [2, 3]] and lone[0].tolist() == [[9]] * 4
     with pytest.raises(ValueError, match=r"images must be \(N, C, H, W\)"):
         image_grid(torch.zeros(2, 2, 2), ncol=1)
 

@@ -68,11 +68,11 @@ def test_labelled_data_is_a_one_factor_ground_truth() -> None:
     # each rendered image is an image of the asked class
     for value, image in zip(factors[:, 0], images, strict=True):
         matches = (data.images == image).flatten(1).all(1)
-        assert set(data.targets[matches].tolist()) == {int(gt.classes[value])}
+        assert set(data.targets[matches].tolist()) == {int(gt.classes[0][value])}
     assert torch.equal(images, gt.render(factors, np.random.default_rng(1)))
-    with pytest.raises(UserError, match="at least two classes"):
+    with pytest.raises(UserError, match="label 'label' has one value .* needs at least two"):
         LabelledGroundTruth(data.images[:3], torch.zeros(3, dtype=torch.int64))
-    with pytest.raises(UserError, match="one class label per image"):
+    with pytest.raises(UserError, match="one row of labels per image"):
         LabelledGroundTruth(data.images[:3], torch.zeros(4, dtype=torch.int64))
 
 

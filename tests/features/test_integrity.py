@@ -106,12 +106,13 @@ def test_verification_can_be_skipped_for_a_cache_just_written(built):
 
 
 # -- stale temporary directories ------------------------------------------------------------------
-# Another writer, in its own process: it holds the lock on its temporary directory as
+# Another writer, in its own process: it holds the lock file of its temporary directory as
 # locked_temp_dir does (a plain interpreter: importing autoenc would cost seconds).
 HOLDER = textwrap.dedent("""
-    import fcntl, os, sys, time
-    fd = os.open(sys.argv[1], os.O_RDONLY | os.O_DIRECTORY)
-    fcntl.flock(fd, fcntl.LOCK_EX)
+    import sys, time
+    from filelock import FileLock
+    lock = FileLock(sys.argv[1] + ".lock")
+    lock.acquire()
     print("locked", flush=True)
     time.sleep(120)
 """)
@@ -134,7 +135,7 @@ def test_stale_temps_are_removed_and_live_ones_left_alone(tmp_path):
     live = out / ".c.w0rk1ng_.tmp"
     live.mkdir()
     (live / "partial.npy").write_bytes(b"x")
-    holder = subprocess.Popen([sys.executable, "-S", "-c", HOLDER, str(live)], stdout=subprocess.PIPE, text=True)
+    holder = subprocess.Popen([sys.executable, "-c", HOLDER, str(live)], stdout=subprocess.PIPE, text=True)
     try:
         assert holder.stdout.readline().strip() == "locked"
         removed = remove_stale_temps(out / "c")

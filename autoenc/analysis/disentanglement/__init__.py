@@ -3,13 +3,16 @@
 Definitions follow disentanglement_lib (Locatello et al. 2019); see each module's docstring
 for the paper and the equations. ``codes`` are (N, D) floats, ``factors`` (N, K) integer
 factor indices; a metric that needs a test split draws one with its ``seed`` when none is
-given. Same seed, same numbers.
+given. :func:`~autoenc.analysis.disentanglement.api.disentangle` splits a ground truth's
+images into disjoint training and test images first and draws codes from each side. Same
+seed, same numbers.
 
     >>> from autoenc.analysis.disentanglement import METRICS, mig, dci
     >>> mig(codes, factors).scores["mig"]
 """
 
 from autoenc.analysis.disentanglement.information import (
+    BINNINGS,
     DEFAULT_BINS,
     discretize,
     mig,
@@ -18,14 +21,20 @@ from autoenc.analysis.disentanglement.information import (
 from autoenc.analysis.disentanglement.inputs import MetricResult, check_codes, check_factors
 from autoenc.analysis.disentanglement.interventional import (
     beta_vae_score,
+    draw_codes,
     factor_vae_score,
     sample_codes,
 )
-from autoenc.analysis.disentanglement.predictors import dci, dci_from_importance, sap
+from autoenc.analysis.disentanglement.predictors import (
+    DCI_REGRESSORS,
+    dci,
+    dci_from_importance,
+    sap,
+)
 from autoenc.analysis.disentanglement.registry import METRICS, Metric, evaluate, flat_scores
 
 __all__ = [
-    "DEFAULT_BINS", "METRICS", "Metric", "MetricResult", "beta_vae_score", "check_codes", "check_factors", "dci",
+    "BINNINGS", "DCI_REGRESSORS", "DEFAULT_BINS", "draw_codes", "METRICS", "Metric", "MetricResult", "beta_vae_score", "check_codes", "check_factors", "dci",
     "dci_from_importance", "discretize", "evaluate", "factor_vae_score", "flat_scores", "mig", "mutual_info_matrix",
     "sample_codes", "sap",
 ]

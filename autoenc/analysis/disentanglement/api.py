@@ -1,8 +1,12 @@
 """Every disentanglement metric of one model on one ground truth, and the files that show them.
 
-:func:`disentangle` encodes ``n`` images of uniformly sampled factors, runs the chosen metrics
-(codes metrics on those codes, interventional ones on fresh renders) and returns a
-:class:`DisentanglementReport`; :func:`disentanglement_pictures` draws its matrices and
+:func:`disentangle` splits the ground truth's images into disjoint training and test images
+(:func:`~autoenc.data.ground_truth.split_pool`; identical renders on one side), draws codes
+from each side, runs the chosen metrics (codes metrics fit on the training codes and test on
+the test codes; interventional ones fit on points rendered from training images and score
+on points from test images), repeats all of it ``repeats`` times with fresh draws (seeds
+``seed``, ``seed + 1``, ...) and returns a :class:`DisentanglementReport` with every score's
+mean, standard deviation and values; :func:`disentanglement_pictures` draws its matrices and
 :func:`write_disentanglement` writes ``disentanglement.json`` and the pictures. Nothing is
 written before everything is computed.
 """
@@ -22,12 +26,14 @@ import torch
 
 from autoenc.analysis.disentanglement.information import (
     DEFAULT_BINS,
+    Binning,
     discrete_entropy,
     mutual_info_matrix,
 )
-from autoenc.analysis.disentanglement.interventional import sample_codes
-from autoenc.analysis.disentanglement.registry import METRICS
-from autoenc.data.ground_truth import GroundTruth
+from autoenc.analysis.disentanglement.inputs import DEFAULT_TEST_FRACTION
+from autoenc.analysis.disentanglement.interventional import draw_codes
+from autoenc.analysis.disentanglement.registry import METRICS, check_factor_count
+from autoenc.data.ground_truth import GroundTruth, split_pool
 from autoenc.errors import UserError
 
 #: What ``autoenc disentangle`` runs by default: every registered metric.
@@ -47,6 +53,11 @@ class DisentanglementReport:
         factor_entropy: (K,) H(v_k) in nats.
         matrices: other (D, K) matrices by name (``importance``, ``sap_accuracy`` ...).
         details: per-metric extras (per-factor values, sizes); seconds: time per metric.
+        spread: score name -> ``{"mean", "std", "values"}`` over the ``repeats`` evaluation
+            draws (``scores`` holds the means; std 0 with one repeat).
+        split: the training / test images: pool sizes, distinct images drawn on each side,
+            codes per side (of the first repeat).
+        settings: the evaluation options (binning, test fraction, repeats, DCI regressor ...).
     """
 
     scores: dict[str, float]
@@ -61,6 +72,16 @@ class DisentanglementReport:
     matrices: dict[str, np.ndarray] = field(default_factory=dict)
     details: dict[str, Any] = field(default_factory=dict)
     seconds: dict[str, float] = field(default_factory=dict)
+    spread: dict[str, dict[str, Any]] = field(default_factory=dict)
+    split: dict[str, Any] = field(default_factory=dict)
+    settings: dict[str, Any] = field(default_factory=dict)
+
+    def score_text(self, name: str) -> str:
+        """``0.224 ± 0.012`` (mean ± std over the repeats), or ``0.224`` with one repeat."""
+        spread = self.spread.get(name)
+        if spread is None or len(spread["values"]) < 2:
+            return f"{self.scores[name]:.3f}"
+        return f"{spread['mean']:.3f} ± {spread['std']:.3f}"
 
     @property
     def normalized_mutual_info(self) -> np.ndarray:
@@ -74,8 +95,12 @@ class DisentanglementReport:
             "factors": {"names": self.factor_names, "sizes": self.factor_sizes,
                         "entropy_nats": np.round(self.factor_entropy, 6).tolist()},
             "latent_order": self.latent_order,
+            "spread": {k: {"mean": round(v["mean"], 6), "std": round(v["std"], 6),
+                           "values": [round(x, 6) for x in v["values"]]} for k, v in self.spread.items()},
             "n_codes": self.n_codes,
             "seed": self.seed,
+            "split": self.split,
+            "settings": self.settings,
             "mutual_info_nats": np.round(self.mutual_info, 6).tolist(),
             "matrices": {k: np.round(v, 6).tolist() for k, v in self.matrices.items()},
             "details": self.details,
@@ -83,68 +108,120 @@ class DisentanglementReport:
         }
 
 
-def check_metrics(metrics: Sequence[str]) -> list[str]:
-    """Registered metric names, in the order given, each once (unknown: the known names)."""
+def check_metrics(metrics: Sequence[str] | None, factor_names: Sequence[str] | None = None) -> list[str]:
+    """Registered metric names, in the order given, each once (unknown: the known names).
+
+    ``metrics=None`` means every metric that works with the ground truth's factors
+    (``factor_names``); a metric named explicitly that needs more factors is refused."""
+    if metrics is None:
+        count = len(factor_names) if factor_names is not None else 2
+        return [m for m in DEFAULT_METRICS if METRICS.get(m).min_factors <= count]
     chosen = list(dict.fromkeys(metrics))
     if not chosen:
         raise UserError(f"choose at least one metric: {', '.join(METRICS.list())}")
     for name in chosen:
         METRICS.get(name)
+        if factor_names is not None:
+            check_factor_count(name, factor_names)
     return chosen
 
 
+def _spread(values: list[float]) -> dict[str, Any]:
+    array = np.asarray(values, dtype=float)
+    return {"mean": float(array.mean()), "std": float(array.std(ddof=1)) if len(array) > 1 else 0.0,
+            "values": [float(v) for v in array]}
+
+
 def disentangle(encode: Callable[[torch.Tensor], Any], ground_truth: GroundTruth, n: int = 10_000, seed: int = 0,
-                metrics: Sequence[str] = DEFAULT_METRICS, latent_order: Sequence[int] | None = None,
+                metrics: Sequence[str] | None = None, latent_order: Sequence[int] | None = None,
                 latent_labels: Sequence[str] | None = None, num_bins: int = DEFAULT_BINS,
-                options: dict[str, dict[str, Any]] | None = None) -> DisentanglementReport:
+                options: dict[str, dict[str, Any]] | None = None, *, binning: Binning = "equal_width",
+                test_fraction: float = DEFAULT_TEST_FRACTION, repeats: int = 1) -> DisentanglementReport:
     """Score a representation against a ground truth with every chosen metric.
 
     Args:
         encode: uint8 images (n, C, H, W) -> codes (n, D) (e.g. a VAE's posterior mean).
-        ground_truth: the factors and their renderer.
-        n: codes of uniformly sampled factors for the codes metrics (MIG, DCI, SAP) and the
-            mutual-information matrix; DCI and SAP hold out a seeded third as their test split.
-        seed: every random draw; same seed, same numbers.
-        metrics: names in :data:`~autoenc.analysis.disentanglement.METRICS`.
+        ground_truth: the factors and their renderer (a finite set of images).
+        n: codes for the codes metrics (MIG, DCI, SAP) and the mutual-information matrix:
+            ``round(n * test_fraction)`` drawn from the test images, the rest from the
+            training images (the two sets of images are disjoint).
+        seed: the split and every random draw of the first repeat; repeat r uses seed + r.
+        metrics: names in :data:`~autoenc.analysis.disentanglement.METRICS` (None: every
+            metric that works with the ground truth's number of factors).
         latent_order, latent_labels: display order and labels of the latents (default: index order).
-        options: metric name -> extra keyword arguments (e.g. ``{"factor_vae": {"num_train": 1000}}``).
+        num_bins, binning: the MIG / mutual-information histogram (bins per latent;
+            ``equal_width`` as disentanglement_lib, or ``quantile``).
+        options: metric name -> extra keyword arguments (e.g. ``{"dci": {"regressor": "hist_gbt"}}``).
+        test_fraction: share of the images held out for testing, in (0, 1).
+        repeats: evaluation draws (split, codes, points), >= 1; ``scores`` are their means and
+            ``spread`` their standard deviations and values.
     """
-    chosen = check_metrics(metrics)
+    if isinstance(repeats, bool) or not isinstance(repeats, int) or repeats < 1:
+        raise UserError(f"repeats must be an integer >= 1, got {repeats!r}")
+    chosen = check_metrics(metrics, ground_truth.factor_names)
     options = dict(options or {})
-    started = time.perf_counter()
-    codes, factors = sample_codes(encode, ground_truth, n, seed)
-    seconds = {"encode": time.perf_counter() - started}
-    started = time.perf_counter()
-    mi = mutual_info_matrix(codes, factors, num_bins)
-    seconds["mutual_info"] = time.perf_counter() - started
-    d = codes.shape[1]
+    unknown = sorted(set(options) - set(chosen))
+    if unknown:
+        raise UserError(f"options given for {unknown[0]!r}, which is not among the metrics run")
+    if isinstance(n, bool) or not isinstance(n, int | np.integer) or n < 2:
+        raise UserError(f"n must be an integer >= 2, got {n!r}")
+    n_test = max(1, int(round(n * test_fraction)))
+    values: dict[str, list[float]] = {}
+    seconds: dict[str, float] = {}
+    matrices: dict[str, np.ndarray] = {}
+    details: dict[str, Any] = {}
+    split: dict[str, Any] = {}
+    mi = factor_entropy = None
+    for repeat in range(repeats):
+        draw_seed = seed + repeat
+        started = time.perf_counter()
+        train_pool, test_pool, facts = split_pool(ground_truth, test_fraction, draw_seed)
+        rng = np.random.default_rng(draw_seed)
+        codes, factors, items = draw_codes(encode, train_pool, n - n_test, rng)
+        codes_test, factors_test, items_test = draw_codes(encode, test_pool, n_test, rng)
+        seconds["encode"] = seconds.get("encode", 0.0) + time.perf_counter() - started
+        if repeat == 0:
+            split = {**facts, "train_codes": n - n_test, "test_codes": n_test,
+                     "distinct_train_images_drawn": int(len(np.unique(items))),
+                     "distinct_test_images_drawn": int(len(np.unique(items_test))),
+                     "shared_images": int(len(np.intersect1d(items, items_test)))}
+            started = time.perf_counter()
+            everything, all_factors = np.concatenate([codes, codes_test]), np.concatenate([factors, factors_test])
+            mi = mutual_info_matrix(everything, all_factors, num_bins, binning)
+            factor_entropy = discrete_entropy(all_factors)
+            seconds["mutual_info"] = time.perf_counter() - started
+        for name in chosen:
+            metric = METRICS.get(name)
+            extra = dict(options.get(name, {}))
+            started = time.perf_counter()
+            if metric.kind == "codes":
+                if name == "mig":
+                    extra.setdefault("num_bins", num_bins)
+                    extra.setdefault("binning", binning)
+                result = metric.fn(codes, factors, codes_test, factors_test, seed=draw_seed, **extra)
+            else:
+                result = metric.fn(encode, train_pool, seed=draw_seed, ground_truth_eval=test_pool, **extra)
+            seconds[name] = seconds.get(name, 0.0) + time.perf_counter() - started
+            for key, value in result.scores.items():
+                values.setdefault(key, []).append(float(value))
+            if repeat == 0:
+                matrices.update({k: v for k, v in result.matrices.items() if k != "mutual_info"})
+                details[name] = result.details
+    assert mi is not None and factor_entropy is not None
+    d = mi.shape[0]
     order = list(range(d)) if latent_order is None else [int(i) for i in latent_order]
     if sorted(order) != list(range(d)):
         raise UserError(f"latent_order must be a permutation of 0..{d - 1}, got {order}")
     labels = [f"z{i}" for i in order] if latent_labels is None else list(latent_labels)
-    scores: dict[str, float] = {}
-    matrices: dict[str, np.ndarray] = {}
-    details: dict[str, Any] = {}
-    for name in chosen:
-        metric = METRICS.get(name)
-        extra = dict(options.pop(name, {}))
-        started = time.perf_counter()
-        if metric.kind == "codes":
-            if name == "mig":
-                extra.setdefault("num_bins", num_bins)
-            result = metric.fn(codes, factors, seed=seed, **extra)
-        else:
-            result = metric.fn(encode, ground_truth, seed=seed, **extra)
-        seconds[name] = time.perf_counter() - started
-        scores.update(result.scores)
-        matrices.update({k: v for k, v in result.matrices.items() if k != "mutual_info"})
-        details[name] = result.details
-    if options:
-        raise UserError(f"options given for {sorted(options)[0]!r}, which is not among the metrics run")
+    spread = {k: _spread(v) for k, v in values.items()}
+    settings = {"metrics": chosen, "num_bins": num_bins, "binning": binning, "test_fraction": test_fraction,
+                "repeats": repeats, "seeds": [seed + r for r in range(repeats)],
+                "options": {k: {o: v for o, v in opts.items()} for k, opts in options.items()}}
     return DisentanglementReport(
-        scores=scores, factor_names=list(ground_truth.factor_names), factor_sizes=list(ground_truth.factor_sizes),
-        latent_order=order, latent_labels=labels, mutual_info=mi, factor_entropy=discrete_entropy(factors),
-        n_codes=n, seed=seed, matrices=matrices, details=details, seconds=seconds)
+        scores={k: v["mean"] for k, v in spread.items()}, factor_names=list(ground_truth.factor_names),
+        factor_sizes=list(ground_truth.factor_sizes), latent_order=order, latent_labels=labels, mutual_info=mi,
+        factor_entropy=factor_entropy, n_codes=n, seed=seed, matrices=matrices, details=details,
+        seconds=seconds, spread=spread, split=split, settings=settings)
 
 
 def disentanglement_pictures(report: DisentanglementReport) -> list[Any]:
@@ -180,11 +257,12 @@ def write_disentanglement(report: DisentanglementReport, out: str | os.PathLike,
 
 
 def disentangle_model(model: Any, ground_truth: GroundTruth, n: int = 10_000, seed: int = 0,
-                      metrics: Sequence[str] = DEFAULT_METRICS, batch_size: int = 512,
-                      options: dict[str, dict[str, Any]] | None = None) -> DisentanglementReport:
+                      metrics: Sequence[str] | None = None, batch_size: int = 512,
+                      options: dict[str, dict[str, Any]] | None = None, **settings: Any) -> DisentanglementReport:
     """:func:`disentangle` for an autoencoder: codes are ``model.encode`` (a VAE's posterior
     mean); latents are shown most informative first (KL to the prior for a VAE, code variance
-    otherwise), measured on 2,000 rendered images, as the traversal orders them."""
+    otherwise), measured on 2,000 rendered images, as the traversal orders them. ``settings``:
+    :func:`disentangle`'s keyword-only options (binning, test_fraction, repeats)."""
     from autoenc.analysis.latents import encode_all, latent_stats
 
     def encode(images: torch.Tensor) -> np.ndarray:
@@ -195,4 +273,4 @@ def disentangle_model(model: Any, ground_truth: GroundTruth, n: int = 10_000, se
     stats = latent_stats(model, probe, batch_size)
     order = stats.order.tolist()
     labels = [f"z{d} ({stats.measure} {stats.informativeness[d].item():.2g})" for d in order]
-    return disentangle(encode, ground_truth, n, seed, metrics, order, labels, options=options)
+    return disentangle(encode, ground_truth, n, seed, metrics, order, labels, options=options, **settings)

@@ -7,12 +7,15 @@ I(z_j; v_k) is computed from the joint counts in nats (what ``sklearn.metrics.mu
 returns). MIG (Chen et al. 2018, "Isolating Sources of Disentanglement in VAEs", Eq. 6) is
 the mean over factors of the gap between the two largest I(z_j; v_k), divided by H(v_k).
 
+``binning="quantile"`` uses each latent's quantiles as edges instead (equal-count bins), which
+a single outlying code cannot squeeze into one bin; equal-width is disentanglement_lib's.
+
 Everything is vectorised: one ``bincount`` per factor for all latents at once.
 """
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Literal
 
 import numpy as np
 
@@ -20,6 +23,8 @@ from autoenc.analysis.disentanglement.inputs import MetricResult, check_pair
 from autoenc.errors import UserError
 
 DEFAULT_BINS = 20
+Binning = Literal["equal_width", "quantile"]
+BINNINGS: tuple[str, ...] = ("equal_width", "quantile")
 #: At least this many samples per bin on average, else the histogram estimate of I is noise.
 MIN_SAMPLES_PER_BIN = 5
 
@@ -30,15 +35,28 @@ def _check_bins(num_bins: int) -> int:
     return int(num_bins)
 
 
-def discretize(codes: np.ndarray, num_bins: int = DEFAULT_BINS) -> np.ndarray:
-    """codes (N, D) float -> (N, D) int64 bin indices 0..num_bins-1: equal-width bins between
-    each latent's min and max, a value on an inner edge going to the upper bin (as
-    ``np.digitize(x, np.histogram(x, num_bins)[1][:-1]) - 1``). A constant latent lands in one bin."""
+def _check_binning(binning: str) -> str:
+    if binning not in BINNINGS:
+        raise UserError(f"binning must be one of {', '.join(BINNINGS)}, got {binning!r}")
+    return binning
+
+
+def discretize(codes: np.ndarray, num_bins: int = DEFAULT_BINS, binning: Binning = "equal_width") -> np.ndarray:
+    """codes (N, D) float -> (N, D) int64 bin indices 0..num_bins-1.
+
+    ``equal_width``: bins of equal width between each latent's min and max, a value on an inner
+    edge going to the upper bin (as ``np.digitize(x, np.histogram(x, num_bins)[1][:-1]) - 1``,
+    disentanglement_lib). ``quantile``: the edges are the latent's k / num_bins quantiles
+    (equal counts; tied values share a bin). A constant latent lands in one bin."""
     num_bins = _check_bins(num_bins)
+    _check_binning(binning)
     out = np.empty(codes.shape, dtype=np.int64)
     for j in range(codes.shape[1]):
-        edges = np.histogram_bin_edges(codes[:, j], num_bins)
-        out[:, j] = np.searchsorted(edges[:-1], codes[:, j], side="right") - 1
+        if binning == "quantile":
+            edges = np.quantile(codes[:, j], np.linspace(0.0, 1.0, num_bins + 1))
+        else:
+            edges = np.histogram_bin_edges(codes[:, j], num_bins)
+        out[:, j] = np.clip(np.searchsorted(edges[:-1], codes[:, j], side="right") - 1, 0, num_bins - 1)
     return out
 
 
@@ -90,7 +108,8 @@ def _checked(codes: Any, factors: Any, num_bins: int, what: str) -> tuple[np.nda
                                             f"{MIN_SAMPLES_PER_BIN} codes per bin")
 
 
-def mutual_info_matrix(codes: Any, factors: Any, num_bins: int = DEFAULT_BINS) -> np.ndarray:
+def mutual_info_matrix(codes: Any, factors: Any, num_bins: int = DEFAULT_BINS,
+                       binning: Binning = "equal_width") -> np.ndarray:
     """The latents x factors mutual-information matrix.
 
     Args:
@@ -101,11 +120,11 @@ def mutual_info_matrix(codes: Any, factors: Any, num_bins: int = DEFAULT_BINS) -
         (D, K) float64, I(z_j; v_k) in nats.
     """
     codes, factors = _checked(codes, factors, num_bins, "the mutual information")
-    return discrete_mutual_info(discretize(codes, num_bins), factors)
+    return discrete_mutual_info(discretize(codes, num_bins, binning), factors)
 
 
 def mig(codes: Any, factors: Any, codes_test: Any = None, factors_test: Any = None,
-        num_bins: int = DEFAULT_BINS, seed: int = 0) -> MetricResult:
+        num_bins: int = DEFAULT_BINS, seed: int = 0, binning: Binning = "equal_width") -> MetricResult:
     """Mutual Information Gap (Chen et al. 2018), as disentanglement_lib computes it.
 
     MIG = mean_k (I(z_(1); v_k) - I(z_(2); v_k)) / H(v_k), where z_(1), z_(2) are the latents
@@ -116,7 +135,8 @@ def mig(codes: Any, factors: Any, codes_test: Any = None, factors_test: Any = No
         codes: (N, D) floats, D >= 2; factors: (N, K) integer factor indices.
         codes_test, factors_test: MIG fits nothing, so a test split, when given, is pooled
             with the codes.
-        num_bins: equal-width bins per latent (20 as disentanglement_lib).
+        num_bins: bins per latent (20 as disentanglement_lib).
+        binning: ``equal_width`` (disentanglement_lib) or ``quantile`` (see :func:`discretize`).
         seed: unused (MIG is deterministic); accepted like every metric's.
 
     Returns:
@@ -131,7 +151,7 @@ def mig(codes: Any, factors: Any, codes_test: Any = None, factors_test: Any = No
     codes, factors = _checked(codes, factors, num_bins, "MIG")
     if codes.shape[1] < 2:
         raise UserError("MIG compares the two most informative latents and needs at least 2; the codes have 1")
-    m = discrete_mutual_info(discretize(codes, num_bins), factors)
+    m = discrete_mutual_info(discretize(codes, num_bins, binning), factors)
     entropy = discrete_entropy(factors)
     top = np.sort(m, axis=0)[::-1]
     per_factor = (top[0] - top[1]) / entropy

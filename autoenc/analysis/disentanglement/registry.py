@@ -29,15 +29,30 @@ class Metric:
     fn: Callable[..., MetricResult]
     kind: Literal["codes", "generator"]
     summary: str
+    #: fewest ground-truth factors the metric means something with (DCI disentanglement is 1
+    #: for any codes with one factor; the interventional scores tell factors apart).
+    min_factors: int = 1
 
 
 METRICS: Registry[Metric] = Registry("disentanglement metric")
 METRICS.register("mig", Metric(mig, "codes", "Mutual Information Gap (Chen et al. 2018)"))
 METRICS.register("dci", Metric(dci, "codes", "DCI disentanglement / completeness / informativeness "
-                                             "(Eastwood & Williams 2018)"))
+                                             "(Eastwood & Williams 2018)", min_factors=2))
 METRICS.register("sap", Metric(sap, "codes", "SAP score (Kumar et al. 2018)"))
-METRICS.register("factor_vae", Metric(factor_vae_score, "generator", "FactorVAE score (Kim & Mnih 2018)"))
-METRICS.register("beta_vae", Metric(beta_vae_score, "generator", "beta-VAE score (Higgins et al. 2017)"))
+METRICS.register("factor_vae", Metric(factor_vae_score, "generator", "FactorVAE score (Kim & Mnih 2018)",
+                                                   min_factors=2))
+METRICS.register("beta_vae", Metric(beta_vae_score, "generator", "beta-VAE score (Higgins et al. 2017)",
+                                                 min_factors=2))
+
+
+def check_factor_count(name: str, factor_names: Sequence[str]) -> None:
+    """Refuse, in one line, a metric that needs more factors than the ground truth has."""
+    need = METRICS.get(name).min_factors
+    if len(factor_names) < need:
+        usable = [m for m in METRICS.list() if METRICS.get(m).min_factors <= len(factor_names)]
+        raise UserError(f"metric {name!r} needs at least {need} ground-truth factors and this one has "
+                        f"{len(factor_names)} ({', '.join(factor_names)}); metrics that work with "
+                        f"{len(factor_names)}: {', '.join(usable)}")
 
 
 def evaluate(metrics: Sequence[str], codes: Any = None, factors: Any = None, encode: Encode | None = None,
