@@ -54,12 +54,14 @@ class Scale:
     disent_n: int  # codes for the mutual-information map
     id_repeats: int
     retrain_epochs: int  # most epochs of autoenc retrain
+    topk_dims: str = "8,16,32,64"  # widths of the TopK sweep (k fixed by the config)
 
 
 CPU = Scale("cpu", dims="2,4,8,16,32,64", seeds=3, epochs=80, sweep_options="", sprites_epochs=15,
             sprites_subset=0, disent_n=4000, id_repeats=5, retrain_epochs=200)
 TINY = Scale("tiny", dims="2,8", seeds=1, epochs=1, sweep_options=" --fit '{data.subset: 400}'", sprites_epochs=1,
-             sprites_subset=600, disent_n=300, id_repeats=2, retrain_epochs=3)
+             sprites_subset=600, disent_n=300, id_repeats=2, retrain_epochs=3,
+             topk_dims="8,16")
 SCALES = {s.name: s for s in (CPU, TINY)}
 
 
@@ -195,6 +197,22 @@ def section_width(g: Guide) -> None:
     )
 
 
+SWEEP_TOPK = ("autoenc sweep configs/digits_topk.yaml --latent_dims {s.topk_dims} --seeds 1 "
+              "--max_epochs {s.epochs}{s.sweep_options} --out guide_runs/sweep_topk")
+
+
+def section_topk(g: Guide) -> None:
+    """How wide a sparse code: the sweep over a TopK autoencoder's width at its fixed k."""
+    line, _ = g.command(SWEEP_TOPK)
+    sweep = json.loads((g.work / "guide_runs/sweep_topk/sweep.json").read_text())
+    g.values.update(
+        topk_cmd=block(line),
+        topk_png=g.picture(Path("guide_runs/sweep_topk/sweep.png"), "sweep_topk.png"),
+        topk_text=(g.work / "guide_runs/sweep_topk/recommendation.txt").read_text().strip(),
+        topk_choice=sweep["recommendation"]["latent_dim"],
+    )
+
+
 REGULARISER_PY = """\
 import autoenc
 import torch
@@ -226,10 +244,12 @@ def section_regulariser(g: Guide) -> None:
             val = float(run.model(run.images("val")).loss)
         measured.setdefault(int(row["latent_dim"]), []).append((train, val, float(row["probe_accuracy"])))
     sizes = sorted(measured)
-    stats = {d: (np.mean(measured[d], axis=0), np.std(measured[d], axis=0)) for d in sizes}
+    # per size: (means, standard deviations over seeds of (train, val, probe), std of the gap)
+    stats = {d: (np.mean(measured[d], axis=0), np.std(measured[d], axis=0),
+                 float(np.std([v - t for t, v, _ in measured[d]]))) for d in sizes}
     fmt = lambda m, s: f"{m:.2f} ± {s:.2f}"  # noqa: E731
     out_rows = [[d, fmt(stats[d][0][0], stats[d][1][0]), fmt(stats[d][0][1], stats[d][1][1]),
-                 fmt(stats[d][0][1] - stats[d][0][0], np.std([v - t for t, v, _ in measured[d]])),
+                 fmt(stats[d][0][1] - stats[d][0][0], stats[d][2]),
                  fmt(stats[d][0][2], stats[d][1][2])] for d in sizes]
     gaps = {d: stats[d][0][1] - stats[d][0][0] for d in sizes}
     best_val = min(sizes, key=lambda d: stats[d][0][1])
@@ -265,6 +285,12 @@ def _verdict(sizes: list[int], stats: dict[int, Any], gaps: dict[int, float]) ->
     else:
         parts = [f"the generalisation gap (validation minus training loss) does not change with the width beyond "
                  f"the seed spread {gap}"]
+    gap_spread = max(stats[d][2] for d in sizes)
+    tightest = min(sizes, key=gaps.get)
+    if tightest not in (narrowest, widest) and gaps[widest] > gaps[tightest] + gap_spread:
+        parts.append(f"the gap is smallest at size {tightest} ({gaps[tightest]:.2f}) and grows again beyond it "
+                     f"({gaps[widest]:.2f} at size {widest}): past that width, extra units fit the training "
+                     "images a little better than new ones")
     best = min(sizes, key=val.get)
     ties = [d for d in sizes if val[d] <= val[best] + spread]
     at = f"size {best}" if len(ties) == 1 else "sizes " + ", ".join(str(d) for d in ties)
@@ -525,7 +551,7 @@ def run_guide(scale: Scale, work: Path, out: Path, markdown: Path | None,
         cpu, wall = time.process_time(), time.perf_counter()
         section(g)
         cpu, wall = time.process_time() - cpu, time.perf_counter() - wall
-        g.values[f"cost_{name}"] = f"{cpu:.0f} s of CPU ({wall:.0f} s wall)"
+        g.values[f"cost_{name}"] = f"{cpu:.{0 if cpu >= 10 else 1}f} s of CPU ({wall:.{0 if wall >= 10 else 1}f} s wall)"
         sections[name] = {"cpu_s": round(cpu, 1), "wall_s": round(wall, 1), "date": g.values["date"],
                           "scale": scale.name}
         log(f"guide: section {name}: {cpu:.1f} s CPU, {wall:.1f} s wall")
