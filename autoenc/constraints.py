@@ -15,6 +15,7 @@ Integers exclude ``bool`` (``True`` is not a size); numbers are any real, not ``
 
 from __future__ import annotations
 
+import inspect
 import numbers
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any, Literal
@@ -182,21 +183,66 @@ def check_param(name: str, constraints: Sequence[Constraint], value: object) -> 
     return value
 
 
-def check_params(constraints: Mapping[str, Sequence[Constraint]], values: Mapping[str, object]) -> None:
+def check_params(constraints: Mapping[str, Sequence[Constraint]], values: Mapping[str, object],
+                 owner: str | None = None) -> None:
     """Check every parameter of ``constraints`` in ``values`` (in the declared order).
 
     Args:
         constraints: parameter name -> the constraints it may satisfy (any one).
         values: parameter name -> the value given.
+        owner: said before each name ("patches count must be ..."), when the name alone
+            does not say whose parameter it is.
 
     Raises:
         UserError: for the first refused value, see :func:`check_param`.
     """
     for name, accepted in constraints.items():
-        check_param(name, accepted, values[name])
+        check_param(f"{owner} {name}" if owner else name, accepted, values[name])
+
+
+def declared_constraints(cls: type) -> dict[str, Sequence[Constraint]]:
+    """The constraints ``cls`` and its bases declare for their constructor parameters, in
+    class attributes ``parameter_constraints`` (a subclass's entry wins)."""
+    declared: dict[str, Sequence[Constraint]] = {}
+    for klass in reversed(cls.__mro__):
+        declared |= vars(klass).get("parameter_constraints", {})
+    return declared
+
+
+#: Packages whose classes' constructor parameters are theirs to declare, not ours.
+FOREIGN_PACKAGES = ("builtins", "lightning", "torch")
+
+
+def constructor_parameters(cls: type) -> list[str]:
+    """The named parameters a user can give ``cls(...)``: those of its ``__init__`` and, while
+    an ``__init__`` passes ``**kwargs`` on, those of the bases' (stopping at classes of
+    :data:`FOREIGN_PACKAGES`, e.g. Lightning's)."""
+    names: list[str] = []
+    for klass in cls.__mro__:
+        init = vars(klass).get("__init__")
+        if init is None:
+            continue
+        if klass.__module__.split(".")[0] in FOREIGN_PACKAGES:
+            break
+        params = list(inspect.signature(init).parameters.values())[1:]
+        names += [p.name for p in params if p.kind not in (p.VAR_POSITIONAL, p.VAR_KEYWORD) and p.name not in names]
+        if not any(p.kind is p.VAR_KEYWORD for p in params):
+            break
+    return names
+
+
+def undeclared_parameters(cls: type) -> list[str]:
+    """Constructor parameters of ``cls`` without a declared constraint (scikit-learn's rule:
+    a test fails on any). See :func:`declared_constraints`, :func:`constructor_parameters`."""
+    declared = declared_constraints(cls)
+    return [name for name in constructor_parameters(cls) if name not in declared]
 
 
 #: Sizes and counts: an integer >= 1.
 POSITIVE_INT = Interval(int, 1, None, closed="left")
 #: An image shape argument (``input_shape``, ``output_shape``): (C, H, W).
 IMAGE_SHAPE = ListOf(POSITIVE_INT, length=3, label="(C, H, W)")
+#: A yes / no option.
+BOOL = Options((True, False))
+#: A seed: any integer.
+SEED = Interval(int, None, None)

@@ -241,13 +241,12 @@ class Run:
         return targets if targets is None or count is None else targets[:count]
 
     def encode(self, images: torch.Tensor | None = None, split: str = "val", batch_size: int = 512) -> torch.Tensor:
-        """Codes (N, latent_dim) of ``images`` ((N, C, H, W) in [0, 1]; default: the whole
-        ``split``), without gradients; a VAE gives its posterior means."""
-        import torch
+        """``model.encode``'s codes (N, *latent_shape) of ``images`` ((N, C, H, W) in [0, 1];
+        default: the whole ``split``), without gradients; a VAE gives its posterior means."""
+        from autoenc.models.encoding import encode_images
 
         x = self.images(split) if images is None else images
-        with torch.no_grad():
-            return torch.cat([self.model.encode(x[i:i + batch_size]) for i in range(0, len(x), batch_size)])
+        return encode_images(self.model.encode, x, batch_size)
 
     def __repr__(self) -> str:
         return (f"Run({str(self.path)!r}, {type(self.model).__name__}, latent_dim={self.latent_dim}, "

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 
 import torch
 
-from autoenc.analysis.latents import DEFAULT_BATCH_SIZE, encode_all
+from autoenc.analysis.latents import DEFAULT_BATCH_SIZE, code_size, encode_all
 from autoenc.analysis.traverse import check_steps, decode_codes
 from autoenc.data.transforms import to_float
 from autoenc.errors import UserError
@@ -57,7 +57,7 @@ def sample(model: AutoencoderModule, n: int, seed: int = 0, codes: torch.Tensor 
     if not isinstance(n, int) or n < 1:
         raise UserError(f"number of samples must be >= 1, got {n!r}")
     g = torch.Generator().manual_seed(seed)
-    eps = torch.randn((n, model.latent_dim), generator=g, dtype=torch.float64)
+    eps = torch.randn((n, code_size(model)), generator=g, dtype=torch.float64)
     if model.has_prior:
         z, source = eps.float(), "prior N(0, I)"
     else:
@@ -137,7 +137,7 @@ def interpolate(model: AutoencoderModule, starts: torch.Tensor, ends: torch.Tens
     zb = encode_all(model, ends, batch_size)
     alphas = torch.linspace(0.0, 1.0, steps)
     codes = path(za, zb, alphas)  # (P, S, D)
-    images = decode_codes(model, codes.reshape(-1, model.latent_dim), batch_size)
+    images = decode_codes(model, codes.reshape(-1, code_size(model)), batch_size)
     p = len(starts)
     idx = pairs if pairs is not None else torch.stack([torch.arange(p), torch.arange(p)], 1)
     return Interpolation(images.reshape(p, steps, *images.shape[1:]), to_float(starts.cpu()),

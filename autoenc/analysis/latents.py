@@ -11,6 +11,7 @@ active when Cov_x(E_{q(z|x)}[z_u]) > 0.01.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 
@@ -19,8 +20,8 @@ import torch
 from autoenc.data.transforms import to_float
 from autoenc.errors import UserError
 from autoenc.models.base import AutoencoderModule
+from autoenc.models.encoding import DEFAULT_BATCH_SIZE, batched
 
-DEFAULT_BATCH_SIZE = 512
 ACTIVE_THRESHOLD = 0.01
 
 
@@ -49,30 +50,57 @@ def batches(images: torch.Tensor, batch_size: int, device: torch.device) -> Iter
 def map_batches(model: AutoencoderModule, images: torch.Tensor,
                 fn: Callable[[torch.Tensor], torch.Tensor | tuple[torch.Tensor, ...]],
                 batch_size: int = DEFAULT_BATCH_SIZE) -> tuple[torch.Tensor, ...]:
-    """Apply ``fn`` to float batches of ``images`` under inference mode and concatenate each of
-    its outputs along dim 0, on the CPU."""
+    """Apply ``fn`` to float batches of ``images`` under inference mode (the one batched loop,
+    :func:`autoenc.models.encoding.batched`) and concatenate each of its outputs along dim 0,
+    on the CPU."""
     check_images(model, images)
-    outputs: list[tuple[torch.Tensor, ...]] = []
-    with torch.inference_mode():
-        for x in batches(images, batch_size, model.device):
-            out = fn(x)
-            outputs.append(out if isinstance(out, tuple) else (out,))
+    outputs = [out for _, out in batched(fn, images, batch_size, model.device)]
     return tuple(torch.cat(parts).cpu() for parts in zip(*outputs, strict=True))
 
 
 def encode_all(model: AutoencoderModule, images: torch.Tensor, batch_size: int = DEFAULT_BATCH_SIZE) -> torch.Tensor:
-    """images: (N, C, H, W) uint8 or float in [0, 1] -> codes (N, latent_dim) float32
-    (the posterior mean for a VAE)."""
-    return map_batches(model, images, model.encode, batch_size)[0]
+    """images: (N, C, H, W) uint8 or float in [0, 1] -> ``model.encode``'s codes flattened,
+    (N, D) float32, D = :func:`code_size` (the posterior mean for a VAE). Every measure works on
+    these flat codes; unit d of a spatial (C, h, w) code is channel d // (h w) at row
+    (d % (h w)) // w, column d % w (:func:`unit_names`)."""
+    return map_batches(model, images, model.encode, batch_size)[0].flatten(1)
+
+
+def code_size(model: AutoencoderModule) -> int:
+    """D, the number of values in one code: ``latent_dim`` for a flat code, C*h*w for a spatial one."""
+    return math.prod(model.latent_shape)
+
+
+def unit_names(latent_shape: tuple[int, ...]) -> list[str]:
+    """Names of the D units of a flattened code (C-order): ``z3`` for a flat code, ``c1@(0,2)``
+    (channel 1 at row 0, column 2) for a spatial (C, h, w) one."""
+    if len(latent_shape) == 1:
+        return [f"z{d}" for d in range(latent_shape[0])]
+    c, h, w = latent_shape
+    return [f"c{ch}@({i},{j})" for ch in range(c) for i in range(h) for j in range(w)]
+
+
+def firing_rates(codes: torch.Tensor) -> torch.Tensor:
+    """(N, D) codes -> (D,) fraction of images in which each unit is non-zero (how often each
+    unit of a sparse TopK code fires; 1 for a dense code)."""
+    return (codes != 0).double().mean(0).float()
+
+
+def per_channel(values: torch.Tensor, latent_shape: tuple[int, ...]) -> torch.Tensor:
+    """(D,) per-unit values of a flattened spatial code -> (C, h, w) maps (e.g. the KL per
+    element of a spatial VAE, nats); ``.sum((1, 2))`` gives the KL per channel."""
+    if math.prod(latent_shape) != values.numel():
+        raise UserError(f"{values.numel()} values do not fill a code of shape {tuple(latent_shape)}")
+    return values.reshape(latent_shape)
 
 
 def posterior_all(model: AutoencoderModule, images: torch.Tensor,
                   batch_size: int = DEFAULT_BATCH_SIZE) -> tuple[torch.Tensor, torch.Tensor]:
-    """A VAE's posterior over ``images``: (mu, logvar), each (N, latent_dim)."""
+    """A VAE's posterior over ``images``: (mu, logvar), each (N, D) (spatial ones flattened)."""
     if not model.has_prior:
         raise UserError(f"{type(model).__name__} has no posterior; only a VAE does")
     mu, logvar = map_batches(model, images, model.posterior, batch_size)
-    return mu, logvar
+    return mu.flatten(1), logvar.flatten(1)
 
 
 def kl_per_dim(mu: torch.Tensor, logvar: torch.Tensor) -> torch.Tensor:

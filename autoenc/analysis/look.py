@@ -20,6 +20,7 @@ from autoenc.analysis.latents import (
     DEFAULT_BATCH_SIZE,
     LatentStats,
     check_dims,
+    code_size,
     encode_all,
     latent_stats,
 )
@@ -77,7 +78,7 @@ def traversal_view(model: AutoencoderModule, data: ImageArrays, dims: list[int] 
     check_steps(steps)
     check_steps(gif_steps, "gif steps")
     tail_probability(sigma)
-    check_dims(dims, model.latent_dim)
+    check_dims(dims, code_size(model))
     stats = stats or latent_stats(model, data.images, batch_size)
     bases, names = base_codes(model, data, stats, indices, count, seed, mean, batch_size)
     grid = traverse(model, stats, bases, names, dims, steps, sigma, top, batch_size)
@@ -143,7 +144,7 @@ def latent_map_view(model: AutoencoderModule, data: ImageArrays, method: str = "
     m = latent_map(codes, colouring, method, seed, max_points)
     split = data.description.get("split", "")
     what = f"{data.description.get('source', 'data')} {split}".strip()
-    title = f"Codes of {len(m.points)} {what} images ({model.latent_dim}-D), {method.upper()}"
+    title = f"Codes of {len(m.points)} {what} images ({code_size(model)}-D), {method.upper()}"
     return [Picture("latent_map.png", latent_map_figure(m, title))]
 
 
@@ -178,7 +179,7 @@ def write_report(run: str | os.PathLike | Run, out: str | os.PathLike | None = N
     check_input_shape(model, dm.input_shape)
     val = dm.arrays("val")
     stats = latent_stats(model, val.images, batch_size)
-    top = 12 if model.latent_dim > 12 else None
+    top = 12 if code_size(model) > 12 else None
     pictures = [
         *reconstructions_view(model, val, count=16, seed=seed, batch_size=batch_size),
         *traversal_view(model, val, seed=seed, top=top, stats=stats, batch_size=batch_size),

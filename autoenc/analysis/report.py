@@ -16,7 +16,16 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from autoenc.analysis.latents import DEFAULT_BATCH_SIZE, LatentStats, batches, check_images
+from autoenc.analysis.latents import (
+    DEFAULT_BATCH_SIZE,
+    LatentStats,
+    batches,
+    check_images,
+    code_size,
+    firing_rates,
+    per_channel,
+    unit_names,
+)
 from autoenc.models.base import AutoencoderModule, count_parameters
 
 
@@ -96,6 +105,11 @@ class RunSummary:
         measure: "KL" or "var".
         variational: the model has a N(0, I) prior (``model.has_prior``): KL in nats.
         checkpoint, epoch, step: which weights.
+        latent_shape: shape of one code ((D,) flat, (C, h, w) spatial); latent_dim is its size.
+        firing_rates: (D,) fraction of images in which each unit is non-zero (sparse TopK
+            codes only, else None).
+        kl_per_channel: (C,) KL of each channel summed over its positions, nats (spatial VAE
+            only, else None); ``informativeness`` holds the per-element map, flattened.
     """
 
     model: str
@@ -112,6 +126,9 @@ class RunSummary:
     checkpoint: str
     epoch: int | None = None
     step: int | None = None
+    latent_shape: tuple[int, ...] = ()
+    firing_rates: list[float] | None = None
+    kl_per_channel: list[float] | None = None
 
     def as_dict(self) -> dict:
         return dict(vars(self))
@@ -124,7 +141,11 @@ def summarize(model: AutoencoderModule, images: torch.Tensor, stats: LatentStats
     active units for a VAE, parameter count. ``stats`` are the codes of the same images."""
     return RunSummary(
         model=f"{type(model).__name__} ({model.model_name})",
-        latent_dim=model.latent_dim,
+        latent_dim=code_size(model),
+        latent_shape=tuple(model.latent_shape),
+        firing_rates=[round(v, 4) for v in firing_rates(stats.codes).tolist()] if model.sparse_code else None,
+        kl_per_channel=([round(v, 4) for v in per_channel(stats.informativeness, model.latent_shape).sum((1, 2))
+                         .tolist()] if stats.variational and len(model.latent_shape) == 3 else None),
         parameters=count_parameters(model),
         input_shape=tuple(model.input_shape),
         data=data,
@@ -182,19 +203,28 @@ def disentanglement_section(model: AutoencoderModule, datamodule: object, seed: 
     return DisentanglementSection(report.scores, disentanglement_pictures(report), {"disentanglement_mi.png": note})
 
 
+def _term(name: str, value: float, terms: dict[str, float]) -> str:
+    """One loss term for the report; the total correlation says the batch size M it was
+    estimated at (its minibatch estimate depends on M: autoenc.models.total_correlation)."""
+    if name == "tc" and "tc_batch_size" in terms:
+        return f"{name} {value:.2f} (estimated on batches of {terms['tc_batch_size']:.0f} images, mean)"
+    return f"{name} {value:.2f}"
+
+
 def render_markdown(summary: RunSummary, run_dir: str, figures: list[str], notes: dict[str, str] | None = None,
                     disentanglement: dict[str, float] | None = None) -> str:
     """``report.md``: the key numbers as a table, then each figure present in ``figures``
     (file names relative to the report) under its heading, with an optional note.
     ``disentanglement``: scores to list in the table (data with ground-truth factors)."""
     notes = notes or {}
-    terms = ", ".join(f"{k} {v:.2f}" for k, v in summary.terms.items())
+    terms = ", ".join(_term(k, v, summary.terms) for k, v in summary.terms.items() if k != "tc_batch_size")
     rows = [
         ("model", summary.model),
         ("checkpoint", f"`{summary.checkpoint}`" + (f" (epoch {summary.epoch}, step {summary.step})"
                                                     if summary.epoch is not None else "")),
         ("input shape (C, H, W)", str(tuple(summary.input_shape))),
-        ("latent size", str(summary.latent_dim)),
+        ("latent size", str(summary.latent_dim) + (f" = {' x '.join(map(str, summary.latent_shape))} (C, h, w)"
+                                                   if len(summary.latent_shape) == 3 else "")),
         ("parameters", f"{summary.parameters:,}"),
         ("data", summary.data),
         ("validation loss terms (nats/image)", terms),
@@ -202,7 +232,13 @@ def render_markdown(summary: RunSummary, run_dir: str, figures: list[str], notes
     if summary.active_units is not None:
         rows.append((f"active units (Cov_x E[z \\| x] > {summary.active_threshold:g})",
                      f"{summary.active_units} of {summary.latent_dim}"))
-    info = ", ".join(f"z{i} {v:.3g}" for i, v in enumerate(summary.informativeness))
+    if summary.firing_rates is not None:
+        rows.append(("firing rate per unit (fraction of images)",
+                     ", ".join(f"z{i} {v:.3g}" for i, v in enumerate(summary.firing_rates))))
+    if summary.kl_per_channel is not None:
+        rows.append(("KL per channel (nats)", ", ".join(f"c{i} {v:.3g}" for i, v in enumerate(summary.kl_per_channel))))
+    names = unit_names(tuple(summary.latent_shape) or (summary.latent_dim,))
+    info = ", ".join(f"{names[i]} {v:.3g}" for i, v in enumerate(summary.informativeness))
     unit = " (nats)" if summary.variational else ""
     rows.append((f"{summary.measure} per dimension{unit}", info))
     if disentanglement:

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 
 import torch
 
-from autoenc.analysis.latents import DEFAULT_BATCH_SIZE, LatentStats, check_dims
+from autoenc.analysis.latents import DEFAULT_BATCH_SIZE, LatentStats, check_dims, code_size
 from autoenc.errors import UserError
 from autoenc.models.base import AutoencoderModule
 
@@ -56,9 +56,12 @@ def traversal_values(stats: LatentStats, dims: list[int], steps: int,
 
 
 def decode_codes(model: AutoencoderModule, codes: torch.Tensor, batch_size: int = DEFAULT_BATCH_SIZE) -> torch.Tensor:
-    """(N, D) codes -> (N, C, H, W) decoded means in [0, 1], in batches, on the CPU."""
-    if codes.ndim != 2 or codes.shape[1] != model.latent_dim:
-        raise UserError(f"codes must be (N, {model.latent_dim}), got {tuple(codes.shape)}")
+    """(N, D) flat codes (D = C*h*w for a spatial code) -> (N, C, H, W) decoded means in [0, 1],
+    in batches, on the CPU."""
+    size = code_size(model)
+    if codes.ndim != 2 or codes.shape[1] != size:
+        raise UserError(f"codes must be (N, {size}), got {tuple(codes.shape)}")
+    codes = codes.reshape(len(codes), *model.latent_shape)
     out = []
     with torch.inference_mode():
         for start in range(0, len(codes), batch_size):
@@ -87,7 +90,7 @@ def traverse_code(model: AutoencoderModule, base: torch.Tensor, dims: list[int],
     Returns:
         (K, S, C, H, W) images in [0, 1], K = len(dims), S = values.shape[1].
     """
-    dims = check_dims(dims, model.latent_dim)
+    dims = check_dims(dims, code_size(model))
     codes = sweep_codes(base.reshape(1, -1), dims, values)[0]
     k, s = values.shape
     return decode_codes(model, codes.reshape(k * s, -1), batch_size).reshape(k, s, *model.input_shape)
@@ -135,19 +138,23 @@ def traverse(model: AutoencoderModule, stats: LatentStats, bases: torch.Tensor, 
         stats: codes and informativeness of the data (:func:`latent_stats`); sets the
             order of the dimensions and, for an AE, their ranges.
         bases: (B, D) base codes (an image's code, or ``stats.codes.mean(0)``).
-        dims: dimensions to show; they are ordered most informative first.
+        dims: dimensions (units of the flattened code) to show, ordered most informative first;
+            None: all, or for a sparse (TopK) code the units active in any base.
         steps: values per dimension, >= 2.
         sigma: range in prior standard deviations (VAE) or the matching quantile levels (AE).
         top: keep only the ``top`` most informative of ``dims``.
     """
     check_steps(steps)
+    size = code_size(model)
     if bases.ndim == 1:
         bases = bases[None]
-    if bases.ndim != 2 or bases.shape[1] != model.latent_dim or len(bases) == 0:
-        raise UserError(f"bases must be (B, {model.latent_dim}) codes, got {tuple(bases.shape)}")
-    if stats.latent_dim != model.latent_dim:
-        raise UserError(f"stats are for latent_dim {stats.latent_dim}, the model has {model.latent_dim}")
-    chosen = check_dims(dims, model.latent_dim)
+    if bases.ndim != 2 or bases.shape[1] != size or len(bases) == 0:
+        raise UserError(f"bases must be (B, {size}) codes, got {tuple(bases.shape)}")
+    if stats.latent_dim != size:
+        raise UserError(f"stats are for codes of size {stats.latent_dim}, the model's have {size}")
+    chosen = check_dims(dims, size)
+    if chosen is None and model.sparse_code:  # a TopK code: the units active in the bases
+        chosen = torch.nonzero((bases != 0).any(0)).flatten().tolist() or None
     order = [d for d in stats.order.tolist() if chosen is None or d in chosen]
     if top is not None:
         if top < 1:
@@ -155,10 +162,38 @@ def traverse(model: AutoencoderModule, stats: LatentStats, bases: torch.Tensor, 
         order = order[:top]
     values, range_text = traversal_values(stats, order, steps, sigma)
     codes = sweep_codes(bases, order, values)  # (B, K, S, D): one batched decode for all
-    images = decode_codes(model, codes.reshape(-1, model.latent_dim), batch_size)
+    images = decode_codes(model, codes.reshape(-1, size), batch_size)
     images = images.reshape(*codes.shape[:3], *model.input_shape)
     names = base_names or [f"base {i}" for i in range(len(bases))]
     if len(names) != len(bases):
         raise UserError(f"{len(names)} base names for {len(bases)} bases")
     return Traversal(images, values, torch.tensor(order), stats.informativeness[order], stats.measure,
                      stats.unit, stats.variational, bases.detach().cpu(), list(names), range_text)
+
+
+def channel_units(latent_shape: tuple[int, ...], channel: int, location: tuple[int, int] | None = None) -> list[int]:
+    """Units of the flattened spatial code (C, h, w) that hold ``channel``: at every position, or
+    only at ``location`` (row, column). A channel or location out of range is one line."""
+    if len(latent_shape) != 3:
+        raise UserError(f"channel traversal needs a spatial code (C, h, w); this model's code is "
+                        f"{tuple(latent_shape)}: traverse its dims instead")
+    c, h, w = latent_shape
+    if not isinstance(channel, int) or not 0 <= channel < c:
+        raise UserError(f"channel {channel!r} is out of range: the code has {c} channels, so use 0..{c - 1}")
+    if location is None:
+        return [channel * h * w + i for i in range(h * w)]
+    row, col = location
+    if not (0 <= row < h and 0 <= col < w):
+        raise UserError(f"location {tuple(location)} is out of range: the code is {h} x {w}, so use "
+                        f"rows 0..{h - 1} and columns 0..{w - 1}")
+    return [channel * h * w + row * w + col]
+
+
+def traverse_channel(model: AutoencoderModule, base: torch.Tensor, channel: int, values: torch.Tensor,
+                     location: tuple[int, int] | None = None, batch_size: int = DEFAULT_BATCH_SIZE) -> torch.Tensor:
+    """Decode the flat spatial code ``base`` (D,) with ``channel`` set to each of ``values`` (S,)
+    at every position (or only at ``location``): (S, C, H, W) images in [0, 1]."""
+    units = channel_units(tuple(model.latent_shape), channel, location)
+    codes = base.detach().cpu().float().reshape(1, -1).repeat(len(values), 1)
+    codes[:, units] = values.float()[:, None]
+    return decode_codes(model, codes, batch_size)

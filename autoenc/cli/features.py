@@ -65,7 +65,7 @@ def features(
     accelerator: str = "cpu",
     weights: str | None = None,
     resize: int | None = None,
-    pool: Literal["avg", "flatten"] = "avg",
+    pool: Literal["avg", "flatten"] | None = None,
     seed: int | None = None,
     progress: bool = True,
 ) -> int:
@@ -87,7 +87,8 @@ def features(
         weights: torchvision: weights enum name (IMAGENET1K_V1, DEFAULT) or a local file; default:
             random weights drawn from --seed.
         resize: torchvision: resize images to this square size before the network.
-        pool: torchvision: feature map -> vector by global average or flatten.
+        pool: feature map -> vector: avg (one number per channel) or flatten (the whole map);
+            default avg for torchvision, flatten for autoenc codes (spatial codes differ).
         seed: torchvision: seed of the random weights when there are no --weights (default 0), so
             a rerun builds the same encoder.
         progress: show a progress bar (on a terminal).

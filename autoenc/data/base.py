@@ -16,8 +16,13 @@ from typing import Any, ClassVar
 
 import torch
 
+from autoenc.constraints import Constraint, Interval, Null, Options, check_param
 from autoenc.errors import UserError
 from autoenc.registry import Registry
+
+#: What ``image_size`` and ``channels`` accept wherever they are given (data module, sources).
+IMAGE_SIZE: list[Constraint] = [Interval(int, 4, None, closed="left"), Null(note="the source's own size")]
+CHANNELS: list[Constraint] = [Options((1, 3), note="grey or RGB"), Null(note="the source's own")]
 
 
 @dataclass
@@ -67,6 +72,9 @@ class ImageSource:
 
     name: ClassVar[str] = ""
     native_shape: ClassVar[tuple[int, int, int] | None] = None
+    #: What each constructor parameter accepts (checked in ``__init__``; every source
+    #: declares all of its parameters, tested).
+    parameter_constraints: ClassVar[dict[str, list[Constraint]]] = {}
 
     def output_shape(self, image_size: int | None, channels: int | None) -> tuple[int, int, int]:
         """(C, H, W) of the images :meth:`load` returns, without loading them."""
@@ -116,14 +124,13 @@ def default_root() -> str:
 
 
 def check_image_size(image_size: int | None) -> None:
-    """Refuse image sizes no net can take."""
-    if image_size is not None and (not isinstance(image_size, int) or image_size < 4):
-        raise UserError(f"image_size must be an integer >= 4, got {image_size!r}")
+    """Refuse image sizes no net can take (see :data:`IMAGE_SIZE`)."""
+    check_param("image_size", IMAGE_SIZE, image_size)
 
 
 def check_channels(channels: int | None) -> None:
-    if channels is not None and channels not in (1, 3):
-        raise UserError(f"channels must be 1 (grey) or 3 (RGB), got {channels!r}")
+    """Refuse channel counts other than 1 and 3 (see :data:`CHANNELS`)."""
+    check_param("channels", CHANNELS, channels)
 
 
 def existing_dir(path: str | os.PathLike, what: str) -> Path:

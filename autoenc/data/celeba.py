@@ -15,6 +15,7 @@ from typing import ClassVar, Literal
 
 import torch
 
+from autoenc.constraints import BOOL, Constraint, InstanceOf, Interval, Null, Options, check_params
 from autoenc.data.base import (
     ImageArrays,
     ImageSource,
@@ -24,7 +25,7 @@ from autoenc.data.base import (
 )
 from autoenc.data.files import verify_md5
 from autoenc.data.image_files import ImageFileDataset, load_into_memory
-from autoenc.errors import DataError, UserError
+from autoenc.errors import DataError
 
 _SPLIT_CODES = {"train": 0, "valid": 1, "test": 2}
 
@@ -72,11 +73,15 @@ class CelebA(ImageSource):
     name = "celeba"
     native_shape = (3, 64, 64)
     folder: ClassVar[str] = "celeba"
+    parameter_constraints: ClassVar[dict[str, list[Constraint]]] = {
+        "root": [InstanceOf(str, "a folder path"), Null(note="$AUTOENC_DATA or ./data")], "split": [Options(("all", *_SPLIT_CODES))],
+        "crop": [Interval(int, 4, None, closed="left", note="pixels"), Null(note="no crop")],
+        "download": [BOOL], "check_md5": [BOOL],
+    }
 
     def __init__(self, *, root: str | None = None, split: Literal["all", "train", "valid", "test"] = "all",
                  crop: int | None = 148, download: bool = False, check_md5: bool = True) -> None:
-        if split not in ("all", *_SPLIT_CODES):
-            raise UserError(f"celeba split must be one of all, train, valid, test; got {split!r}")
+        check_params(self.parameter_constraints, locals(), owner=self.name)
         self.root = root if root is not None else default_root()
         self.split = split
         self.crop = crop

@@ -17,10 +17,11 @@ from typing import Any, ClassVar, Literal
 import numpy as np
 import torch
 
+from autoenc.constraints import BOOL, Constraint, InstanceOf, Null, Options, check_params
 from autoenc.data.base import ImageArrays, ImageSource, default_root, register_source
 from autoenc.data.files import download, extract_archive_atomic, verify_md5
 from autoenc.data.transforms import labelled_arrays
-from autoenc.errors import DataError, UserError
+from autoenc.errors import DataError
 
 
 class _ArrayUnpickler(pickle.Unpickler):
@@ -72,11 +73,14 @@ class CIFAR10(ImageSource):
     classes: ClassVar[list[str]] = ["airplane", "automobile", "bird", "cat", "deer", "dog",
                                     "frog", "horse", "ship", "truck"]
     folder = "cifar-10-batches-py"
+    parameter_constraints: ClassVar[dict[str, list[Constraint]]] = {
+        "root": [InstanceOf(str, "a folder path"), Null(note="$AUTOENC_DATA or ./data")], "split": [Options(("all", "train", "test"))],
+        "download": [BOOL], "check_md5": [BOOL],
+    }
 
     def __init__(self, *, root: str | None = None, split: Literal["all", "train", "test"] = "all",
                  download: bool = False, check_md5: bool = True) -> None:
-        if split not in ("all", "train", "test"):
-            raise UserError(f"cifar10 split must be one of all, train, test; got {split!r}")
+        check_params(self.parameter_constraints, locals(), owner=self.name)
         self.root = root if root is not None else default_root()
         self.split = split
         self.download = download

@@ -6,8 +6,8 @@ import numpy as np
 import torch
 from torch.utils.data import Dataset
 
+from autoenc.constraints import POSITIVE_INT, SEED, check_params
 from autoenc.data.base import ImageArrays, ImageSource, check_channels, register_source
-from autoenc.errors import UserError
 
 
 class _FakeUint8(Dataset):
@@ -37,12 +37,10 @@ class Fake(ImageSource):
 
     name = "fake"
     native_shape = (3, 32, 32)
+    parameter_constraints = {"size": [POSITIVE_INT], "num_classes": [POSITIVE_INT], "seed": [SEED]}
 
     def __init__(self, *, size: int = 1000, num_classes: int = 10, seed: int = 0) -> None:
-        if size < 1:
-            raise UserError(f"fake size must be >= 1, got {size}")
-        if num_classes < 1:
-            raise UserError(f"fake num_classes must be >= 1, got {num_classes}")
+        check_params(self.parameter_constraints, locals(), owner=self.name)
         self.size = size
         self.num_classes = num_classes
         self.seed = seed

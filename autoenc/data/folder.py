@@ -6,6 +6,7 @@ from pathlib import Path
 
 import torch
 
+from autoenc.constraints import InstanceOf, Interval, Null, check_params
 from autoenc.data.base import ImageArrays, ImageSource, check_channels, register_source
 from autoenc.data.image_files import (
     IMAGE_EXTENSIONS,
@@ -13,7 +14,7 @@ from autoenc.data.image_files import (
     decode_image,
     load_into_memory,
 )
-from autoenc.errors import DataError, UserError
+from autoenc.errors import DataError
 
 
 @register_source
@@ -29,10 +30,13 @@ class ImageFolder(ImageSource):
     """
 
     name = "image_folder"
+    parameter_constraints = {
+        "root": [InstanceOf(str, "a folder path")],
+        "crop": [Interval(int, 4, None, closed="left", note="pixels"), Null(note="no crop")],
+    }
 
     def __init__(self, *, root: str, crop: int | None = None) -> None:
-        if crop is not None and crop < 4:
-            raise UserError(f"image_folder crop must be >= 4 pixels, got {crop}")
+        check_params(self.parameter_constraints, locals(), owner=self.name)
         self.root = root
         self.crop = crop
 

@@ -30,6 +30,7 @@ from typing import Any, Protocol, runtime_checkable
 import numpy as np
 import torch
 
+from autoenc.constraints import Interval, check_param
 from autoenc.errors import UserError
 
 __all__ = ["GroundTruth", "ImagePool", "LabelledGroundTruth", "check_factor_indices", "ground_truth_of",
@@ -64,8 +65,7 @@ class GroundTruth(Protocol):
 
 def sample_uniform(sizes: Sequence[int], n: int, rng: np.random.Generator) -> np.ndarray:
     """(n, len(sizes)) int64: column k uniform over 0..sizes[k]-1 (independent columns)."""
-    if isinstance(n, bool) or not isinstance(n, int | np.integer) or n < 0:
-        raise UserError(f"number of samples must be an integer >= 0, got {n!r}")
+    check_param("number of samples", [Interval(int, 0, None, closed="left")], n)
     return np.stack([rng.integers(0, size, n) for size in sizes], axis=1).astype(np.int64).reshape(n, len(sizes))
 
 

@@ -20,10 +20,11 @@ from typing import ClassVar, Literal
 import numpy as np
 import torch
 
+from autoenc.constraints import BOOL, Constraint, InstanceOf, Null, Options, check_params
 from autoenc.data.base import ImageArrays, ImageSource, default_root, register_source
 from autoenc.data.files import download, find_file, verify_md5
 from autoenc.data.transforms import labelled_arrays
-from autoenc.errors import DataError, UserError
+from autoenc.errors import DataError
 
 # IDX type codes (http://yann.lecun.com/exdb/mnist/, "THE IDX FILE FORMAT").
 _IDX_DTYPES = {0x08: np.uint8, 0x09: np.int8, 0x0B: ">i2", 0x0C: ">i4", 0x0D: ">f4", 0x0E: ">f8"}
@@ -83,6 +84,10 @@ class IdxImageSource(ImageSource):
         "test": ("t10k-images-idx3-ubyte", "t10k-labels-idx1-ubyte"),
     }
     _SIZES: ClassVar[dict[str, int]] = {"train": 60_000, "test": 10_000}
+    parameter_constraints: ClassVar[dict[str, list[Constraint]]] = {
+        "root": [InstanceOf(str, "a folder path"), Null(note="$AUTOENC_DATA or ./data")], "split": [Options(("all", "train", "test"))],
+        "download": [BOOL], "check_md5": [BOOL],
+    }
 
     def __init__(
         self,
@@ -92,8 +97,7 @@ class IdxImageSource(ImageSource):
         download: bool = False,
         check_md5: bool = True,
     ) -> None:
-        if split not in ("all", "train", "test"):
-            raise UserError(f"{self.name} split must be one of all, train, test; got {split!r}")
+        check_params(self.parameter_constraints, locals(), owner=self.name)
         self.root = root if root is not None else default_root()
         self.split = split
         self.download = download

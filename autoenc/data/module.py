@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any, Literal
+from typing import Any, ClassVar, Literal
 
 import lightning as L
 import torch
@@ -10,41 +10,62 @@ from torch.utils.data import DataLoader, Dataset, Subset
 
 from autoenc.constraints import (
     POSITIVE_INT,
+    SEED,
     Constraint,
+    InstanceOf,
     Interval,
     Null,
     Options,
     check_param,
     check_params,
 )
-from autoenc.data.base import SOURCES, ImageArrays, ImageSource, check_channels, check_image_size
+from autoenc.data.base import CHANNELS, IMAGE_SIZE, SOURCES, ImageArrays, ImageSource
 from autoenc.data.loaders import TensorBatches
 from autoenc.data.transforms import to_float
 from autoenc.errors import UserError
 
 
+class _SourceSpec(Constraint):
+    """``{"name": ..., "options": {...}}``, how checkpoints store a source."""
+
+    def is_satisfied_by(self, value: object) -> bool:
+        return isinstance(value, dict) and "name" in value
+
+    def describe(self) -> str:
+        return "a mapping with a source name and options"
+
+
 def make_source(source: ImageSource | str | dict[str, Any]) -> ImageSource:
     """An :class:`ImageSource` from an instance, a registry name, or
     ``{"name": ..., "options": {...}}`` (how checkpoints store it)."""
+    check_param("data source", SOURCE, source)
     if isinstance(source, ImageSource):
         return source
     if isinstance(source, str):
         return SOURCES.get(source)()
-    if isinstance(source, dict) and "name" in source:
-        cls = SOURCES.get(source["name"])
-        try:
-            return cls(**source.get("options", {}))
-        except TypeError as err:
-            raise UserError(f"bad options for data source {source['name']!r}: {err}") from None
-    raise UserError(f"data source must be a name ({', '.join(SOURCES.list())}) or a source object, got {source!r}")
+    cls = SOURCES.get(source["name"])
+    try:
+        return cls(**source.get("options", {}))
+    except TypeError as err:
+        raise UserError(f"bad options for data source {source['name']!r}: {err}") from None
 
+
+#: What a data module's ``source`` accepts (see :func:`make_source`).
+SOURCE: list[Constraint] = [
+    InstanceOf(ImageSource, "a source object"),
+    InstanceOf(str, "a registered source name"),
+    _SourceSpec(),
+]
 
 #: The checks of :class:`ImageDataModule`'s arguments (see :mod:`autoenc.constraints`).
 PARAMS: dict[str, list[Constraint]] = {
+    "source": SOURCE,
+    "image_size": IMAGE_SIZE,
+    "channels": CHANNELS,
     "val_fraction": [Interval(float, 0, 1, closed="neither", note="e.g. 0.1")],
     "batch_size": [POSITIVE_INT],
     "subset": [Interval(int, 2, None, closed="left", note="one item for each split"), Null()],
-    "seed": [Interval(int, None, None)],
+    "seed": [SEED],
     "num_workers": [Interval(int, 0, None, closed="left")],
     "memory_budget_gb": [Interval(float, 0, None, closed="left", note="0 streams every streamable source")],
 }
@@ -78,6 +99,8 @@ class ImageDataModule(L.LightningDataModule):
         memory_budget_gb: hold the data in memory when its uint8 size is below this.
     """
 
+    parameter_constraints: ClassVar[dict[str, list[Constraint]]] = PARAMS
+
     def __init__(
         self,
         source: ImageSource | str = "digits",
@@ -91,8 +114,6 @@ class ImageDataModule(L.LightningDataModule):
         memory_budget_gb: float = 4.0,
     ) -> None:
         super().__init__()
-        check_image_size(image_size)
-        check_channels(channels)
         check_params(PARAMS, locals())
         self.source = make_source(source)
         self.image_size = image_size

@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 import torch
 
+from autoenc.constraints import POSITIVE_INT, SEED, Interval, Null, check_params
 from autoenc.data.base import ImageArrays, ImageSource, register_source
 from autoenc.data.transforms import conform
 from autoenc.errors import UserError
@@ -50,12 +51,14 @@ class Patches(ImageSource):
 
     name = "patches"
     native_shape = (3, 32, 32)
+    parameter_constraints = {
+        "count": [POSITIVE_INT],
+        "patch_size": [Interval(int, 4, 427, note="the photos are 427 x 640"), Null(note="the image size")],
+        "seed": [SEED],
+    }
 
     def __init__(self, *, count: int = 10_000, patch_size: int | None = None, seed: int = 0) -> None:
-        if count < 1:
-            raise UserError(f"patches count must be >= 1, got {count}")
-        if patch_size is not None and not 4 <= patch_size <= 427:
-            raise UserError(f"patch_size must be in [4, 427] (the photos are 427 x 640), got {patch_size}")
+        check_params(self.parameter_constraints, locals(), owner=self.name)
         self.count = count
         self.patch_size = patch_size
         self.seed = seed

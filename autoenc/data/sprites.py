@@ -36,10 +36,12 @@ from __future__ import annotations
 import math
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
+from typing import ClassVar
 
 import numpy as np
 import torch
 
+from autoenc.constraints import Constraint, InstanceOf, Interval, ListOf, Null, check_param
 from autoenc.data.base import ImageArrays, ImageSource, check_channels, register_source
 from autoenc.errors import UserError
 
@@ -97,17 +99,20 @@ def factor_values() -> dict[str, torch.Tensor]:
     }
 
 
+#: What each factor subset argument of :class:`Sprites` accepts; :func:`_check_subset` then
+#: checks the indices' range and duplicates.
+SUBSET: list[Constraint] = [InstanceOf((list, tuple, np.ndarray, torch.Tensor), "a list of integers"), Null()]
+
+
 def _check_subset(factor: str, values: Sequence[int] | None, argument: str) -> list[int] | None:
     """``values`` as a sorted list of grid indices of ``factor``; None stays None (all)."""
     if values is None:
         return None
     size = FACTOR_SIZES[FACTOR_NAMES.index(factor)]
     where = f"sprites {argument} (indices into the {size} values of factor {factor!r}, 0..{size - 1})"
-    if isinstance(values, (str, bytes)) or not isinstance(values, Sequence | np.ndarray | torch.Tensor):
-        raise UserError(f"{where} must be a list of integers or null, got {values!r}")
+    check_param(where, SUBSET, values)
     items = values.tolist() if isinstance(values, np.ndarray | torch.Tensor) else list(values)
-    if not items:
-        raise UserError(f"{where} must not be empty; use null for all {size}")
+    check_param(where, [ListOf(InstanceOf(object, "indices"), non_empty=True, note=f"null for all {size}")], items)
     for v in items:
         if isinstance(v, bool) or not isinstance(v, int | np.integer):
             raise UserError(f"{where}: {v!r} is not an integer index")
@@ -407,13 +412,9 @@ def _render_into(out: torch.Tensor, factors: torch.Tensor, image_size: int) -> N
 
 
 def _check_render_size(image_size: int) -> int:
-    if isinstance(image_size, bool) or not isinstance(image_size, int) or image_size < MIN_IMAGE_SIZE:
-        raise UserError(
-            f"sprites image_size must be an integer >= {MIN_IMAGE_SIZE} (64 is native; below "
-            f"{MIN_IMAGE_SIZE} small sprites of different scales or shapes render identically), "
-            f"got {image_size!r}"
-        )
-    return image_size
+    note = f"64 is native; below {MIN_IMAGE_SIZE} small sprites of different scales or shapes render identically"
+    return check_param("sprites image_size", [Interval(int, MIN_IMAGE_SIZE, None, closed="left", note=note)],
+                       image_size)
 
 
 def render(
@@ -458,6 +459,8 @@ class Sprites(ImageSource):
 
     name = "sprites"
     native_shape = (1, NATIVE_IMAGE_SIZE, NATIVE_IMAGE_SIZE)
+    parameter_constraints: ClassVar[dict[str, list[Constraint]]] = dict.fromkeys(
+        ("shapes", "scales", "orientations", "pos_x", "pos_y"), SUBSET)
 
     def __init__(
         self,

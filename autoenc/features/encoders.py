@@ -77,7 +77,8 @@ class FrozenEncoder(nn.Module):
         input_shape: the (C, H, W) it takes, or None when any size with 1 or 3 channels works
             (torchvision backbones).
         preprocess: applied inside ``forward`` before ``net`` (None: images go in as they are).
-        pool: how a (B, C', H', W') output becomes (B, D): global average or flatten.
+        pool: how a (B, C', H', W') output becomes (B, D): global average (one number per
+            channel) or flatten (the whole map).
         channels_last: run convolutions in NHWC memory layout (None: when the net has a
             Conv2d); oneDNN's NHWC kernels were 10-50% faster on CPU here (docs/benchmarks.md).
         weights: where the weights came from, for people (meta.json, messages): ``"trained
@@ -177,33 +178,38 @@ class FrozenEncoder(nn.Module):
 
 
 # -- sources -------------------------------------------------------------------------------------
-def _wrap_model(model: nn.Module, source: str) -> FrozenEncoder:
-    """An AutoencoderModule -> its encoder (the posterior mean's half for a VAE), as exported."""
+def _wrap_model(model: nn.Module, source: str, pool: Pool | None = None) -> FrozenEncoder:
+    """An AutoencoderModule -> its encode path (``model.encode``: net + code head), as exported;
+    codes (B, *latent_shape) become vectors by ``pool`` (None: flatten, the whole code)."""
     from autoenc.training.checkpoints import ExportedEncoder
 
-    # A copy: freezing must not change the caller's model.
-    net = ExportedEncoder(copy.deepcopy(model.encoder), model.latent_dim, tuple(model.input_shape))
-    return FrozenEncoder(net, source=source, layer="bottleneck", input_shape=tuple(model.input_shape),
-                         weights=TRAINED)
+    # A copy of the net: freezing must not change the caller's model.
+    net = ExportedEncoder(copy.deepcopy(model.encoder), model.code_head(), tuple(model.latent_shape),
+                          tuple(model.input_shape))
+    return _frozen_export(net, source, pool)
 
 
-def _load_checkpoint(source: str, **options: Any) -> FrozenEncoder:
+def _frozen_export(net: nn.Module, source: str, pool: Pool | None) -> FrozenEncoder:
+    return FrozenEncoder(net, source=source, layer="bottleneck", input_shape=tuple(net.input_shape),
+                         pool=pool or "flatten", weights=TRAINED)
+
+
+def _load_checkpoint(source: str, *, pool: Pool | None = None, **options: Any) -> FrozenEncoder:
     from autoenc.training.checkpoints import load_model
 
     _no_options("an autoenc checkpoint", options)
-    return _wrap_model(load_model(source), source)
+    return _wrap_model(load_model(source), source, pool)
 
 
-def _load_export(source: str, **options: Any) -> FrozenEncoder:
+def _load_export(source: str, *, pool: Pool | None = None, **options: Any) -> FrozenEncoder:
     from autoenc.training.checkpoints import load_exported_encoder
 
     _no_options("an exported encoder", options)
-    net = load_exported_encoder(source)
-    return FrozenEncoder(net, source=source, layer="bottleneck", input_shape=tuple(net.input_shape), weights=TRAINED)
+    return _frozen_export(load_exported_encoder(source), source, pool)
 
 
 def _no_options(what: str, options: dict[str, Any]) -> None:
-    given = [k for k, v in options.items() if v is not None and not (k == "pool" and v == "avg")]
+    given = [k for k, v in options.items() if v is not None]
     if given:
         verb, pronoun = ("applies", "it") if len(given) == 1 else ("apply", "them")
         raise UserError(f"{', '.join(given)} only {verb} to torchvision encoders, not to {what}; drop {pronoun}")
@@ -327,7 +333,7 @@ def _seeded(model_name: str, seed: int) -> nn.Module:
         return get_model(model_name, weights=None)
 
 
-def _load_torchvision(source: str, *, weights: str | os.PathLike | None = None, pool: Pool = "avg",
+def _load_torchvision(source: str, *, weights: str | os.PathLike | None = None, pool: Pool | None = None,
                       image_size: int | None = None, seed: int | None = None) -> FrozenEncoder:
     from torchvision.models.feature_extraction import create_feature_extractor, get_graph_node_names
 
@@ -361,7 +367,7 @@ def _load_torchvision(source: str, *, weights: str | os.PathLike | None = None, 
                         "(torchvision.models.feature_extraction.get_graph_node_names lists all)")
     net = create_feature_extractor(model, return_nodes=[node])
     return FrozenEncoder(net, source=f"torchvision:{model_name}:{node}", layer=node, input_shape=None,
-                         preprocess=Preprocess(image_size), pool=pool, weights=described)
+                         preprocess=Preprocess(image_size), pool=pool or "avg", weights=described)
 
 
 #: how each kind of source is loaded: ``loader(source, **options) -> FrozenEncoder``.
@@ -386,8 +392,12 @@ def source_kind(source: str) -> str:
 
 
 def load_encoder(source: str | os.PathLike | nn.Module, *, weights: str | os.PathLike | None = None,
-                 pool: Pool = "avg", image_size: int | None = None, seed: int | None = None) -> FrozenEncoder:
+                 pool: Pool | None = None, image_size: int | None = None, seed: int | None = None) -> FrozenEncoder:
     """A frozen encoder in eval mode mapping (B, C, H, W) float in [0, 1] to (B, D).
+
+    An autoenc model gives ``model.encode``'s codes (net and code head, as exported), flattened
+    or pooled to (B, D) by ``pool``; :func:`~autoenc.training.checkpoints.load_exported_encoder`
+    keeps their shape (B, *latent_shape).
 
     Args:
         source: checkpoint / run directory / export directory path, ``torchvision:<model>[:<node>]``,
@@ -395,8 +405,9 @@ def load_encoder(source: str | os.PathLike | nn.Module, *, weights: str | os.Pat
         weights: torchvision only: None (random init, see ``seed``), a weights enum name
             (``IMAGENET1K_V1``, ``DEFAULT``; downloaded into the torch hub cache when not there, see
             :func:`hub_file`) or a local file.
-        pool: torchvision only: how a feature map (B, C', H', W') becomes (B, D): ``avg``
-            (global average, D = C') or ``flatten`` (D = C' H' W').
+        pool: how a feature map (B, C', H', W') becomes (B, D): ``avg`` (global average, one
+            number per channel, D = C') or ``flatten`` (the whole map, D = C' H' W'). None: ``avg``
+            for torchvision, ``flatten`` for autoenc codes (a flat code is the same either way).
         image_size: torchvision only: resize images to this square size first (None: keep).
         seed: torchvision with random weights only: the initialisation seed (None: 0), so the
             same call always builds the same encoder (and reuses its cache).
@@ -412,7 +423,7 @@ def load_encoder(source: str | os.PathLike | nn.Module, *, weights: str | os.Pat
         if not hasattr(source, "encoder") or not hasattr(source, "latent_dim"):
             raise UserError(f"cannot use a {type(source).__name__} as an encoder; pass an autoenc model, "
                             "a checkpoint path or 'torchvision:<model>'")
-        return _wrap_model(source, f"<in-memory {type(source).__name__}>")
+        return _wrap_model(source, f"<in-memory {type(source).__name__}>", pool)
     source = str(source)
     kind = source_kind(source)
     return ENCODER_LOADERS.get(kind)(source, weights=weights, pool=pool, image_size=image_size, seed=seed)

@@ -22,7 +22,6 @@ import torch
 
 from autoenc.data.base import ImageArrays
 from autoenc.data.module import ImageDataModule, source_spec
-from autoenc.data.transforms import to_float
 from autoenc.errors import UserError
 from autoenc.features.cache import (
     FEATURES,
@@ -38,6 +37,7 @@ from autoenc.features.cache import (
 from autoenc.features.encoders import FrozenEncoder, load_encoder
 from autoenc.features.request import ExtractionRequest, finish_meta, progress_bar
 from autoenc.features.staging import staged_dir
+from autoenc.models.encoding import batched
 
 Split = Literal["train", "val", "all"]
 DataLike = ImageDataModule | ImageArrays | str
@@ -100,11 +100,10 @@ def build_request(encoder: FrozenEncoder | str | os.PathLike | torch.nn.Module, 
 
 def encode_batches(encoder: FrozenEncoder, images: torch.Tensor, batch_size: int,
                    device: torch.device) -> Iterator[tuple[int, np.ndarray]]:
-    """Yield (start, (b, D) float32 features) for consecutive batches of uint8 ``images``."""
-    with torch.inference_mode():
-        for start in range(0, len(images), batch_size):
-            x = to_float(images[start : start + batch_size].to(device, non_blocking=True))
-            yield start, encoder(x).cpu().numpy()
+    """Yield (start, (b, D) float32 features) for consecutive batches of uint8 ``images``
+    (:func:`autoenc.models.encoding.batched`, the one batched encode loop)."""
+    for start, (feats,) in batched(encoder, images, batch_size, device):
+        yield start, feats.cpu().numpy()
 
 
 def _build_local(request: ExtractionRequest, path: Path, batch_size: int, device: str | torch.device,

@@ -24,6 +24,7 @@ from sklearn.utils.validation import check_is_fitted, validate_data
 
 from autoenc.errors import NonFiniteLossError, UserError
 from autoenc.features.encoders import FrozenEncoder, load_encoder
+from autoenc.models.encoding import batched
 
 
 class AutoencoderFeatures(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator):
@@ -146,9 +147,6 @@ class AutoencoderFeatures(ClassNamePrefixFeaturesOutMixin, TransformerMixin, Bas
         X = validate_data(self, X, dtype=np.float32, reset=False)
         images = torch.from_numpy(np.ascontiguousarray(X)).view(len(X), *self.image_shape_)
         out = np.empty((len(X), self._n_features_out), dtype=np.float32)
-        step = max(int(self.batch_size), 256)
-        device = torch.device(self.device)
-        with torch.inference_mode():
-            for start in range(0, len(X), step):
-                out[start : start + step] = self.encoder_(images[start : start + step].to(device)).cpu().numpy()
+        for start, (codes,) in batched(self.encoder_, images, max(int(self.batch_size), 256), self.device):
+            out[start : start + len(codes)] = codes.cpu().numpy()
         return out

@@ -1,12 +1,15 @@
-"""Autoencoder models (a registry): ``ae``, ``dae``, ``vae``, sharing one interface."""
+"""Autoencoder models (a registry): ``ae``, ``dae``, ``vae``, ``capacity_vae``, ``tcvae``, ``topk``, sharing one interface."""
 
 from autoenc.models.autoencoder import Autoencoder, DenoisingAutoencoder
 from autoenc.models.base import MODELS, AutoencoderModule, AutoencoderOutput
+from autoenc.models.heads import HEADS, CodeHead
 from autoenc.models.likelihoods import LIKELIHOODS
 from autoenc.models.noise import NOISES
-from autoenc.models.vae import VariationalAutoencoder, gaussian_kl
+from autoenc.models.topk import TopKAutoencoder
+from autoenc.models.vae import BetaTCVAE, CapacityVAE, VariationalAutoencoder, gaussian_kl
 
 __all__ = [
     "MODELS", "LIKELIHOODS", "NOISES", "AutoencoderModule", "AutoencoderOutput",
-    "Autoencoder", "DenoisingAutoencoder", "VariationalAutoencoder", "gaussian_kl",
+    "Autoencoder", "DenoisingAutoencoder", "VariationalAutoencoder", "CapacityVAE", "BetaTCVAE", "gaussian_kl",
+    "TopKAutoencoder", "HEADS", "CodeHead",
 ]

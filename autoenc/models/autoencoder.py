@@ -6,7 +6,7 @@ from typing import Any, Literal
 
 import torch
 
-from autoenc.constraints import Interval, check_param
+from autoenc.constraints import Constraint, InstanceOf, Interval, check_param
 from autoenc.models.base import AutoencoderModule, AutoencoderOutput, register_model
 from autoenc.models.noise import NOISE_LEVEL_RANGE, NOISES
 
@@ -32,6 +32,11 @@ class DenoisingAutoencoder(AutoencoderModule):
 
     model_name = "dae"
     is_denoising = True
+    #: ``noise_level``'s range depends on the noise (NOISE_LEVEL_RANGE), checked with it.
+    parameter_constraints: dict[str, list[Constraint]] = {
+        "noise": [InstanceOf(str, "a registered noise name")],
+        "noise_level": [Interval(float, 0, None, closed="left", note="its range depends on the noise")],
+    }
 
     def __init__(self, input_shape: tuple[int, int, int], latent_dim: int = 16,
                  noise: Literal["gaussian", "masking", "salt_and_pepper"] = "gaussian",

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any, ClassVar, Literal, get_args
 
@@ -11,6 +12,7 @@ import torch
 from torch import nn
 
 from autoenc.constraints import (
+    BOOL,
     IMAGE_SHAPE,
     POSITIVE_INT,
     Constraint,
@@ -22,6 +24,7 @@ from autoenc.constraints import (
     check_params,
 )
 from autoenc.errors import UserError
+from autoenc.models.heads import CodeHead, IdentityHead
 from autoenc.models.likelihoods import LIKELIHOODS
 from autoenc.nets import NetOptions, net_from_config
 from autoenc.nets.options import legacy_net
@@ -29,9 +32,54 @@ from autoenc.registry import Registry
 
 MODELS: Registry[type[AutoencoderModule]] = Registry("model")
 
-#: Hyperparameters of older checkpoints that the model no longer takes (the optimiser now
-#: comes from LightningCLI's ``--optimizer``); accepted and dropped so those files still load.
+#: Hyperparameters of older checkpoints that no model takes any more (the optimiser now
+#: comes from LightningCLI's ``--optimizer``); :func:`upgrade_hparams` drops them.
 LEGACY_HPARAMS = frozenset({"optimizer", "weight_decay"})
+#: Before one class per objective (2026-12), ``vae`` hosted three objectives; these were its
+#: arguments with their "off" values, which today's ``vae`` no longer has.
+_VAE_OBJECTIVE_HPARAMS = {"capacity_max": None, "capacity_steps": 100_000, "gamma": 1000.0, "tc_beta": None,
+                          "tc_estimator": "mss", "tc_dataset_size": None}
+
+
+def upgrade_hparams(model: str, hparams: Mapping[str, Any]) -> tuple[str, dict[str, Any]]:
+    """An older checkpoint's registered model name and hyperparameters -> today's: the one
+    place that knows what older autoenc versions wrote (checkpoint reading, a resumed fit and
+    the model constructors go through it; the constructors also take the older net keys
+    directly). Today's names and values come back unchanged.
+
+    * ``optimizer`` and ``weight_decay`` are dropped (the optimiser is LightningCLI's).
+    * ``encoder`` / ``decoder`` / ``net_options`` become ``net``, the typed net options'
+      config (:func:`~autoenc.nets.options.legacy_net`).
+    * A ``vae`` with ``tc_beta`` set becomes a ``tcvae`` (:class:`~autoenc.models.vae.BetaTCVAE`,
+      same ``beta``, ``tc_beta``, ``tc_estimator``, ``tc_dataset_size``); one with
+      ``capacity_max`` set becomes a ``capacity_vae`` (:class:`~autoenc.models.vae.CapacityVAE`
+      whose ``beta`` is the old ``gamma``; the old ``beta`` did not enter that objective);
+      a plain one loses the other objectives' arguments.
+    * ``_class_path`` (what LightningCLI rebuilds a resumed model from) follows the model.
+
+    Args:
+        model: the registry name the checkpoint records; hparams: its hyperparameters.
+    Returns:
+        (registry name, hyperparameters) for today's classes.
+    """
+    hp = {k: v for k, v in hparams.items() if k not in LEGACY_HPARAMS}
+    if "net" not in hp and not LEGACY_NET_HPARAMS.isdisjoint(hp):
+        old_net = [hp.pop(k, default) for k, default in (("encoder", "conv"), ("decoder", None), ("net_options", None))]
+        hp["net"] = legacy_net(*old_net).config()
+    if model == "vae" and not _VAE_OBJECTIVE_HPARAMS.keys().isdisjoint(hp):
+        old = {k: hp.pop(k, default) for k, default in _VAE_OBJECTIVE_HPARAMS.items()}
+        if old["tc_beta"] is not None:
+            model = "tcvae"
+            hp |= {k: old[k] for k in ("tc_beta", "tc_estimator", "tc_dataset_size")}
+        elif old["capacity_max"] is not None:
+            model = "capacity_vae"
+            hp |= {"beta": old["gamma"], "capacity_max": old["capacity_max"], "capacity_steps": old["capacity_steps"]}
+        if "_class_path" in hp and model != "vae":
+            cls = MODELS.get(model)
+            hp["_class_path"] = f"{cls.__module__}.{cls.__qualname__}"
+    return model, hp
+
+
 #: How checkpoints written before typed net options named the net (``encoder: conv``,
 #: ``net_options: {...}``); read into ``net`` by :func:`~autoenc.nets.options.legacy_net`.
 LEGACY_NET_HPARAMS = frozenset({"encoder", "decoder", "net_options"})
@@ -45,17 +93,21 @@ CHECKPOINT_KEY = "autoenc"
 CHECKPOINT_FORMAT = 1
 
 
-#: The checks of :class:`AutoencoderModule`'s arguments (see :mod:`autoenc.constraints`).
+#: The checks of :class:`AutoencoderModule`'s arguments (see :mod:`autoenc.constraints`);
+#: the registries then refuse unknown net and likelihood names with their known names.
 PARAMS: dict[str, list[Constraint]] = {
     "latent_dim": [POSITIVE_INT],
     "input_shape": [IMAGE_SHAPE],
-    "sigma": [Interval(float, 0, None, closed="neither")],
-    "lr": [Interval(float, 0, None, closed="neither")],
-    "compile": [Options((True, False, *COMPILE_MODES))],
-    "nested_dropout_p": [Interval(float, 0, 1, closed="neither")],
     "net": [Null(note="ConvNet()"), InstanceOf(NetOptions, "net options (MLPNet, ConvNet, ResNetNet)"),
             InstanceOf(dict, "their config mapping (class_path, init_args)")],
     "latent_channels": [POSITIVE_INT, Null(note="a flat code of latent_dim units")],
+    "likelihood": [InstanceOf(str, "a registered likelihood name")],
+    "sigma": [Interval(float, 0, None, closed="neither")],
+    "lr": [Interval(float, 0, None, closed="neither")],
+    "nested_dropout": [BOOL],
+    "nested_dropout_p": [Interval(float, 0, 1, closed="neither")],
+    "channels_last": [BOOL],
+    "compile": [Options((True, False, *COMPILE_MODES))],
 }
 
 
@@ -129,6 +181,10 @@ class AutoencoderModule(L.LightningModule):
     has_prior: ClassVar[bool] = False
     #: ``is_denoising``: trained on corrupted inputs (``training_output`` differs from ``forward``).
     is_denoising: ClassVar[bool] = False
+    #: What each constructor parameter accepts; every subclass declares its own (tested).
+    parameter_constraints: ClassVar[dict[str, list[Constraint]]] = PARAMS
+    #: ``sparse_code``: most units of a code are exactly zero (TopK); traversals show the active ones.
+    sparse_code: ClassVar[bool] = False
 
     def __init__(
         self,
@@ -152,12 +208,10 @@ class AutoencoderModule(L.LightningModule):
             net = legacy_net(*(legacy.pop(k, None) for k in ("encoder", "decoder", "net_options")))
         check_params(PARAMS, locals())
         net = net_from_config(net)
-        unknown = sorted(set(legacy) - LEGACY_HPARAMS)
-        if unknown:
-            raise TypeError(f"{type(self).__name__} got unexpected keyword arguments {unknown}")
+        _refuse_unknown(type(self), legacy)
         self.likelihood_fn = LIKELIHOODS.get(likelihood)
         input_shape = tuple(int(s) for s in input_shape)
-        self.save_hyperparameters(ignore=sorted(LEGACY_HPARAMS))
+        self.save_hyperparameters(ignore=sorted(legacy))
         for key in legacy:
             self.hparams.pop(key, None)
         self.hparams["input_shape"] = list(input_shape)  # plain types only (weights_only loading)
@@ -192,9 +246,16 @@ class AutoencoderModule(L.LightningModule):
         """Numbers in one code, prod(latent_shape): what summaries report as the code size."""
         return math.prod(self.latent_shape)
 
+    def code_head(self) -> CodeHead:
+        """The step of :meth:`encode` after the encoder net (exports store it, see
+        :mod:`autoenc.models.heads`); the net's output itself here."""
+        return IdentityHead()
+
     def encode(self, x: torch.Tensor) -> torch.Tensor:
-        """x: (B, C, H, W) in [0, 1] -> deterministic code (B, *latent_shape)."""
-        return self.encoder(x)
+        """x: (B, C, H, W) in [0, 1] -> deterministic code (B, *latent_shape):
+        ``code_head()(encoder(x))``, the only definition of the code."""
+        z = self.code_head()(self.encoder(x))
+        return z.reshape(len(z), *self.latent_shape)
 
     def decode_logits(self, z: torch.Tensor) -> torch.Tensor:
         """z: (B, *latent_shape) -> (B, C, H, W) logits."""
@@ -360,6 +421,26 @@ class AutoencoderModule(L.LightningModule):
         # arguments (without it, the subclass-mode parser refuses e.g. a VAE's `beta`).
         hparams["_class_path"] = f"{type(self).__module__}.{type(self).__qualname__}"
         checkpoint["hyper_parameters"] = _plain(hparams)
+
+
+def _refuse_unknown(cls: type[AutoencoderModule], legacy: Mapping[str, Any]) -> None:
+    """Accept (and drop) what an older checkpoint of ``cls`` recorded without effect today
+    (:data:`LEGACY_HPARAMS`, the other objectives' arguments at their "off" values), for
+    Lightning's own ``load_from_checkpoint``; refuse the rest.
+
+    Raises:
+        UserError: the arguments make another class now (``tc_beta`` given to the ``vae``).
+        TypeError: unknown arguments, or old ones with a value that would be ignored.
+    """
+    model, _ = upgrade_hparams(cls.model_name, legacy)
+    if model != cls.model_name:
+        now = MODELS.get(model).__name__
+        raise UserError(f"{cls.__name__} does not take {', '.join(sorted(legacy.keys() - LEGACY_HPARAMS))}: "
+                        f"since one class per objective they make a {now} (use class_path {now})")
+    off = _VAE_OBJECTIVE_HPARAMS if cls.model_name == "vae" else {}
+    unknown = sorted(k for k, v in legacy.items() if k not in LEGACY_HPARAMS and (k not in off or off[k] != v))
+    if unknown:
+        raise TypeError(f"{cls.__name__} got unexpected keyword arguments {unknown}")
 
 
 def channel_sums(values: torch.Tensor, latent_shape: tuple[int, ...]) -> torch.Tensor:

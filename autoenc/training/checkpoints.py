@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import math
 import os
 import pickle
 from pathlib import Path
@@ -13,10 +14,18 @@ import torch
 from lightning.fabric.plugins.io.torch_io import TorchCheckpointIO
 
 from autoenc.atomic import atomic_dir, atomic_file
-from autoenc.errors import CheckpointError
-from autoenc.models.base import CHECKPOINT_FORMAT, CHECKPOINT_KEY, MODELS, AutoencoderModule
+from autoenc.errors import CheckpointError, UserError
+from autoenc.models.base import (
+    CHECKPOINT_FORMAT,
+    CHECKPOINT_KEY,
+    MODELS,
+    AutoencoderModule,
+    upgrade_hparams,
+)
+from autoenc.models.heads import CodeHead, build_head
 
-EXPORT_FORMAT = 1
+#: 2: the code head and latent_shape are stored (format 1 assumed a slice of the net's output).
+EXPORT_FORMAT = 2
 
 
 class AtomicCheckpointIO(TorchCheckpointIO):
@@ -73,8 +82,9 @@ def _by_score(paths: list[Path]) -> list[Path]:
 
 
 def read_checkpoint(path: str | os.PathLike) -> dict[str, Any]:
-    """Load a checkpoint dict with ``weights_only=True`` (no code is unpickled) and check it is
-    one of ours."""
+    """Load a checkpoint dict with ``weights_only=True`` (no code is unpickled), check it is
+    one of ours, and bring an older file's model name and hyperparameters to today's
+    (:func:`~autoenc.models.base.upgrade_hparams`)."""
     p = resolve_checkpoint(path)
     try:
         ckpt = torch.load(p, map_location="cpu", weights_only=True)
@@ -99,6 +109,9 @@ def read_checkpoint(path: str | os.PathLike) -> dict[str, Any]:
     if mark.get("format") != CHECKPOINT_FORMAT:
         raise CheckpointError(f"{str(p)!r} is in checkpoint format {mark.get('format')!r}; this autoenc reads "
                               f"format {CHECKPOINT_FORMAT}: use the autoenc version that wrote it")
+    model, hparams = upgrade_hparams(mark["model"], ckpt.get("hyper_parameters") or {})
+    ckpt[CHECKPOINT_KEY] = {**mark, "model": model}
+    ckpt["hyper_parameters"] = hparams
     return ckpt
 
 
@@ -157,9 +170,10 @@ def state_sha256(state: dict[str, torch.Tensor]) -> str:
 
 
 def export_encoder(model: AutoencoderModule, directory: str | os.PathLike, overwrite: bool = False) -> Path:
-    """Write ``encoder.safetensors`` + ``encoder.json`` (architecture, kwargs, input_shape,
-    latent_dim, sha256) into ``directory``, atomically. The encoder maps (B, C, H, W) in [0, 1]
-    to codes (B, latent_dim) (the posterior mean for a VAE)."""
+    """Write ``encoder.safetensors`` + ``encoder.json`` (encoder net and its options, the code
+    head, input_shape, latent_shape, sha256) into ``directory``, atomically. The export maps
+    (B, C, H, W) in [0, 1] to ``model.encode``'s codes (B, *latent_shape), exactly: the net, then
+    the model's code head (posterior mean, TopK, ...; see :mod:`autoenc.models.heads`)."""
     from safetensors.torch import save_file
 
     state = {k: v.detach().cpu().contiguous() for k, v in model.encoder.state_dict().items()}
@@ -171,8 +185,9 @@ def export_encoder(model: AutoencoderModule, directory: str | os.PathLike, overw
         "net_options": model.net.options(),
         "input_shape": list(model.input_shape),
         "latent_dim": model.latent_dim,
+        "latent_shape": list(model.latent_shape),
         "out_features": model.encoder_outputs(),
-        "takes": "first latent_dim outputs" if model.encoder_outputs() != model.latent_dim else "all outputs",
+        "head": model.code_head().spec(),
         "sha256": state_sha256(state),
     }
     with atomic_dir(directory, overwrite=overwrite) as tmp:
@@ -182,16 +197,31 @@ def export_encoder(model: AutoencoderModule, directory: str | os.PathLike, overw
 
 
 class ExportedEncoder(torch.nn.Module):
-    """An exported encoder: (B, C, H, W) in [0, 1] -> (B, latent_dim)."""
+    """A model's encode path without the model: (B, C, H, W) in [0, 1] -> (B, *latent_shape),
+    ``head(net(x))`` as in :meth:`~autoenc.models.AutoencoderModule.encode`.
 
-    def __init__(self, net: torch.nn.Module, latent_dim: int, input_shape: tuple[int, int, int]) -> None:
+    Attributes:
+        net: the encoder net; head: the code head (no parameters); latent_dim: code size
+        (C*h*w for a spatial code); latent_shape: shape of one code; input_shape: (C, H, W).
+    """
+
+    def __init__(self, net: torch.nn.Module, head: CodeHead, latent_shape: tuple[int, ...],
+                 input_shape: tuple[int, int, int]) -> None:
         super().__init__()
         self.net = net
-        self.latent_dim = latent_dim
+        self.head = head
+        self.latent_shape = tuple(int(s) for s in latent_shape)
+        self.latent_dim = math.prod(self.latent_shape)
         self.input_shape = input_shape
 
+    @classmethod
+    def of(cls, model: AutoencoderModule) -> ExportedEncoder:
+        """``model``'s encode path (sharing the encoder net's weights)."""
+        return cls(model.encoder, model.code_head(), tuple(model.latent_shape), tuple(model.input_shape))
+
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return self.net(x)[:, : self.latent_dim]
+        z = self.head(self.net(x))
+        return z.reshape(len(z), *self.latent_shape)
 
 
 def load_exported_encoder(directory: str | os.PathLike) -> ExportedEncoder:
@@ -202,7 +232,8 @@ def load_exported_encoder(directory: str | os.PathLike) -> ExportedEncoder:
     from autoenc.nets import build_encoder
 
     d = Path(directory)
-    needed = ("kind", "format", "encoder", "net_options", "input_shape", "latent_dim", "out_features", "sha256")
+    needed = ("kind", "format", "encoder", "net_options", "input_shape", "latent_shape", "out_features", "head",
+              "sha256")
     try:
         meta = json.loads((d / "encoder.json").read_text())
         if not isinstance(meta, dict):
@@ -225,4 +256,9 @@ def load_exported_encoder(directory: str | os.PathLike) -> ExportedEncoder:
     shape = tuple(meta["input_shape"])
     net = build_encoder(meta["encoder"], shape, meta["out_features"], meta["net_options"])
     net.load_state_dict(state)
-    return ExportedEncoder(net, meta["latent_dim"], shape).eval()
+    try:
+        head = build_head(meta["head"])
+    except (KeyError, TypeError, UserError) as err:
+        raise CheckpointError(f"{str(d)!r}: encoder.json's head {meta['head']!r} cannot be built ({err}); "
+                              "export it again with this autoenc") from None
+    return ExportedEncoder(net, head, tuple(meta["latent_shape"]), shape).eval()

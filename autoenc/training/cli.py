@@ -13,15 +13,17 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from jsonargparse import Namespace
 from lightning.pytorch import Trainer
 from lightning.pytorch.callbacks import ModelCheckpoint, ProgressBar
 from lightning.pytorch.cli import LightningArgumentParser, LightningCLI
 from lightning.pytorch.loggers import CSVLogger
 from lightning.pytorch.utilities.exceptions import SIGTERMException
 
+from autoenc.constraints import constructor_parameters
 from autoenc.data.module import ImageDataModule
 from autoenc.errors import CheckpointError, UserError
-from autoenc.models.base import CHECKPOINT_KEY, MODELS, AutoencoderModule
+from autoenc.models.base import CHECKPOINT_KEY, MODELS, AutoencoderModule, upgrade_hparams
 from autoenc.runs import (
     RunLocation,
     find_last_checkpoint,
@@ -154,6 +156,27 @@ class AutoencCLI(LightningCLI):
         if resume is not None and resume.path.is_dir():
             self._run_location = resume
             _say(f"resuming run {resume.path} at step {self._resume_step} from {Path(ckpt_path).name}")
+
+    def before_instantiate_classes(self) -> None:
+        """LightningCLI set the model of a ``--ckpt_path`` from the hyperparameters the file
+        recorded; those of an older autoenc are brought to today's class and arguments here
+        (:func:`~autoenc.models.base.upgrade_hparams`, e.g. a pre-split VAE with ``tc_beta``
+        resumes as a BetaTCVAE, and ``optimizer`` is dropped)."""
+        model = self._subconfig().get("model")
+        if not self._subconfig().get("ckpt_path") or model is None or not model.get("class_path"):
+            return
+        name = getattr(_configured_class(model["class_path"]), "model_name", None)
+        if not name:
+            return
+        given = {**vars(model.get("init_args") or Namespace()), **(model.get("dict_kwargs") or {})}
+        upgraded, hparams = upgrade_hparams(name, given)
+        if (upgraded, hparams) == (name, given):
+            return
+        cls = MODELS.get(upgraded)
+        accepted = constructor_parameters(cls)
+        model["class_path"] = f"{cls.__module__}.{cls.__qualname__}"
+        model["init_args"] = Namespace(**{k: v for k, v in hparams.items() if k in accepted})
+        model["dict_kwargs"] = {k: v for k, v in hparams.items() if k not in accepted}
 
     def after_instantiate_classes(self) -> None:
         """Refuse a ``--ckpt_path`` whose weights do not fit the model built from the config
@@ -312,6 +335,15 @@ def _settle_runs_dir(cfg: Any) -> None:
     trainer["default_root_dir"] = None
 
 
+def _configured_class(class_path: Any) -> type | None:
+    """The class a config's ``class_path`` names (None when it names none)."""
+    module, _, attr = str(class_path).rpartition(".")
+    try:
+        return getattr(importlib.import_module(module), attr)
+    except (ImportError, AttributeError, ValueError):
+        return None
+
+
 def _check_model_class(ckpt: dict[str, Any], model_config: Any, ckpt_path: str) -> None:
     """Refuse a checkpoint whose model class differs from the config's ``model.class_path``."""
     name = ckpt[CHECKPOINT_KEY]["model"]
@@ -319,10 +351,8 @@ def _check_model_class(ckpt: dict[str, Any], model_config: Any, ckpt_path: str) 
     class_path = model_config.get("class_path") if model_config is not None else None
     if saved is None or not class_path:
         return
-    module, _, attr = str(class_path).rpartition(".")
-    try:
-        configured = getattr(importlib.import_module(module), attr)
-    except (ImportError, AttributeError, ValueError):
+    configured = _configured_class(class_path)
+    if configured is None:
         return  # the parser reports a bad class_path itself
     if getattr(configured, "model_name", None) != name:
         raise CheckpointError(

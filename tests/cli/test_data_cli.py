@@ -49,7 +49,7 @@ def jsonargparse_error(data: dict) -> Exception:
      "data.source: class_path 'autoenc.data.Nope' not found (module 'autoenc.data' has no attribute 'Nope')"),
     ({"source": 3}, "data.source: expected a name or a mapping with class_path (a subclass of "
                     "ImageSource) and init_args; got 3"),
-    ({"source": {"class_path": "Patches", "init_args": {"count": 0}}}, "patches count must be >= 1, got 0"),
+    ({"source": {"class_path": "Patches", "init_args": {"count": 0}}}, "patches count must be an integer >= 1, got 0"),
 ])
 def test_one_line_error_keeps_key_and_reason(data: dict, expected: str) -> None:
     err = jsonargparse_error(data)
@@ -67,7 +67,7 @@ def test_one_line_error_other_messages() -> None:
 def test_find_user_error_digs_out_a_wrapped_constructor_error() -> None:
     err = jsonargparse_error({"source": {"class_path": "Patches", "init_args": {"count": 0}}})
     assert not isinstance(err, UserError)
-    assert str(find_user_error(err)) == "patches count must be >= 1, got 0"
+    assert str(find_user_error(err)) == "patches count must be an integer >= 1, got 0"
     assert find_user_error(RuntimeError("x")) is None
 
 
@@ -148,7 +148,7 @@ def test_every_shipped_config_builds_its_data_module(config: Path) -> None:
     (("--data", "digits"), r"^--data takes a YAML file .*; for the source 'digits' write --data.source digits$"),
     (("--data.imagesize", "16"), r"^unrecognized arguments: --data.imagesize 16 \(see `autoenc test --help`\)$"),
     (("--data.image_size", "big"), r"^data.image_size: expected int or None; got big"),
-    (("--data.image_size", "3"), r"^image_size must be an integer >= 4, got 3$"),
+    (("--data.image_size", "3"), r"^image_size must be an integer >= 4 or null \(the source's own size\), got 3$"),
     (("--data.source", "MNIST", "--data.source.init_args.rot", "1"), r"^data.source: MNIST does not accept option 'rot'"),
     (("--data", "missing.yaml"), r"^--data: no such file 'missing.yaml'; give a data section or a fit config"),
     (("--data.source", "mnist", "--data.source.init_args.root", "d"),

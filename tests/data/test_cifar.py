@@ -123,7 +123,7 @@ def test_label_count_must_match(tmp_path: Path) -> None:
 
 
 def test_bad_split() -> None:
-    with pytest.raises(UserError, match=r"cifar10 split must be one of all, train, test; got 'val'"):
+    with pytest.raises(UserError, match=r"cifar10 split must be one of 'all', 'train', 'test', got 'val'"):
         CIFAR10(split="val")  # type: ignore[arg-type]
 
 

@@ -58,8 +58,8 @@ def test_patches_are_a_function_of_the_seed() -> None:
 
 
 @pytest.mark.parametrize("kwargs, message", [
-    ({"count": 0}, r"patches count must be >= 1, got 0"),
-    ({"patch_size": 500}, r"patch_size must be in \[4, 427\] \(the photos are 427 x 640\), got 500"),
+    ({"count": 0}, r"patches count must be an integer >= 1, got 0"),
+    ({"patch_size": 500}, r"patches patch_size must be an integer in \[4, 427\] \(the photos are 427 x 640\) or null \(the image size\), got 500"),
 ])
 def test_patches_bad_options(kwargs, message) -> None:
     with pytest.raises(UserError, match=message):
@@ -81,8 +81,8 @@ def test_fake_images_and_labels() -> None:
     assert source.estimated_bytes(None, None) == data.images.numel()
 
 
-@pytest.mark.parametrize("kwargs, message", [({"size": 0}, r"fake size must be >= 1, got 0"),
-                                             ({"num_classes": 0}, r"fake num_classes must be >= 1, got 0")])
+@pytest.mark.parametrize("kwargs, message", [({"size": 0}, r"fake size must be an integer >= 1, got 0"),
+                                             ({"num_classes": 0}, r"fake num_classes must be an integer >= 1, got 0")])
 def test_fake_bad_options(kwargs, message) -> None:
     with pytest.raises(UserError, match=message):
         Fake(**kwargs)

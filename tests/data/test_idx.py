@@ -152,7 +152,7 @@ def test_missing_files_message(tmp_path: Path) -> None:
 
 
 def test_bad_split_is_refused() -> None:
-    with pytest.raises(UserError, match=r"mnist split must be one of all, train, test; got 'val'"):
+    with pytest.raises(UserError, match=r"mnist split must be one of 'all', 'train', 'test', got 'val'"):
         MNIST(split="val")  # type: ignore[arg-type]
 
 

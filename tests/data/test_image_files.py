@@ -94,7 +94,7 @@ def test_grey_images_become_rgb_by_default(tmp_path: Path) -> None:
 
 def test_two_channels_are_refused(tmp_path: Path) -> None:
     write_image(tmp_path / "g.png", 90)
-    with pytest.raises(UserError, match=r"channels must be 1 \(grey\) or 3 \(RGB\), got 2"):
+    with pytest.raises(UserError, match=r"channels must be one of 1, 3 \(grey or RGB\) or null \(the source's own\), got 2"):
         ImageFolder(root=str(tmp_path)).load(8, 2)
 
 
@@ -151,7 +151,7 @@ def test_unreadable_image_decoded_by_a_worker_process_is_named(tmp_path: Path) -
 
 
 def test_crop_must_be_at_least_4() -> None:
-    with pytest.raises(UserError, match=r"image_folder crop must be >= 4 pixels, got 2"):
+    with pytest.raises(UserError, match=r"image_folder crop must be an integer >= 4 \(pixels\) or null \(no crop\), got 2"):
         ImageFolder(root=".", crop=2)
 
 

@@ -39,7 +39,7 @@ def test_val_fraction_outside_zero_one(fraction) -> None:
 
 @pytest.mark.parametrize("size", [3, 0, -8, 2.5])
 def test_image_size_below_4(size) -> None:
-    with pytest.raises(UserError, match=rf"image_size must be an integer >= 4, got {size!r}"):
+    with pytest.raises(UserError, match=rf"image_size must be an integer >= 4 or null \(the source's own size\), got {size!r}"):
         ImageDataModule("digits", image_size=size)
 
 
@@ -56,7 +56,7 @@ def test_unknown_source_lists_the_known_ones() -> None:
     ({"num_workers": -1}, r"num_workers must be an integer >= 0, got -1"),
     ({"memory_budget_gb": -1.0}, r"memory_budget_gb must be a number >= 0"),
     ({"seed": "x"}, r"seed must be an integer, got 'x'"),
-    ({"channels": 2}, r"channels must be 1 \(grey\) or 3 \(RGB\), got 2"),
+    ({"channels": 2}, r"channels must be one of 1, 3 \(grey or RGB\) or null \(the source's own\), got 2"),
 ])
 def test_bad_options(kwargs, message) -> None:
     with pytest.raises(UserError, match=message):

@@ -263,7 +263,7 @@ def test_orientation_turns_counter_clockwise():
         ({"orientations": [-1]}, r"orientations .*index -1 is out of range 0\.\.39"),
         ({"pos_x": [32]}, r"pos_x .*index 32 is out of range 0\.\.31"),
         ({"pos_y": [1, 1]}, r"pos_y .*index 1 is given twice"),
-        ({"pos_y": []}, r"pos_y .*must not be empty"),
+        ({"pos_y": []}, r"pos_y .*must be a non-empty list of indices \(null for all 32\), got \[\]"),
         ({"scales": [0.5]}, r"scales .*0\.5 is not an integer index"),
         ({"shapes": "heart"}, r"shapes .*must be a list of integers"),
     ],
@@ -289,7 +289,7 @@ def test_too_small_image_size_is_refused(size):
 
 
 def test_bad_channels_are_refused():
-    with pytest.raises(UserError, match="channels must be 1"):
+    with pytest.raises(UserError, match="channels must be one of 1, 3"):
         Sprites(shapes=[0]).load(32, 2)
 
 

@@ -19,6 +19,9 @@ MODEL_OPTIONS: dict[str, dict[str, Any]] = {
     "ae": {},
     "dae": {"noise": "masking", "noise_level": 0.3},
     "vae": {"beta": 1.0},
+    "capacity_vae": {"capacity_max": 5.0, "capacity_steps": 10},
+    "tcvae": {"tc_beta": 6.0},
+    "topk": {"k": 1, "aux_k": 1, "dead_after": 4},
 }
 
 

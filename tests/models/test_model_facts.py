@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import pytest
 import torch
+from _tiny_models import model_options
 
 from autoenc.analysis.generate import default_interpolation, sample
 from autoenc.analysis.latents import latent_stats, posterior_all
@@ -13,7 +14,9 @@ from autoenc.models import MODELS, Autoencoder, AutoencoderModule
 
 SHAPE = (1, 8, 8)
 MLP = {"encoder": "mlp", "net_options": {"hidden": [4]}}
-FACTS = {"ae": (False, False), "dae": (False, True), "vae": (True, False)}
+FACTS = {"ae": (False, False), "dae": (False, True), "vae": (True, False), "capacity_vae": (True, False),
+         "tcvae": (True, False),
+         "topk": (False, False)}
 
 
 def test_every_registered_model_declares_its_facts() -> None:
@@ -28,7 +31,7 @@ def test_every_registered_model_declares_its_facts() -> None:
 @pytest.mark.parametrize("name", sorted(FACTS))
 def test_analysis_follows_has_prior(name: str) -> None:
     torch.manual_seed(0)
-    model = MODELS.get(name)(SHAPE, latent_dim=3, **MLP).eval()
+    model = MODELS.get(name)(SHAPE, latent_dim=3, **MLP, **model_options(name)).eval()
     images = torch.rand(6, *SHAPE)
     stats = latent_stats(model, images)
     assert stats.variational == model.has_prior

@@ -6,7 +6,13 @@ from __future__ import annotations
 import pytest
 
 from autoenc.errors import UserError
-from autoenc.models import Autoencoder, DenoisingAutoencoder, VariationalAutoencoder
+from autoenc.models import (
+    Autoencoder,
+    BetaTCVAE,
+    CapacityVAE,
+    DenoisingAutoencoder,
+    VariationalAutoencoder,
+)
 
 SHAPE = (1, 8, 8)
 MLP = {"encoder": "mlp", "net_options": {"hidden": [4]}}
@@ -21,15 +27,15 @@ CASES = [
     (Autoencoder, {"nested_dropout_p": 1.0}, r"nested_dropout_p must be a number in \(0, 1\), got 1\.0"),
     (Autoencoder, {"compile": "fast"}, r"compile must be one of true, false, 'default', .*got 'fast'"),
     (Autoencoder, {"input_shape": (1, 8)}, r"input_shape must be \(C, H, W\), a list of 3 integers >= 1, got \(1, 8\)"),
-    (VariationalAutoencoder, {"tc_dataset_size": True}, r"tc_dataset_size must be an integer >= 1 or null"),
+    (BetaTCVAE, {"tc_dataset_size": True}, r"tc_dataset_size must be an integer >= 1 or null"),
     (Autoencoder, {"likelihood": "poisson"}, r"unknown likelihood 'poisson'.*Known: bernoulli, gaussian"),
     (Autoencoder, {"encoder": "convv"}, r"unknown net 'convv'\. Did you mean 'conv'\?"),
     (Autoencoder, {"latent_channels": 0}, r"latent_channels must be an integer >= 1 or null"),
     (Autoencoder, {"latent_channels": 2}, r"latent_channels needs a net with feature maps \(conv or resnet\)"),
     (VariationalAutoencoder, {"beta": -0.5}, r"beta must be a number >= 0, got -0\.5"),
-    (VariationalAutoencoder, {"capacity_max": -1.0}, r"capacity_max must be a number >= 0 \(nats\) or null \(no capacity annealing\), got -1\.0"),
-    (VariationalAutoencoder, {"capacity_steps": 0}, r"capacity_steps must be an integer >= 1, got 0"),
-    (VariationalAutoencoder, {"gamma": -2.0}, r"gamma must be a number >= 0, got -2\.0"),
+    (CapacityVAE, {"capacity_max": -1.0}, r"capacity_max must be a number >= 0 \(nats\), got -1\.0"),
+    (CapacityVAE, {"capacity_steps": 0}, r"capacity_steps must be an integer >= 1, got 0"),
+    (CapacityVAE, {"beta": -2.0}, r"beta must be a number >= 0, got -2\.0"),
     (DenoisingAutoencoder, {"noise": "masking", "noise_level": 1.5},
      r"noise_level for masking noise must be a number in \[0\.0, 1\.0\], got 1\.5"),
     (DenoisingAutoencoder, {"noise": "salt_and_pepper", "noise_level": -0.1},

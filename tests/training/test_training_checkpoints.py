@@ -29,7 +29,9 @@ from autoenc.training.checkpoints import (
 
 SHAPE = (1, 8, 8)
 NETS = {"encoder": "conv", "net_options": {"widths": [4, 8]}}  # batch norm: buffers must round-trip
-OPTIONS = {"ae": {}, "dae": {"noise": "salt_and_pepper", "noise_level": 0.2}, "vae": {"beta": 2.0}}
+OPTIONS = {"ae": {}, "dae": {"noise": "salt_and_pepper", "noise_level": 0.2}, "vae": {"beta": 2.0},
+           "capacity_vae": {"capacity_max": 5.0, "capacity_steps": 10}, "tcvae": {"tc_beta": 4.0},
+           "topk": {"k": 2, "aux_k": 1, "dead_after": 8}}
 
 
 def trained(model_name: str, tmp_path: Path) -> tuple[L.LightningModule, Path]:

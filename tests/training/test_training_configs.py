@@ -96,6 +96,10 @@ STAND_INS: dict[str, Callable[[Path], list[str]]] = {
                              "false", "--data.subset", "64"],
     "mnist_dae": lambda tmp: STAND_INS["mnist_ae"](tmp),
     "mnist_vae": lambda tmp: STAND_INS["mnist_ae"](tmp),
+    "mnist_topk": lambda tmp: STAND_INS["mnist_ae"](tmp),
+    "mnist_spatial_vae": lambda tmp: STAND_INS["mnist_ae"](tmp),
+    "digits_topk": lambda tmp: ["--data.subset", "64"],
+    "digits_spatial_vae": lambda tmp: ["--data.subset", "64"],
     "cifar10_resnet_vae": lambda tmp: ["--data.source.init_args.root", cifar_root(tmp),
                                        "--data.source.init_args.check_md5", "false",
                                        "--data.source.init_args.download", "false", "--data.subset", "64"],
@@ -108,6 +112,7 @@ STAND_INS: dict[str, Callable[[Path], list[str]]] = {
     "sprites_vae_small": sprites_grid,
     "sprites_betavae_small": sprites_grid,
     "sprites_tcvae_small": sprites_grid,
+    "dsprites_full_tcvae": sprites_grid,
 }
 
 
