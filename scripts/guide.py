@@ -357,6 +357,7 @@ def section_dimension(g: Guide) -> None:
         id_cmd=block(line),
         id_table=table(["measured", "ambient size", "estimator", "intrinsic dimension"], rows),
         id_choice=choice,
+        id_n=found["images"]["twonn"]["n"],
         id_images=f"{found['images']['twonn']['value']:.1f}",
         id_codes=f"{found['codes']['twonn']['value']:.1f}",
         id_png=g.picture(Path("guide_runs/id/intrinsic_dim_codes.png"), "id_codes.png"),
@@ -413,7 +414,21 @@ def section_units(g: Guide) -> None:
         units_traverse=g.picture(Path("guide_runs/traverse/traversal.png"), "sprites_traversal.png"),
         units_mi=g.picture(Path("guide_runs/disentangle/disentanglement_mi.png"), "sprites_mi.png"),
         units_scores=", ".join(f"{k.upper()} {v:.3f}" for k, v in report["scores"].items()),
+        units_factors=_factor_units(report),
     )
+
+
+def _factor_units(report: dict[str, Any]) -> str:
+    """Per ground-truth factor, the unit holding most of it (mutual information / factor entropy)."""
+    names, entropy = report["factors"]["names"], report["factors"]["entropy_nats"]
+    mi = report["mutual_info_nats"]  # (latents, factors), nats
+    parts = []
+    for f, name in enumerate(names):
+        unit = max(range(len(mi)), key=lambda z: mi[z][f])
+        share = mi[unit][f] / entropy[f]
+        parts.append(f"{name} in z{unit} ({share:.2f})" if share >= 0.3 else f"{name} in no single unit "
+                     f"(at most {share:.2f}, z{unit})")
+    return "; ".join(parts)
 
 
 FEATURES = "autoenc features {run} --split {split} --cache guide_runs/cache_{split}"
@@ -486,12 +501,13 @@ def _probe_accuracy(probe: dict[str, Any]) -> str:
             f"chance {probe['chance']:.3f}, {probe['n_train']} training and {probe['n_test']} test items)")
 
 
-COMMANDS += [SWEEP, ID_CMD, SPRITES_FIT, TRAVERSE, DISENTANGLE, FEATURES, PROBE, RETRAIN, PREDICT,
+COMMANDS += [SWEEP, SWEEP_TOPK, ID_CMD, SPRITES_FIT, TRAVERSE, DISENTANGLE, FEATURES, PROBE, RETRAIN, PREDICT,
              LAYERS]
 
 SECTIONS: list[tuple[str, Callable[[Guide], None]]] = [
     ("bottleneck", section_bottleneck),
     ("width", section_width),
+    ("topk", section_topk),
     ("regulariser", section_regulariser),
     ("dimension", section_dimension),
     ("layers", section_layers),
