@@ -1,6 +1,8 @@
 """autoenc: learn and study bottleneck representations of images.
 
-The public API is imported lazily (``import autoenc`` stays fast; torch loads on first use):
+The public API is imported lazily (``import autoenc`` stays fast; torch loads on first use),
+and so are the subpackages (``autoenc.features.AutoencoderFeatures``,
+``autoenc.analysis.disentanglement.mig`` work after a plain ``import autoenc``):
 
 - train and open runs: :func:`fit`, :func:`load` (a :class:`Run`), :func:`load_model`,
   :func:`export_encoder`;
@@ -15,6 +17,7 @@ The public API is imported lazily (``import autoenc`` stays fast; torch loads on
 from __future__ import annotations
 
 import importlib
+import importlib.util
 from typing import Any
 
 __version__ = "0.1.0"
@@ -48,9 +51,17 @@ _EXPORTS = {
 __all__ = sorted(_EXPORTS)
 
 
+def _submodule(package: str, name: str) -> Any:
+    """``package.name`` imported on first access (PEP 562), so documented dotted paths work after
+    importing only ``package``; AttributeError, as for any missing attribute, when there is none."""
+    if not name.startswith("_") and importlib.util.find_spec(f"{package}.{name}") is not None:
+        return importlib.import_module(f"{package}.{name}")
+    raise AttributeError(f"module {package!r} has no attribute {name!r}")
+
+
 def __getattr__(name: str) -> Any:
     if name not in _EXPORTS:
-        raise AttributeError(f"module 'autoenc' has no attribute {name!r}")
+        return _submodule(__name__, name)
     module, _, attr = _EXPORTS[name].partition(":")
     value = getattr(importlib.import_module(module), attr or name)
     globals()[name] = value

@@ -28,8 +28,10 @@ from autoenc.analysis.look import (
     traversal_view,
     write_pictures,
 )
+from autoenc.constraints import Interval, check_param
 from autoenc.data.base import ImageArrays
 from autoenc.errors import UserError
+from autoenc.inputs import unit_images
 from autoenc.models.base import AutoencoderModule
 from autoenc.runs import Run
 
@@ -45,25 +47,36 @@ def load(path: str | os.PathLike, **data_overrides: Any) -> Run:
 
 
 def _as_arrays(images: torch.Tensor | ImageArrays) -> ImageArrays:
+    """The images a look function draws, as uint8 arrays; floats outside [0, 1] are refused
+    (:func:`autoenc.inputs.unit_images`), not clipped."""
     if isinstance(images, ImageArrays):
         return images
-    if not isinstance(images, torch.Tensor) or images.ndim != 4:
-        raise UserError("images must be a (N, C, H, W) tensor (float in [0, 1] or uint8) or ImageArrays")
-    if images.dtype != torch.uint8:
-        images = (images.detach().float().clamp(0, 1) * 255).round().to(torch.uint8)
-    return ImageArrays(images.cpu())
+    if isinstance(images, torch.Tensor) and images.dtype == torch.uint8:
+        unit_images(images, "images")  # shape and emptiness
+        return ImageArrays(images.detach().cpu())
+    floats = unit_images(images, "images")
+    return ImageArrays((floats.cpu() * 255).round().to(torch.uint8))
 
 
 def _model_and_data(run: RunLike, images: torch.Tensor | ImageArrays | None,
                     split: str) -> tuple[AutoencoderModule, ImageArrays]:
     """The model and the images a look function works on: ``images`` when given, else the
     run's ``split``."""
+    if not isinstance(run, Run | AutoencoderModule | str | os.PathLike):
+        raise TypeError(f"run must be a Run (autoenc.load), a model, or a run directory / checkpoint path, "
+                        f"got {type(run).__name__}")
     if isinstance(run, AutoencoderModule):
         if images is None:
             raise UserError("a bare model needs images=...; pass a Run (autoenc.load) to use its own data")
         return run, _as_arrays(images)
     opened = run if isinstance(run, Run) else Run.open(run)
     return opened.model, _as_arrays(images) if images is not None else opened.datamodule.arrays(split)
+
+
+def _counts(**values: Any) -> None:
+    """Refuse counts that are not integers >= 1 (``count="8"``), naming the argument."""
+    for name, value in values.items():
+        check_param(name, [Interval(int, 1, None, closed="left")], value)
 
 
 def _maybe_write(pictures: list[Picture], out: str | os.PathLike | None) -> list[Picture]:
@@ -75,6 +88,7 @@ def _maybe_write(pictures: list[Picture], out: str | os.PathLike | None) -> list
 def reconstruct(run: RunLike, images: torch.Tensor | ImageArrays | None = None, *, split: str = "val",
                 count: int = 16, seed: int = 0, out: str | os.PathLike | None = None) -> list[Picture]:
     """``reconstructions.png``: ``count`` random images (top rows) above their reconstructions."""
+    _counts(count=count)
     model, data = _model_and_data(run, images, split)
     return _maybe_write(reconstructions_view(model, data, count=min(count, len(data)), seed=seed), out)
 
@@ -84,6 +98,7 @@ def traverse(run: RunLike, images: torch.Tensor | ImageArrays | None = None, *, 
              out: str | os.PathLike | None = None) -> list[Picture]:
     """``traversal.png`` and ``traversal.gif``: each latent (``dims``, default all, ordered by KL
     for a VAE or code variance for an AE) swept over ``steps`` values around the codes."""
+    _counts(steps=steps)
     model, data = _model_and_data(run, images, split)
     return _maybe_write(traversal_view(model, data, dims=dims, steps=steps, seed=seed), out)
 
@@ -91,6 +106,7 @@ def traverse(run: RunLike, images: torch.Tensor | ImageArrays | None = None, *, 
 def sample(run: RunLike, images: torch.Tensor | ImageArrays | None = None, *, split: str = "val",
            count: int = 64, seed: int = 0, out: str | os.PathLike | None = None) -> list[Picture]:
     """``samples.png``: decoded draws from the prior (VAE) or a Gaussian fitted to the codes (AE)."""
+    _counts(count=count)
     model, data = _model_and_data(run, images, split)
     return _maybe_write(samples_view(model, data, count=count, seed=seed), out)
 
@@ -99,6 +115,7 @@ def interpolate(run: RunLike, images: torch.Tensor | ImageArrays | None = None, 
                 count: int = 4, steps: int = 10, seed: int = 0,
                 out: str | os.PathLike | None = None) -> list[Picture]:
     """``interpolation.png``: paths between the codes of ``count`` random pairs of images."""
+    _counts(count=count, steps=steps)
     model, data = _model_and_data(run, images, split)
     return _maybe_write(interpolation_view(model, data, count=count, steps=steps, seed=seed), out)
 

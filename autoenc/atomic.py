@@ -242,7 +242,11 @@ def atomic_dir(path: str | os.PathLike, overwrite: bool = False) -> Iterator[Pat
     try:
         ensure_parent(path)
         with naming(path):
-            tmp = Path(tempfile.mkdtemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp"))
+            try:
+                tmp = Path(tempfile.mkdtemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp"))
+            except OSError as err:  # name the directory asked for, not the temporary name beside it
+                raise UserError(f"cannot write directory {str(path)!r}: {_reason(err, path.parent)}; "
+                                f"{_remedy(err)}") from None
             try:
                 yield tmp
                 usual_modes(tmp)

@@ -11,13 +11,12 @@ constructor raised it and jsonargparse wrapped it.
 
 from __future__ import annotations
 
-import difflib
 import importlib
 import inspect
 import re
 from dataclasses import dataclass, field
 
-from autoenc.errors import UserError, find_user_error  # noqa: F401 (find_user_error: imported from here too)
+from autoenc.errors import did_you_mean, first_line
 
 _PARSER_KEY = re.compile(r'^Parser key "([^"]+)":?$')
 _CLASS_PATH = re.compile(r"^Problem with given class_path '([^']+)':?$")
@@ -25,9 +24,22 @@ _NOT_ACCEPTED = re.compile(r"^Option '([^']+)' is not accepted")
 _REQUIRED = re.compile(r"^the following arguments are required: (.+)$")
 _EXPECTED = re.compile(r"^Expected a (.+?)(?:\. Got value: (.*))?$")
 _GROUP = re.compile(r"^Group '([^']+)' does not accept option '([^']+)'")
+_SUBCOMMAND = re.compile(r"^Subcommand '[^']+' does not accept option '([^']+)'")
 _GIVEN = "Given value: "
+_NOT_OF_TYPE = re.compile(r"Not of type \w+: ")
+_IMPORT_PATH = re.compile(r"^Expected a dot import path string: (.*)$")
+_SUBTYPES = re.compile(r"<class '(\w+(?:\.\w+)+)'>")
 _NESTED = re.compile(r"^NestedArg\(key='([^']+)'")
+_UNEXPECTED = re.compile(r"^Unexpected config:(.*)$", re.DOTALL)
+_PARSING = re.compile(r"^Problems parsing config\s*:?\s*(.*)$", re.DOTALL)
+_UNRECOGNIZED = re.compile(r"^unrecognized arguments: (\S+)")
+_NOT_A_NUMBER = re.compile(r"^(?P<head>.*: expected (?:int or )?float(?: or None)?; got) (?P<value>[-+]?(?:nan|inf|infinity))$",
+                           re.IGNORECASE)
 _MAX_VALUE = 60
+#: The end of the message for nan / inf where a float is expected (a command replaces it with its range).
+NOT_FINITE = "; give a finite one"
+#: How to write a config, said when one cannot be read.
+CONFIG_HINT = "-c takes a YAML config (UTF-8 text of key: value lines) such as configs/digits_vae.yaml"
 
 
 @dataclass
@@ -99,8 +111,7 @@ def not_accepted(cls: type, option: str, hidden: tuple[str, ...] = ()) -> str:
     ``hidden`` options (linked ones nobody types)."""
     accepted = [o for o in accepted_options(cls) if o not in hidden]
     reason = f"{cls.__name__} does not accept option {option!r}; it accepts {', '.join(accepted) or 'no options'}"
-    close = difflib.get_close_matches(option, accepted, n=1)
-    return reason + (f" (did you mean {close[0]!r}?)" if close else "")
+    return reason + did_you_mean(option, accepted)
 
 
 def _not_accepted(class_path: str, option: str) -> str:
@@ -165,6 +176,12 @@ def _explain(nodes: list[_Node], key: list[str]) -> tuple[list[str], str]:
         # --data.source mnist --data.source.init_args.root DIR: no class was resolved for the options
         return key, (f"init_args.{nested.group(1)} needs a class, not a name: give the class name first "
                      "(e.g. MNIST, not mnist) or a class_path mapping")
+    if errors is not None and any(_IMPORT_PATH.match(c.text) for c in errors.children):
+        subtypes = next((n.text for n in nodes if n.text.startswith("Subtypes:")), "")
+        known = subclass_names(_SUBTYPES.findall(subtypes))
+        if known:
+            name = _short(given or "")
+            return key, f"unknown class {name!r}{did_you_mean(name, known)}; known: {', '.join(known)}"
     if errors is not None and errors.children:
         return _from_errors(errors.children, given, key)
     for node in nodes:
@@ -203,14 +220,77 @@ def one_line_error(exc: BaseException | str) -> str:
     Messages it does not recognise come back as their first line (never empty, never
     several lines).
     """
+    if isinstance(exc, BaseException):
+        unreadable = _unreadable_config(exc)
+        if unreadable is not None:
+            return unreadable
     text = str(exc).strip()
     if not text:
         return type(exc).__name__ if isinstance(exc, BaseException) else "invalid configuration"
+    m = _UNEXPECTED.match(text)
+    if m:
+        what = "empty" if not m.group(1).strip() else "not a mapping of options"
+        return f"the config is {what}; {CONFIG_HINT}"
+    m = _PARSING.match(text)
+    if m:
+        return f"the config is not YAML ({_short(' '.join(m.group(1).split()))}); {CONFIG_HINT}"
     if "\n" not in text:
         m = _GROUP.match(text)
         if m:
             return f"{m.group(1)}: unknown option {m.group(2)!r}"
+        m = _SUBCOMMAND.match(text)
+        if m:
+            group, _, option = m.group(1).partition(".")  # data.model.latent_dim -> data, model.latent_dim
+            return f"{group}: unknown option {option!r}" if option else f"unknown option {group!r}"
         return text
     key, reason = _explain(_tree(text), [])
-    line = f"{'.'.join(key)}: {reason}" if key else reason
-    return " ".join(line.split())
+    line = " ".join((f"{'.'.join(key)}: {reason}" if key else reason).split())
+    line = _NOT_OF_TYPE.sub("", line)  # a registered type's own reason (autoenc.cli._checks.Ints) says it all
+    m = _NOT_A_NUMBER.match(line)
+    if m:  # jsonargparse refuses nan and inf for a float: say what it takes
+        return f"{m.group('head')} {m.group('value')}, which is not a finite number{NOT_FINITE}"
+    return line
+
+
+def subclass_names(bases: list[str]) -> list[str]:
+    """Names of the public, imported subclasses of the classes at the import paths ``bases``
+    (the classes a ``class_path`` may name), sorted."""
+    names: set[str] = set()
+    for path in bases:
+        module, _, name = path.rpartition(".")
+        try:
+            todo = [getattr(importlib.import_module(module), name)]
+        except (ImportError, AttributeError):
+            continue
+        while todo:
+            cls = todo.pop()
+            todo += cls.__subclasses__()
+            if not cls.__name__.startswith("_") and not inspect.isabstract(cls) and cls.__name__ != name:
+                names.add(cls.__name__)
+    return sorted(names)
+
+
+def _unreadable_config(exc: BaseException) -> str | None:
+    """A config file that is no text (binary, UTF-16) or no YAML, recognised by the type of the
+    error behind ``exc`` (jsonargparse lets it through or wraps it)."""
+    import yaml
+
+    seen: set[int] = set()
+    current: BaseException | None = exc
+    while current is not None and id(current) not in seen:
+        if isinstance(current, UnicodeDecodeError):
+            return f"the config is not UTF-8 text (a binary file, or UTF-16?); {CONFIG_HINT}"
+        if isinstance(current, yaml.YAMLError):
+            return f"the config is not YAML ({_short(' '.join(first_line(current).split()))}); {CONFIG_HINT}"
+        seen.add(id(current))
+        current = current.__cause__ or current.__context__
+    return None
+
+
+def unrecognized_option(message: str, known: list[str]) -> str:
+    """argparse's "unrecognized arguments: --x ..." with the closest known option named."""
+    m = _UNRECOGNIZED.match(message)
+    if not m:
+        return message
+    option = m.group(1).split("=", 1)[0]
+    return message + did_you_mean(option, known)

@@ -8,6 +8,8 @@ It subclasses ``ValueError`` so library callers can catch it the usual way.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+
 
 class UserError(ValueError):
     """A problem with the user's input; the message is one actionable line."""
@@ -46,3 +48,24 @@ def find_user_error(exc: BaseException) -> UserError | None:
         seen.add(id(current))
         current = current.__cause__ or current.__context__
     return None
+
+
+def first_line(err: BaseException) -> str:
+    """The first non-empty line of ``err``'s message, or its type's name when it has none
+    (an error message shown to a user is one line)."""
+    text = str(err).strip()
+    return text.splitlines()[0].strip() if text else type(err).__name__
+
+
+def closest(name: str, known: Iterable[str]) -> str | None:
+    """The known name most like ``name`` (a typo's intended spelling), or None."""
+    import difflib
+
+    match = difflib.get_close_matches(str(name), list(known), n=1)
+    return match[0] if match else None
+
+
+def did_you_mean(name: str, known: Iterable[str]) -> str:
+    """``" (did you mean 'x'?)"`` for the known name closest to ``name``, or ``""``."""
+    match = closest(name, known)
+    return f" (did you mean {match!r}?)" if match else ""

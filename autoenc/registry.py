@@ -7,12 +7,11 @@ answered with what the user could have typed.
 
 from __future__ import annotations
 
-import difflib
 import fnmatch
 from collections.abc import Callable, Iterator
 from typing import Generic, TypeVar, overload
 
-from autoenc.errors import UserError
+from autoenc.errors import UserError, closest
 
 T = TypeVar("T")
 
@@ -70,8 +69,8 @@ class Registry(Generic[T]):
     def unknown_message(self, name: object) -> str:
         """One line naming the unknown ``name``, the closest match and all known names."""
         known = ", ".join(sorted(self._items)) or "(none)"
-        close = difflib.get_close_matches(str(name), list(self._items), n=1)
-        hint = f" Did you mean {close[0]!r}?" if close else ""
+        close = closest(str(name), self._items)
+        hint = f" Did you mean {close!r}?" if close else ""
         return f"unknown {self.kind} {name!r}.{hint} Known: {known}"
 
     def list(self, pattern: str = "*") -> list[str]:

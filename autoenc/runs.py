@@ -26,6 +26,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from autoenc.atomic import first_missing, make_dir, remove_empty
+from autoenc.constraints import Constraint, Interval, Null, check_param
+from autoenc.defaults import DEFAULT_BATCH_SIZE
 from autoenc.errors import CheckpointError, UserError
 
 if TYPE_CHECKING:
@@ -34,7 +36,8 @@ if TYPE_CHECKING:
     from autoenc.data.module import ImageDataModule
     from autoenc.models.base import AutoencoderModule
 
-__all__ = ["CHECKPOINTS", "LAST", "Run", "RunLocation", "check_input_shape", "datamodule_from_checkpoint",
+__all__ = ["CHECKPOINTS", "LAST", "FolderName", "Run", "RunLocation", "check_input_shape", "check_run_name",
+           "datamodule_from_checkpoint",
            "find_last_checkpoint", "has_checkpoint", "locate_run", "remove_if_unused", "reserve_version",
            "run_directory", "versions"]
 
@@ -62,6 +65,33 @@ class RunLocation:
         return self.path / CHECKPOINTS / LAST
 
 
+class FolderName(Constraint):
+    """One folder name that stays where it is put: no path separator, not ``.`` or ``..``, no NUL,
+    at most ``limit`` bytes (the file systems' NAME_MAX)."""
+
+    def __init__(self, limit: int = 255, note: str | None = None) -> None:
+        super().__init__(note)
+        self.limit = limit
+
+    def is_satisfied_by(self, value: object) -> bool:
+        if not isinstance(value, str) or value in ("", ".", "..") or "\0" in value:
+            return False
+        separators = {"/", os.sep, os.altsep or "/"}
+        return not any(sep in value for sep in separators) and len(os.fsencode(value)) <= self.limit
+
+    def describe(self) -> str:
+        return f"one folder name (no '/', not '.' or '..', at most {self.limit} bytes)"
+
+
+def check_run_name(name: object) -> str:
+    """``name`` if it is one folder name, so ``<runs_dir>/<name>`` stays inside ``runs_dir``.
+
+    Raises:
+        UserError: "--name must be one folder name (...), got '../../x'".
+    """
+    return check_param("--name", [FolderName(note="the run goes to <runs_dir>/<name>/version_N")], name)
+
+
 def versions(runs_dir: str | os.PathLike, name: str) -> list[int]:
     """The version numbers present under ``runs_dir/name``, ascending."""
     base = Path(runs_dir) / name
@@ -78,9 +108,14 @@ def reserve_version(runs_dir: str | os.PathLike, name: str, attempts: int = 1000
     Raises:
         UserError: the directory cannot be created (a file in the way, no permission).
     """
+    check_run_name(name)
     base = Path(runs_dir) / name
     created = first_missing(base)
-    make_dir(base)
+    try:
+        make_dir(base)
+    except UserError:
+        remove_empty(base, created)  # leave no empty runs_dir behind
+        raise
     existing = versions(runs_dir, name)
     start = existing[-1] + 1 if existing else 0
     for version in range(start, start + attempts):
@@ -89,6 +124,7 @@ def reserve_version(runs_dir: str | os.PathLike, name: str, attempts: int = 1000
         except FileExistsError:
             continue
         except OSError as err:
+            remove_empty(base, created)
             raise UserError(f"cannot create run directory {str(base / f'version_{version}')!r} "
                             f"({err.strerror}); choose another --runs_dir") from None
         return RunLocation(Path(runs_dir), name, version, created)
@@ -219,10 +255,10 @@ class Run:
     @property
     def config(self) -> dict[str, Any] | None:
         """The run's resolved ``config.yaml`` (None when the run has none)."""
-        import yaml
+        from autoenc.yaml_io import load_yaml
 
         file = self.path / "config.yaml"
-        return yaml.safe_load(file.read_text()) if file.is_file() else None
+        return load_yaml(file.read_text()) if file.is_file() else None
 
     @property
     def latent_dim(self) -> int:
@@ -231,21 +267,33 @@ class Run:
     def images(self, split: str = "val", count: int | None = None) -> torch.Tensor:
         """The first ``count`` (all when None) images of ``split`` (``train``, ``val``, ``all``):
         (N, C, H, W) float32 in [0, 1]."""
+        check_param("count", [Interval(int, 0, None, closed="left"), Null()], count)
         arrays = self.datamodule.arrays(split)
         images = arrays.images if count is None else arrays.images[:count]
         return images.float().div_(255)
 
     def targets(self, split: str = "val", count: int | None = None) -> torch.Tensor | None:
         """Labels (N,) or factor values (N, F) of the same items as :meth:`images`, or None."""
+        check_param("count", [Interval(int, 0, None, closed="left"), Null()], count)
         targets = self.datamodule.arrays(split).targets
         return targets if targets is None or count is None else targets[:count]
 
-    def encode(self, images: torch.Tensor | None = None, split: str = "val", batch_size: int = 512) -> torch.Tensor:
-        """``model.encode``'s codes (N, *latent_shape) of ``images`` ((N, C, H, W) in [0, 1];
-        default: the whole ``split``), without gradients; a VAE gives its posterior means."""
+    def encode(self, images: torch.Tensor | None = None, split: str = "val",
+               batch_size: int = DEFAULT_BATCH_SIZE) -> torch.Tensor:
+        """``model.encode``'s codes (N, *latent_shape) of ``images`` ((N, C, H, W) float in [0, 1],
+        or uint8 divided by 255; default: the whole ``split``), without gradients; a VAE gives its
+        posterior means.
+
+        Raises:
+            TypeError: ``images`` is not a tensor or array.
+            UserError: an empty batch, values outside [0, 1], another image shape than the model's.
+        """
+        from autoenc.inputs import unit_images
         from autoenc.models.encoding import encode_images
 
-        x = self.images(split) if images is None else images
+        check_param("batch_size", [Interval(int, 1, None, closed="left")], batch_size)
+        x = self.images(split) if images is None else unit_images(images, "images")
+        check_input_shape(self.model, tuple(x.shape[1:]))
         return encode_images(self.model.encode, x, batch_size)
 
     def __repr__(self) -> str:

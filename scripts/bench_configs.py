@@ -48,8 +48,9 @@ from typing import Any
 
 import lightning as L
 import torch
-import yaml
 from _bench_doc import write_section
+
+from autoenc.yaml_io import load_yaml
 
 ROOT = Path(__file__).resolve().parents[1]
 #: Items assumed for a source whose size depends on the user's files (image_folder).
@@ -154,7 +155,7 @@ def bench_config(path: Path, warmup: int, steps: int) -> Cost:
     from autoenc.errors import UserError
     from autoenc.training.callbacks import NonFiniteLossGuard
 
-    raw = yaml.safe_load(path.read_text())
+    raw = load_yaml(path.read_text())
     with tempfile.TemporaryDirectory(prefix="bench_configs_") as root:
         # The real config as `autoenc fit` resolves it (CLI defaults included), built but not
         # run: the source's size and shape, the trainer's stopping rule.

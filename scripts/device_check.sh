@@ -5,6 +5,7 @@
 #   2. bench_train regimes on CUDA: fp32 vs bf16, eager vs compiled, against the hand loop;
 #   3. the exact kNN of the intrinsic-dimension estimators at N = 200,000 (and TwoNN / MLE).
 # Prints one results table at the end (also written to $OUT/device_check.md when OUT is set).
+# Exits 1 when any section failed or timed out (the table says which), 0 when all passed.
 #
 #   scripts/device_check.sh                 # on a machine with a GPU
 #   scripts/device_check.sh --device cpu    # dry run of the same steps at tiny sizes (no GPU)
@@ -26,6 +27,7 @@ else
   T_TESTS=300; T_BENCH=400; T_ID=200
 fi
 LOG=$(mktemp -d)
+FAILED=()   # names of the sections that failed: the exit code
 TABLE="$LOG/table.md"
 start=$(date +%s)
 {
@@ -36,7 +38,7 @@ start=$(date +%s)
 } >"$TABLE"
 
 echo "== 1. pytest -m gpu"
-if timeout "$T_TESTS" "$PY" -m pytest -q -m gpu tests -p no:cacheprovider >"$LOG/pytest.txt" 2>&1; then status=passed; else status="FAILED (rc $?)"; fi
+if timeout "$T_TESTS" "$PY" -m pytest -q -m gpu tests -p no:cacheprovider >"$LOG/pytest.txt" 2>&1; then status=passed; else status="FAILED (rc $?)"; FAILED+=("1. pytest -m gpu"); fi
 tail -3 "$LOG/pytest.txt"
 { echo "## 1. tests marked gpu: $status"; echo; echo '```'; tail -2 "$LOG/pytest.txt"; echo '```'; echo; } >>"$TABLE"
 
@@ -48,12 +50,13 @@ for regime in mlp_vae_mnist conv_vae_mnist; do
       --levers "${LEVERS[@]}" >"$LOG/$regime.txt" 2>&1; then
     { echo; echo "### $regime"; grep -E '^(machine|regime|\|)' "$LOG/$regime.txt"; } >>"$TABLE"
   else
+    FAILED+=("2. bench_train $regime")
     { echo; echo "### $regime: FAILED or timed out"; echo '```'; tail -5 "$LOG/$regime.txt"; echo '```'; } >>"$TABLE"
   fi
 done
 
 echo "== 3. intrinsic-dimension kNN at N = $N on $DEVICE"
-timeout "$T_ID" "$PY" - "$N" "$DEVICE" >"$LOG/id.txt" 2>&1 <<'EOF' || echo "ID step FAILED or timed out (see below)" >>"$LOG/id.txt"
+timeout "$T_ID" "$PY" - "$N" "$DEVICE" >"$LOG/id.txt" 2>&1 <<'EOF' || { echo "ID step FAILED or timed out (see below)" >>"$LOG/id.txt"; FAILED+=("3. intrinsic-dimension kNN"); }
 import sys, time
 import numpy as np, torch
 from autoenc.analysis.intrinsic_dim import estimate_all, knn
@@ -74,7 +77,13 @@ print(f"| TwoNN + MLE (true ID 8) | {n} | {time.perf_counter() - s:.2f} | " + ",
 EOF
 { echo; echo "## 3. intrinsic-dimension kNN"; echo; cat "$LOG/id.txt"; echo; } >>"$TABLE"
 echo "total: $(( $(date +%s) - start )) s" >>"$TABLE"
+if [ ${#FAILED[@]} -gt 0 ]; then
+  { echo; echo "FAILED sections: ${FAILED[*]}"; } >>"$TABLE"
+else
+  { echo; echo "all sections passed"; } >>"$TABLE"
+fi
 
 echo
 cat "$TABLE"
 if [ -n "${OUT:-}" ]; then cp "$TABLE" "$OUT/device_check.md"; cp "$LOG"/*.txt "$OUT/" 2>/dev/null || true; fi
+[ ${#FAILED[@]} -eq 0 ]

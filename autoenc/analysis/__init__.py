@@ -24,5 +24,7 @@ __all__ = sorted(_EXPORTS)
 
 def __getattr__(name: str) -> Any:
     if name not in _EXPORTS:
-        raise AttributeError(f"module 'autoenc.analysis' has no attribute {name!r}")
+        from autoenc import _submodule
+
+        return _submodule(__name__, name)  # autoenc.analysis.disentanglement ... after `import autoenc`
     return getattr(importlib.import_module(f"autoenc.analysis.{_EXPORTS[name]}"), name)

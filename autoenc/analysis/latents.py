@@ -18,9 +18,10 @@ from dataclasses import dataclass
 import torch
 
 from autoenc.data.transforms import to_float
+from autoenc.defaults import DEFAULT_BATCH_SIZE
 from autoenc.errors import UserError
 from autoenc.models.base import AutoencoderModule
-from autoenc.models.encoding import DEFAULT_BATCH_SIZE, batched
+from autoenc.models.encoding import batched
 
 ACTIVE_THRESHOLD = 0.01
 

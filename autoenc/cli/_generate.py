@@ -1,34 +1,36 @@
-"""Subcommands generated from the typed signature of the function they call (jsonargparse).
+"""Subcommands built by jsonargparse from the typed signature of the function they call.
 
-A command is a typed function with a docstring (``Args:`` section); :class:`Generated` turns
-it into ``argv -> exit code``: option names are the parameter names (``--batch_size``, as
-``autoenc fit`` spells ``--ckpt_path``), types and ``Literal`` choices are checked while
-parsing, ``--help`` comes from the docstring, ``-c/--config FILE`` and ``--print_config`` are
-on every command. A command that reads images gets the ``--data.*`` options of
-:class:`~autoenc.data.module.ImageDataModule`, exactly as ``autoenc fit`` has them
-(``--data.source digits``, ``--data.source.init_args.root DIR``, ``--data.image_size 16``,
-``--data data.yaml``; a whole fit config there stands for its ``data:`` section).
+A command is a typed function with a docstring (``Args:`` section); :class:`Generated` makes it
+the jsonargparse subcommand ``autoenc NAME`` (``ArgumentParser.add_subcommands``): option names
+are the parameter names (``--batch_size``, as ``autoenc fit`` spells ``--ckpt_path``), types
+and ``Literal`` choices are checked while parsing, ``--help`` comes from the docstring,
+``-c/--config FILE`` and ``--print_config`` are on every command. A command that reads images
+gets the ``--data.*`` options of :class:`~autoenc.data.module.ImageDataModule`, exactly as
+``autoenc fit`` has them (``--data.source digits``, ``--data.source.init_args.root DIR``,
+``--data.image_size 16``, ``--data data.yaml``; a whole fit config there stands for its
+``data:`` section).
 
 When the command reads a run (a checkpoint or run directory), the run's recorded data options
-are the defaults of ``--data.*``: only the options given override them. The function receives
-``data=None`` when no data option is given (the run's own data, or none), else the
+are the defaults of ``--data.*``: only the options given override them. The run is read from a
+first parse without the data options (they may only make sense over the run's). The function
+receives ``data=None`` when no data option is given (the run's own data, or none), else the
 instantiated module. Every parse error is one line (:func:`~autoenc.config_errors.one_line_error`).
 """
 
 from __future__ import annotations
 
 import inspect
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
 
-from autoenc.config_errors import find_user_error, one_line_error
-from autoenc.errors import UserError
+from autoenc.cli import _checks  # noqa: F401 (registers the list types of the options)
+from autoenc.config_errors import NOT_FINITE, one_line_error, unrecognized_option
+from autoenc.constraints import Constraint, check_param, describe
+from autoenc.errors import UserError, find_user_error
 
 DATA = "data"
-#: Options that take no value (every other option takes exactly one, booleans included).
-_NO_VALUE = ("-h", "--help")
 
 
 @dataclass(frozen=True)
@@ -46,6 +48,8 @@ class Generated:
         data: ``"optional"``: ``function`` gets ``data=None`` unless a data option is given;
             ``"always"``: it always gets a module; None: no data options.
         data_defaults: this command's defaults of ``--data.*`` (over the run's).
+        params: the constraints of every parameter but ``data`` (:mod:`autoenc.cli._checks`),
+            checked before ``function`` runs.
     """
 
     function: Callable[..., int | None]
@@ -54,12 +58,17 @@ class Generated:
     run: str | None = None
     data: Literal["optional", "always"] | None = None
     data_defaults: Mapping[str, Any] = field(default_factory=dict)
+    params: Mapping[str, Sequence[Constraint]] = field(default_factory=dict)
 
     def __call__(self, argv: list[str]) -> int:
-        return int(self.function(**self.parse(argv)) or 0)
+        kwargs = self.parse(argv)
+        for name, constraints in self.params.items():
+            check_param(f"--{name}", constraints, kwargs[name])
+        return int(self.function(**kwargs) or 0)
 
-    def parser(self) -> Any:
-        """The jsonargparse ``ArgumentParser`` of this command."""
+    def parser(self, data_defaults: Mapping[str, Any] | None = None) -> Any:
+        """The jsonargparse ``ArgumentParser`` of this command (``data_defaults``: those of
+        ``--data.*``, default :attr:`data_defaults`)."""
         from jsonargparse import ActionConfigFile, ArgumentParser
 
         doc = _docstring(self.function)
@@ -80,8 +89,9 @@ class Generated:
             from autoenc.data.module import ImageDataModule
 
             parser.add_class_arguments(ImageDataModule, DATA, sub_configs=True)
-            if self.data_defaults:
-                parser.set_defaults({f"{DATA}.{k}": v for k, v in self.data_defaults.items()})
+            defaults = self.data_defaults if data_defaults is None else data_defaults
+            if defaults:
+                parser.set_defaults({f"{DATA}.{k}": v for k, v in defaults.items()})
         return parser
 
     def parse(self, argv: list[str]) -> dict[str, Any]:
@@ -90,38 +100,52 @@ class Generated:
         Raises:
             UserError: a bad option or value (one line naming it).
         """
-        argv = fit_config_data(list(argv)) if self.data is not None else list(argv)
-        parser = self.parser()
-        cfg = None
-        if self.data is not None and self.run is not None:
-            run = first_positional(argv)
-            if run is None:  # the run may come from a -c config
-                cfg = _parse(parser, argv)
-                run = cfg.get(self.run)
+        argv, given = data_options(argv) if self.data is not None else (list(argv), [])
+        defaults = dict(self.data_defaults)
+        if self.run is not None and self.data is not None:
+            rest = [a for a in argv if a not in given and not a.startswith("--print_config")]
+            run = _parse(self, self.parser(), rest).get(self.run)
             section = run_data_section(run) if run is not None else None
-            if section is not None:
-                try:
-                    parser.set_defaults({f"{DATA}.{k}": v for k, v in {**section, **self.data_defaults}.items()})
-                except (ValueError, TypeError, KeyError) as err:  # a run recorded options no longer valid
-                    raise UserError(f"the data options {run!r} records do not parse: {one_line_error(err)}; "
-                                    "give the data options explicitly (--data FILE)") from None
-                cfg = None
-        if cfg is None:
-            cfg = _parse(parser, argv)
+            if section is None and given and run is not None and not _names_something(str(run)):
+                raise UserError(f"{self.run} {str(run)!r}: no such file or directory")
+            defaults = {**(section or {}), **defaults}
+        try:
+            parser = self.parser(defaults)
+        except (ValueError, TypeError, KeyError) as err:  # a run recorded options no longer valid
+            raise UserError(f"the data options the run records do not parse: {one_line_error(err)}; "
+                            "give the data options explicitly (--data FILE)") from None
+        cfg = _parse(self, parser, argv)
         kwargs = {name: cfg.get(name) for name in inspect.signature(self.function).parameters if name != DATA}
         if self.data is not None:
-            given = self.data == "always" or _data_given(parser, argv)
-            kwargs[DATA] = _instantiate_data(parser, cfg) if given else None
+            wanted = self.data == "always" or bool(given) or DATA in _parse(self, parser, argv, defaults=False)
+            kwargs[DATA] = _instantiate_data(parser, cfg) if wanted else None
         return kwargs
 
 
-def _parse(parser: Any, argv: list[str], **kwargs: Any) -> Any:
-    from jsonargparse import ArgumentError
+def _parse(command: Generated, parser: Any, argv: list[str], **kwargs: Any) -> Any:
+    """``argv`` parsed as the subcommand ``autoenc NAME`` (jsonargparse's subcommands) -> its
+    namespace."""
+    from jsonargparse import ArgumentError, ArgumentParser
 
+    name = command.prog.split()[-1]
+    top = ArgumentParser(prog=command.prog.rsplit(" ", 1)[0], exit_on_error=False)
+    top.add_subcommands(required=True).add_subcommand(name, parser)
     try:
-        return parser.parse_args(argv, **kwargs)
+        return top.parse_args([name, *argv], **kwargs)[name]
     except (ArgumentError, ValueError, TypeError, KeyError) as err:
-        raise UserError(f"{one_line_error(err)} (see `{parser.prog} --help`)") from None
+        known = [f"--{key}" for key in parser.get_defaults().keys()]
+        message = unrecognized_option(one_line_error(err), known)
+        if message.startswith("the following arguments are required:"):  # named inside the subcommand
+            message = message.replace(f" {name}.", " ").replace(f",{name}.", ",")
+        key = message.partition(":")[0]
+        if message.endswith(NOT_FINITE) and key in command.params:  # say what the option takes
+            message = f"{message[: -len(NOT_FINITE)]}; --{key} must be {describe(command.params[key])}"
+        raise UserError(f"{message} (see `{command.prog} --help`)") from None
+
+
+def _names_something(run: str) -> bool:
+    """Whether ``run`` exists, or names an encoder not on disk (``torchvision:resnet18``)."""
+    return Path(run).expanduser().exists() or (":" in run and not Path(run).is_absolute())
 
 
 def instantiate_datamodule(section: Mapping[str, Any]) -> Any:
@@ -144,14 +168,6 @@ def instantiate_datamodule(section: Mapping[str, Any]) -> Any:
     return _instantiate_data(parser, cfg)
 
 
-def _data_given(parser: Any, argv: list[str]) -> bool:
-    """Whether ``argv`` (or a config it reads) sets any data option."""
-    try:
-        return DATA in _parse(parser, argv, defaults=False)
-    except UserError:
-        return True
-
-
 def _instantiate_data(parser: Any, cfg: Any) -> Any:
     from jsonargparse import ArgumentError
 
@@ -165,20 +181,78 @@ def _instantiate_data(parser: Any, cfg: Any) -> Any:
         raise UserError(one_line_error(err)) from None
 
 
-def first_positional(argv: list[str]) -> str | None:
-    """The first positional argument of a generated command's ``argv``: every option takes one
-    value (``--opt VALUE`` or ``--opt=VALUE``) but ``-h/--help``, ``--print_config[=flags]``
-    and ``--data.source.help``."""
-    takes_value = False
-    for token in argv:
-        if takes_value:
-            takes_value = False
-        elif token.startswith("-") and len(token) > 1:
-            takes_value = not ("=" in token or token in _NO_VALUE or token.startswith("--print_config")
-                               or token.endswith(".help"))
-        else:
-            return token
-    return None
+def data_options(argv: list[str]) -> tuple[list[str], list[str]]:
+    """(``argv`` made ready for jsonargparse, the ``--data*`` tokens in it). Every data option
+    takes one value (``--data.X VALUE`` or ``--data.X=VALUE``). Two spellings are translated:
+    ``--data FILE`` naming a whole ``autoenc fit`` config -> its ``data:`` section; a source's
+    registry name followed by options of it (``--data.source image_folder
+    --data.source.init_args.root DIR``) -> its class, which those options need."""
+    out, data = list(argv), []
+    i = 0
+    while i < len(out):
+        token = out[i]
+        option, equals, value = token.partition("=")
+        if option == "--data" or option.startswith("--data."):
+            has_value = bool(equals) or i + 1 < len(out)
+            if not equals and has_value:
+                value = out[i + 1]
+            if option == "--data" and has_value:
+                value = _data_section_of(value)
+            elif option == "--data.source" and has_value:
+                value = _source_class(value, out[i + (1 if equals else 2):])
+            if equals:
+                out[i] = f"{option}={value}"
+                data.append(out[i])
+            elif has_value:
+                out[i + 1] = value
+                data += out[i : i + 2]
+                i += 1
+            else:
+                data.append(token)
+        i += 1
+    return out, data
+
+
+def _source_class(name: str, rest: list[str]) -> str:
+    """A source's class name for its registry name when options of it follow (before another
+    ``--data.source``), else ``name`` unchanged."""
+    for token in rest:
+        if token.split("=", 1)[0] == "--data.source":
+            break
+        if token.startswith("--data.source.init_args."):
+            from autoenc.data import SOURCES
+
+            return SOURCES.get(name).__name__ if name in SOURCES else name
+    return name
+
+
+def _data_section_of(value: str) -> str:
+    """``--data VALUE``: a fit config's data section (inline), or VALUE for jsonargparse to read;
+    a source name or a missing file is refused with what to write instead."""
+    import yaml
+
+    from autoenc.training.fit import read_yaml
+
+    path = Path(value).expanduser()
+    if not path.is_file():
+        from autoenc.data import SOURCES
+
+        if value in SOURCES:
+            raise UserError(f"--data takes a YAML file (a data section or a fit config); for the source {value!r} "
+                            f"write --data.source {value}")
+        if path.suffix.lower() in (".yaml", ".yml", ".json"):
+            raise UserError(f"--data: no such file {value!r}; give a data section or a fit config (YAML)")
+        return value
+    config = read_yaml(path)
+    if not isinstance(config, dict):
+        raise UserError(f"--data: {value!r} must hold a mapping (a data section or a fit config), "
+                        f"got {type(config).__name__}")
+    if DATA not in config:
+        return value
+    section = config[DATA]
+    if isinstance(section, dict) and "init_args" in section and "source" not in section:
+        section = section["init_args"]  # data: {class_path: ...ImageDataModule, init_args: {...}}
+    return yaml.safe_dump(section, default_flow_style=True).strip()
 
 
 def run_data_section(run: Any) -> dict[str, Any] | None:
@@ -207,49 +281,6 @@ def run_data_section(run: Any) -> dict[str, Any] | None:
     section["source"] = {"class_path": f"{cls.__module__}.{cls.__qualname__}",
                          "init_args": dict(section["source"].get("options") or {})}
     return section
-
-
-def fit_config_data(argv: list[str]) -> list[str]:
-    """``--data FILE`` where FILE is a whole ``autoenc fit`` config -> its ``data:`` section
-    (given inline), so a training config names the data of every command."""
-    out = list(argv)
-    for i, token in enumerate(out):
-        if token == "--data" and i + 1 < len(out):
-            out[i + 1] = _data_section_of(out[i + 1])
-        elif token.startswith("--data="):
-            out[i] = "--data=" + _data_section_of(token[len("--data="):])
-    return out
-
-
-def _data_section_of(value: str) -> str:
-    """``--data VALUE``: a fit config's data section (inline), or VALUE for jsonargparse to read;
-    a source name or a missing file is refused with what to write instead."""
-    import yaml
-
-    path = Path(value).expanduser()
-    if not path.is_file():
-        from autoenc.data import SOURCES
-
-        if value in SOURCES:
-            raise UserError(f"--data takes a YAML file (a data section or a fit config); for the source {value!r} "
-                            f"write --data.source {value}")
-        if path.suffix.lower() in (".yaml", ".yml", ".json"):
-            raise UserError(f"--data: no such file {value!r}; give a data section or a fit config (YAML)")
-        return value
-    try:
-        config = yaml.safe_load(path.read_text())
-    except (OSError, UnicodeDecodeError, yaml.YAMLError) as err:
-        reason = " ".join(str(err).split())
-        raise UserError(f"--data: cannot read {value!r} as YAML ({reason})") from None
-    if not isinstance(config, dict):
-        raise UserError(f"--data: {value!r} must hold a mapping (a data section or a fit config), "
-                        f"got {type(config).__name__}")
-    if DATA not in config:
-        return value
-    section = config[DATA]
-    if isinstance(section, dict) and "init_args" in section and "source" not in section:
-        section = section["init_args"]  # data: {class_path: ...ImageDataModule, init_args: {...}}
-    return yaml.safe_dump(section, default_flow_style=True).strip()
 
 
 def _docstring(function: Callable[..., Any]) -> Any:

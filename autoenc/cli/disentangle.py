@@ -18,17 +18,18 @@ from __future__ import annotations
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
-from autoenc.cli._checks import at_least
+from autoenc.cli._checks import FLAG, NAME, OPTIONAL_COUNT, OPTIONAL_PATH, PATH, SEED, Names
 from autoenc.cli._generate import Generated
-from autoenc.cli.look import DEFAULT_BATCH_SIZE
+from autoenc.constraints import POSITIVE_INT, Interval, ListOf, Null, Options
+from autoenc.defaults import DEFAULT_BATCH_SIZE
 from autoenc.errors import UserError
 
 if TYPE_CHECKING:
     from autoenc.data.module import ImageDataModule
 
 
-def disentangle_run(run: str, *, out: Path | None = None, n: int = 10_000, metrics: list[str] | None = None,
-                    vote_points: int = 1000, labels: bool = False, factors: list[str] | None = None,
+def disentangle_run(run: str, *, out: Path | None = None, n: int = 10_000, metrics: Names | None = None,
+                    vote_points: int = 1000, labels: bool = False, factors: Names | None = None,
                     regressor: Literal["gbt", "hist_gbt", "lasso", "forest"] = "hist_gbt",
                     binning: Literal["equal_width", "quantile"] = "equal_width", bins: int = 20,
                     test_fraction: float = 1 / 3, repeats: int = 3, jobs: int | None = None, seed: int = 0,
@@ -60,15 +61,6 @@ def disentangle_run(run: str, *, out: Path | None = None, n: int = 10_000, metri
     """
     from autoenc.analysis.disentanglement.api import check_metrics
 
-    at_least(n, 1, "n")
-    at_least(vote_points, 1, "vote_points")
-    at_least(batch_size, 1, "batch_size")
-    at_least(repeats, 1, "repeats")
-    at_least(bins, 2, "bins")
-    if jobs is not None:
-        at_least(jobs, 1, "jobs")
-    if not 0.0 < test_fraction < 1.0:
-        raise UserError(f"--test_fraction must be in (0, 1), got {test_fraction}")
     if factors is not None and not labels:
         raise UserError("--factors picks label columns and needs --labels true")
     names = None if metrics is None else [m.strip() for m in metrics if m.strip()]
@@ -98,7 +90,13 @@ def disentangle_run(run: str, *, out: Path | None = None, n: int = 10_000, metri
     return 0
 
 
-main = Generated(disentangle_run, "autoenc disentangle", positional=("run",), run="run", data="optional")
+main = Generated(disentangle_run, "autoenc disentangle", positional=("run",), run="run", data="optional",
+                 params={"run": [PATH], "out": OPTIONAL_PATH, "n": [POSITIVE_INT], "metrics": [ListOf(NAME), Null()],
+                         "vote_points": [POSITIVE_INT], "labels": [FLAG], "jobs": OPTIONAL_COUNT, "seed": [SEED],
+                         "batch_size": [POSITIVE_INT], "factors": [ListOf(NAME), Null()],
+                         "regressor": [Options(["gbt", "hist_gbt", "lasso", "forest"])],
+                         "binning": [Options(["equal_width", "quantile"])], "bins": [Interval(int, 2, None, closed="left")],
+                         "test_fraction": [Interval(float, 0, 1, closed="neither")], "repeats": [POSITIVE_INT]})
 
 
 def _ground_truth(dm: Any, labels: bool, factors: list[str] | None) -> Any:

@@ -18,7 +18,17 @@ import sys
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
+from autoenc.cli._checks import (
+    FLAG,
+    NAME,
+    OPTIONAL_COUNT,
+    PATH,
+    SEED,
+    SPLIT_OR_ALL,
+    check_accelerator,
+)
 from autoenc.cli._generate import Generated
+from autoenc.constraints import POSITIVE_INT, Null, Options
 from autoenc.errors import UserError
 
 if TYPE_CHECKING:
@@ -97,6 +107,7 @@ def features(
     from autoenc.features.extract import check_run_options
 
     check_run_options(batch_size, devices)  # before minutes of loading weights and data
+    check_accelerator(accelerator)
     encoder = load_encoder(source, weights=weights, pool=pool, image_size=resize, seed=seed)
     dm = data if data is not None else _run_data(source)
     existed = cache.is_dir() and (cache / "meta.json").is_file() and not overwrite
@@ -119,5 +130,8 @@ def _run_data(source: str) -> Any:
     return datamodule_from_checkpoint(source, num_workers=0)
 
 
-features_command = Generated(features, "autoenc features", positional=("source",), run="source", data="optional",
-                             data_defaults={"num_workers": 0})
+features_command = Generated(
+    features, "autoenc features", positional=("source",), run="source", data="optional", data_defaults={"num_workers": 0},
+    params={"source": [PATH], "cache": [PATH], "split": SPLIT_OR_ALL, "overwrite": [FLAG], "batch_size": [POSITIVE_INT],
+            "devices": [POSITIVE_INT], "accelerator": [NAME], "weights": [NAME, Null()], "resize": OPTIONAL_COUNT,
+            "pool": [Options(["avg", "flatten"]), Null()], "seed": [SEED, Null()], "progress": [FLAG]})

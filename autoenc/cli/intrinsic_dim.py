@@ -19,9 +19,20 @@ from __future__ import annotations
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
-from autoenc.cli._checks import at_least, check_device, check_seed, positive_number
+from autoenc.cli._checks import (
+    NAME,
+    OPTIONAL_COUNT,
+    OPTIONAL_PATH,
+    PATH,
+    POSITIVE,
+    SEED,
+    SPLIT_OR_ALL,
+    Names,
+    check_device,
+)
 from autoenc.cli._generate import Generated
-from autoenc.errors import UserError
+from autoenc.constraints import POSITIVE_INT, Interval, ListOf, Null, Options
+from autoenc.errors import UserError, first_line
 
 if TYPE_CHECKING:
     from autoenc.data.module import ImageDataModule
@@ -46,7 +57,7 @@ def intrinsic_dim(
     out: Path,
     data: ImageDataModule | None = None,
     split: Literal["train", "val", "all"] = "val",
-    estimators: list[str] = ["twonn", "mle", "gride", "pca"],  # noqa: B006 (read only; shown in --help)
+    estimators: Names = Names(["twonn", "mle", "gride", "pca"]),  # noqa: B008 (read only; shown in --help)
     k: int | None = None,
     discard_fraction: float | None = None,
     n1: int | None = None,
@@ -101,11 +112,7 @@ def intrinsic_dim(
     from autoenc.analysis.intrinsic_dim.result import write_results
     from autoenc.atomic import check_dir_creatable, staged_files
 
-    check_seed(seed)
     check_device(device)
-    positive_number(chunk_mb, "chunk_mb")
-    if max_points is not None:
-        at_least(max_points, 2, "max_points")
     check_dir_creatable(out)
     if layers is not None:
         from autoenc.cli.id_layers import layer_profile
@@ -150,7 +157,16 @@ def intrinsic_dim(
 
 
 main = Generated(intrinsic_dim, "autoenc id", positional=("path",), run="path", data="optional",
-                 data_defaults={"num_workers": 0})
+                 data_defaults={"num_workers": 0},
+                 params={"path": OPTIONAL_PATH, "out": [PATH], "split": SPLIT_OR_ALL,
+                         "estimators": [ListOf(NAME, non_empty=True)], "k": [Interval(int, 2, None, closed="left"), Null()],
+                         "discard_fraction": [Interval(float, 0, 1, closed="left"), Null()], "n1": OPTIONAL_COUNT,
+                         "max_rank": [Interval(int, 2, None, closed="left"), Null()],
+                         "variance": [Interval(float, 0, 1, closed="right"), Null()], "repeats": [Options([0], note="no subsamples"), Interval(int, 2, None, closed="left")],
+                         "fraction": [Interval(float, 0, 1, closed="neither")], "levels": [POSITIVE_INT],
+                         "seed": [SEED], "max_points": [Interval(int, 2, None, closed="left"), Null()],
+                         "chunk_mb": [POSITIVE], "device": [NAME, Null()],
+                         "layers": [NAME, Null()], "weights": [NAME, Null()], "resize": OPTIONAL_COUNT})
 
 
 def _inputs(path: Path | None, data: Any, split: str) -> tuple[dict[str, Any], dict[str, Any]]:
@@ -203,10 +219,7 @@ def load_array(path: Path) -> Any:
     try:
         return np.load(path, mmap_mode="r", allow_pickle=False)
     except ValueError as err:
-        reason = str(err).splitlines()[0] if str(err) else type(err).__name__
-        raise UserError(
-            f"{str(path)!r} is not a numeric .npy array ({reason}); save one with np.save"
-        ) from None
+        raise UserError(f"{str(path)!r} is not a numeric .npy array ({first_line(err)}); save one with np.save") from None
     except OSError as err:
         raise UserError(f"cannot read {str(path)!r} as .npy: {err}") from None
 

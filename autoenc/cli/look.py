@@ -11,20 +11,30 @@ before the first file is written, so an error leaves nothing behind. Each comman
 
 from __future__ import annotations
 
-import math
 from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
-from autoenc.cli._checks import at_least, check_seed
+from autoenc.cli._checks import (
+    COUNT,
+    FLAG,
+    INDEX,
+    INDICES,
+    NAME,
+    OPTIONAL_PATH,
+    PATH,
+    POSITIVE,
+    SEED,
+    SPLIT,
+    Ints,
+)
 from autoenc.cli._generate import Generated
-from autoenc.constraints import Interval, check_param
-from autoenc.errors import UserError
+from autoenc.constraints import POSITIVE_INT, Constraint, Interval, ListOf, Null
+from autoenc.defaults import DEFAULT_BATCH_SIZE
 
 if TYPE_CHECKING:
     from autoenc.data.module import ImageDataModule
 
-DEFAULT_BATCH_SIZE = 512
 #: GIF frame durations (ms) a GIF can hold: 16-bit centiseconds, and browsers clamp below 10 ms.
 FRAME_MS = Interval(int, 10, 655_350, note="GIF frame times are 16-bit centiseconds")
 #: The ``Args:`` lines of the options every look command shares (appended to each docstring).
@@ -37,12 +47,20 @@ COMMON_ARGS = """
         data: data to use instead of the run's own (only the options given override it)."""
 
 
-def look_command(name: str, out: str = "look") -> Callable[[Callable[..., int]], Generated]:
+#: The constraints of the options every look command shares.
+COMMON_PARAMS: dict[str, list[Constraint]] = {"run": [PATH], "out": OPTIONAL_PATH, "split": SPLIT, "seed": [SEED],
+                                              "batch_size": [POSITIVE_INT]}
+STEPS = [Interval(int, 2, None, closed="left", note="both ends of the range")]
+
+
+def look_command(name: str, out: str = "look", **params: list[Constraint]) -> Callable[[Callable[..., int]], Generated]:
     """Decorator: the function's docstring gets the shared options' help, and the function
-    becomes the generated command ``autoenc NAME`` (the function itself stays at ``.function``)."""
+    becomes the generated command ``autoenc NAME`` with the constraints ``params`` of its own
+    options (the function itself stays at ``.function``)."""
     def make(function: Callable[..., int]) -> Generated:
         function.__doc__ = (function.__doc__ or "").rstrip() + COMMON_ARGS.format(out=out) + "\n"
-        return Generated(function, f"autoenc {name}", positional=("run",), run="run", data="optional")
+        return Generated(function, f"autoenc {name}", positional=("run",), run="run", data="optional",
+                         params={**COMMON_PARAMS, **params})
     return make
 
 
@@ -54,8 +72,6 @@ def load_for_look(run: str, out: Path | None, split: str, batch_size: int, seed:
     from autoenc.training.checkpoints import load_model, resolve_checkpoint
     from autoenc.training.runs import check_input_shape, datamodule_from_checkpoint
 
-    at_least(batch_size, 1, "batch_size")
-    check_seed(seed)
     ckpt = resolve_checkpoint(run)
     directory = check_out_dir(out if out is not None else run_directory(ckpt) / out_name)
     model = load_model(ckpt)
@@ -78,10 +94,10 @@ def finish(pictures: list, out: Path) -> int:
 
 
 # -- the commands -------------------------------------------------------------------------------
-@look_command("reconstruct")
+@look_command("reconstruct", indices=INDICES, count=COUNT, columns=COUNT)
 def reconstruct(run: str, *, out: Path | None = None, split: Literal["train", "val"] = "val", seed: int = 0,
                 batch_size: int = DEFAULT_BATCH_SIZE, data: ImageDataModule | None = None,
-                indices: list[int] | None = None, count: int = 16, ncol: int = 8) -> int:
+                indices: Ints | None = None, count: int = 16, columns: int = 8) -> int:
     """Inputs above their reconstructions, each with its reconstruction term in nats.
 
     Writes reconstructions.png.
@@ -89,20 +105,19 @@ def reconstruct(run: str, *, out: Path | None = None, split: Literal["train", "v
     Args:
         indices: image indices in the split, e.g. [0, 5] (default: random).
         count: random images when no --indices.
-        ncol: images per row."""
-    at_least(count, 1, "count")
-    at_least(ncol, 1, "ncol")
+        columns: images per row."""
     from autoenc.analysis.look import reconstructions_view
 
     model, images, directory = load_for_look(run, out, split, batch_size, seed, data)
-    return finish(reconstructions_view(model, images, indices, count, seed, ncol, batch_size), directory)
+    return finish(reconstructions_view(model, images, indices, count, seed, columns, batch_size), directory)
 
 
-@look_command("traverse")
+@look_command("traverse", dims=INDICES, top=[POSITIVE_INT, Null()], steps=STEPS, sigma=[POSITIVE], indices=INDICES,
+              count=[INDEX], mean=[FLAG], gif_steps=STEPS, frame_ms=[FRAME_MS])
 def traverse(run: str, *, out: Path | None = None, split: Literal["train", "val"] = "val", seed: int = 0,
              batch_size: int = DEFAULT_BATCH_SIZE, data: ImageDataModule | None = None,
-             dims: list[int] | None = None, top: int | None = None, steps: int = 9, sigma: float = 3.0,
-             indices: list[int] | None = None, count: int = 2, mean: bool = True, gif_steps: int = 16,
+             dims: Ints | None = None, top: int | None = None, steps: int = 9, sigma: float = 3.0,
+             indices: Ints | None = None, count: int = 2, mean: bool = True, gif_steps: int = 16,
              frame_ms: int = 100) -> int:
     """Latent traversals: each chosen dimension swept across its range from base codes, most informative first.
 
@@ -119,24 +134,14 @@ def traverse(run: str, *, out: Path | None = None, split: Literal["train", "val"
         gif_steps: values per sweep in the GIF; frames = 2 * (gif steps - 1).
         frame_ms: GIF frame duration, ms."""
     from autoenc.analysis.look import traversal_view
-    from autoenc.analysis.traverse import check_steps, tail_probability
 
-    check_steps(steps, "--steps")
-    check_steps(gif_steps, "--gif_steps")
-    tail_probability(sigma)
-    if top is not None:
-        at_least(top, 1, "top")
-    at_least(count, 0, "count")
-    check_param("--frame_ms", [FRAME_MS], frame_ms)
-    if not math.isfinite(sigma):
-        raise UserError(f"--sigma must be a finite number of standard deviations, got {sigma}")
     model, images, directory = load_for_look(run, out, split, batch_size, seed, data)
     pictures = traversal_view(model, images, dims, steps, sigma, indices, count, seed, mean, top, gif_steps,
                               frame_ms, batch_size=batch_size)
     return finish(pictures, directory)
 
 
-@look_command("sample")
+@look_command("sample", count=COUNT)
 def sample(run: str, *, out: Path | None = None, split: Literal["train", "val"] = "val", seed: int = 0,
            batch_size: int = DEFAULT_BATCH_SIZE, data: ImageDataModule | None = None, count: int = 64) -> int:
     """Decode codes drawn from the prior (VAE) or from a Gaussian fitted to the codes of the split (AE).
@@ -145,14 +150,14 @@ def sample(run: str, *, out: Path | None = None, split: Literal["train", "val"] 
 
     Args:
         count: number of samples."""
-    at_least(count, 1, "count")
     from autoenc.analysis.look import samples_view
 
     model, images, directory = load_for_look(run, out, split, batch_size, seed, data)
     return finish(samples_view(model, images, count, seed, batch_size=batch_size), directory)
 
 
-@look_command("interpolate")
+@look_command("interpolate", pairs=[ListOf(ListOf(INDEX, length=2)), Null()], count=COUNT, steps=STEPS,
+              method=[NAME, Null()])
 def interpolate(run: str, *, out: Path | None = None, split: Literal["train", "val"] = "val", seed: int = 0,
                 batch_size: int = DEFAULT_BATCH_SIZE, data: ImageDataModule | None = None,
                 pairs: list[tuple[int, int]] | None = None, count: int = 4, steps: int = 10,
@@ -168,18 +173,16 @@ def interpolate(run: str, *, out: Path | None = None, split: Literal["train", "v
         method: linear or slerp (default: slerp for a VAE, linear otherwise)."""
     from autoenc.analysis.generate import INTERPOLATIONS
     from autoenc.analysis.look import interpolation_view
-    from autoenc.analysis.traverse import check_steps
 
     if method is not None:
         INTERPOLATIONS.get(method)  # an unknown name lists the known ones
-    check_steps(steps, "--steps")
-    at_least(count, 1, "count")
     model, images, directory = load_for_look(run, out, split, batch_size, seed, data)
     pictures = interpolation_view(model, images, pairs, count, seed, steps, method, batch_size)
     return finish(pictures, directory)
 
 
-@look_command("latent-map")
+@look_command("latent-map", method=[NAME], color_by=[NAME, Null()],
+              max_points=[Interval(int, 2, None, closed="left")])
 def latent_map(run: str, *, out: Path | None = None, split: Literal["train", "val"] = "val", seed: int = 0,
                batch_size: int = DEFAULT_BATCH_SIZE, data: ImageDataModule | None = None,
                method: str = "pca", color_by: str | None = None, max_points: int = 5000) -> int:
@@ -195,7 +198,6 @@ def latent_map(run: str, *, out: Path | None = None, split: Literal["train", "va
     from autoenc.analysis.look import latent_map_view
 
     PROJECTIONS.get(method)  # an unknown name lists the known ones
-    at_least(max_points, 2, "max_points")
     model, images, directory = load_for_look(run, out, split, batch_size, seed, data)
     pictures = latent_map_view(model, images, method, color_by, seed, max_points, batch_size=batch_size)
     return finish(pictures, directory)

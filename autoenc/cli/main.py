@@ -9,7 +9,8 @@ and how to fix it, exit code 2, no traceback:
 * an ``OSError`` naming a path (a file where a directory should be and the reverse, no
   permission, a full disk, ...) -> :func:`autoenc.atomic.file_error_message`; an ``OSError``
   naming no path is a bug and keeps its traceback;
-* a closed stdout (``autoenc sources | head -1``) ends quietly with exit code 141 (128 +
+* a stdout closed at the start (``>&-``) -> one line before anything runs;
+* a closed pipe on stdout (``autoenc sources | head -1``) ends quietly with exit code 141 (128 +
   SIGPIPE, what ``cat`` or ``yes`` report then): the output was cut short, so a pipeline
   run with ``set -o pipefail`` must not take it for success;
 * running out of memory (``MemoryError``, torch's ``OutOfMemoryError``) -> what to ask less of;
@@ -31,8 +32,8 @@ import traceback
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
-from autoenc.errors import UserError
-from autoenc.quiet import BANNER_LOGGERS, THIRD_PARTY, third_party_noise  # noqa: F401 (tests import them here)
+from autoenc.errors import UserError, first_line
+from autoenc.quiet import third_party_noise
 from autoenc.registry import Registry
 
 
@@ -136,11 +137,6 @@ def _fail(name: str, message: str, debug: bool) -> int:
     return 2
 
 
-def _first_line(err: BaseException) -> str:
-    text = str(err).strip()
-    return text.splitlines()[0] if text else type(err).__name__
-
-
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the ``autoenc`` console script. Returns the exit code."""
     from autoenc.atomic import file_error_message
@@ -157,6 +153,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"autoenc {__version__}")
         return 0
     name, rest = args[0], args[1:]
+    if sys.stdout is None:  # started with stdout closed (`>&-`): nowhere to write what was asked
+        print(f"autoenc {name}: error: stdout is closed; redirect it to a file or /dev/null instead of closing it",
+              file=sys.stderr)
+        return 2
     try:
         cmd = COMMANDS.get(name)
         rest += [flag for flag in cmd.reads if flag in given]
@@ -169,14 +169,14 @@ def main(argv: Sequence[str] | None = None) -> int:
         _silence_stdout()
         return BROKEN_PIPE
     except UserError as err:
-        return _fail(name, _first_line(err), debug)
+        return _fail(name, first_line(err), debug)
     except OSError as err:
         message = file_error_message(err)
         if message is None:
             raise
         return _fail(name, message, debug)
     except _out_of_memory() as err:
-        return _fail(name, f"out of memory ({_first_line(err)}); ask for less at once: a smaller --batch_size, "
+        return _fail(name, f"out of memory ({first_line(err)}); ask for less at once: a smaller --batch_size, "
                            "--count or --max_points, or another --device", debug)
     except KeyboardInterrupt:
         print(f"autoenc {name}: interrupted", file=sys.stderr)

@@ -13,8 +13,10 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
+from autoenc.cli._checks import OPTIONAL_PATH, PATH
 from autoenc.cli._generate import Generated
 from autoenc.cli.features import emit
+from autoenc.constraints import POSITIVE_INT, ListOf
 
 
 def predict_images(
@@ -76,4 +78,6 @@ def predict_images(
     return 1 if failed else 0
 
 
-predict_command = Generated(predict_images, "autoenc predict", positional=("classifier", "paths"))
+predict_command = Generated(predict_images, "autoenc predict", positional=("classifier", "paths"), params={
+    "classifier": [PATH], "paths": [ListOf(PATH, non_empty=True)], "top_k": [POSITIVE_INT], "csv": OPTIONAL_PATH,
+    "batch_size": [POSITIVE_INT]})

@@ -10,8 +10,10 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Literal
 
+from autoenc.cli._checks import INDEX, NAME, OPTIONAL_COUNT, OPTIONAL_PATH, PATH, SEED
 from autoenc.cli._generate import Generated
 from autoenc.cli.features import emit
+from autoenc.constraints import POSITIVE_INT, Interval, Null, Options
 
 
 def probe_cache(
@@ -96,4 +98,8 @@ def _label_efficiency(cache: Path, counts: str, *, json: Path | None, plot: Path
     return 0
 
 
-probe_command = Generated(probe_cache, "autoenc probe", positional=("cache",))
+probe_command = Generated(probe_cache, "autoenc probe", positional=("cache",), params={
+    "cache": [PATH], "kind": [Options(["linear", "knn"])], "test_cache": OPTIONAL_PATH,
+    "test_fraction": [Interval(float, 0, 1, closed="neither")], "seed": [SEED], "k": OPTIONAL_COUNT,
+    "C": [Interval(float, 0, None, closed="neither"), Null()], "target_column": [INDEX, Null()], "json": OPTIONAL_PATH,
+    "labels_per_class": [NAME, Null()], "draws": [POSITIVE_INT], "plot": OPTIONAL_PATH})

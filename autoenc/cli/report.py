@@ -12,9 +12,10 @@ from __future__ import annotations
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from autoenc.cli._checks import at_least, check_seed
+from autoenc.cli._checks import FLAG, NAME, OPTIONAL_PATH, PATH, SEED
 from autoenc.cli._generate import Generated
-from autoenc.cli.look import DEFAULT_BATCH_SIZE
+from autoenc.constraints import POSITIVE_INT, Null
+from autoenc.defaults import DEFAULT_BATCH_SIZE
 
 if TYPE_CHECKING:
     from autoenc.data.module import ImageDataModule
@@ -33,8 +34,6 @@ def report_run(run: str, *, out: Path | None = None, seed: int = 0, tsne: bool =
         batch_size: images per encoder/decoder call.
         data: data to use instead of the run's own (only the options given override it).
     """
-    at_least(batch_size, 1, "batch_size")
-    check_seed(seed)
     from autoenc.analysis.look import check_out_dir, run_directory, write_report
     from autoenc.atomic import staged_files
     from autoenc.training.checkpoints import resolve_checkpoint
@@ -49,4 +48,6 @@ def report_run(run: str, *, out: Path | None = None, seed: int = 0, tsne: bool =
 
 
 #: ``argv -> exit code`` (``autoenc fit --report true`` calls it with the run directory).
-report = Generated(report_run, "autoenc report", positional=("run",), run="run", data="optional")
+report = Generated(report_run, "autoenc report", positional=("run",), run="run", data="optional",
+                   params={"run": [PATH], "out": OPTIONAL_PATH, "seed": [SEED], "tsne": [FLAG],
+                           "color_by": [NAME, Null()], "batch_size": [POSITIVE_INT]})

@@ -12,8 +12,10 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from autoenc.cli._checks import FLAG, NAME, OPTIONAL_PATH, PATH
 from autoenc.cli._generate import Generated
 from autoenc.cli.features import emit
+from autoenc.features.retrain_options import DISTORTION_PARAMS, RETRAIN_PARAMS
 
 
 def retrain_cache(
@@ -91,4 +93,7 @@ def retrain_cache(
     return 0
 
 
-retrain_command = Generated(retrain_cache, "autoenc retrain", positional=("cache",))
+retrain_command = Generated(retrain_cache, "autoenc retrain", positional=("cache",), params={
+    **RETRAIN_PARAMS, "cache": [PATH], "out": [PATH], "random_crop": DISTORTION_PARAMS["crop"],
+    "random_scale": DISTORTION_PARAMS["scale"], "random_brightness": DISTORTION_PARAMS["brightness"],
+    "flip_left_right": [FLAG], "overwrite": [FLAG], "device": [NAME], "json": OPTIONAL_PATH})

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import inspect
 
+from autoenc.cli._checks import NAME
 from autoenc.cli._generate import Generated
 from autoenc.errors import UserError
 
@@ -21,7 +22,7 @@ def list_sources(pattern: str = "*") -> int:
     return 0
 
 
-sources = Generated(list_sources, "autoenc sources", positional=("pattern",))
+sources = Generated(list_sources, "autoenc sources", positional=("pattern",), params={"pattern": [NAME]})
 
 
 def describe_sources(pattern: str = "*") -> str:

@@ -15,14 +15,15 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+from autoenc.cli._checks import FLAG, OPTIONAL_PATH, PATH, Ints
 from autoenc.cli._generate import Generated
-from autoenc.errors import UserError
+from autoenc.constraints import POSITIVE_INT, InstanceOf, Interval, ListOf, Null, Options
 
 
 def sweep_latent_sizes(
     config: Path,
     *,
-    latent_dims: list[int] | str,
+    latent_dims: Ints,
     seeds: int = 1,
     jobs: int = 1,
     out: Path | None = None,
@@ -40,7 +41,7 @@ def sweep_latent_sizes(
 
     Args:
         config: YAML training config (as for autoenc fit).
-        latent_dims: latent sizes, e.g. 2,4,8,16,32 or [2,4,8,16,32].
+        latent_dims: latent sizes, e.g. 2,4,8,16,32 or [2,4,8,16,32], each once.
         seeds: runs per size; seeds = the config's seed_everything + 0..N-1.
         jobs: runs trained at once: 1 in this process, J > 1 in J worker processes.
         out: sweep directory (default sweeps/<config name>[_ordered]).
@@ -54,14 +55,9 @@ def sweep_latent_sizes(
         id_repeats: TwoNN subsamples for its spread (0, or >= 2).
         probe: fit the linear probe on the codes.
     """
-    from autoenc.analysis.sweep.plan import check_positive, check_sizes, parse_sizes
+    from autoenc.analysis.sweep.plan import check_sizes
 
-    sizes = parse_sizes(latent_dims) if isinstance(latent_dims, str) else check_sizes(latent_dims)
-    check_positive(seeds, "--seeds")
-    check_positive(jobs, "--jobs")
-    check_positive(max_epochs, "--max_epochs")
-    if id_repeats < 0 or id_repeats == 1:
-        raise UserError(f"--id_repeats must be 0 or >= 2, got {id_repeats}")
+    sizes = check_sizes(latent_dims)
 
     from autoenc.analysis.sweep import EvalSettings, Rule, make_plan, run_sweep, write_outputs
     from autoenc.atomic import staged_files
@@ -84,4 +80,9 @@ def sweep_latent_sizes(
     return 0
 
 
-main = Generated(sweep_latent_sizes, "autoenc sweep", positional=("config",))
+main = Generated(sweep_latent_sizes, "autoenc sweep", positional=("config",), params={
+    "config": [PATH], "latent_dims": [ListOf(POSITIVE_INT, non_empty=True)], "seeds": [POSITIVE_INT],
+    "jobs": [POSITIVE_INT], "out": OPTIONAL_PATH, "max_epochs": [POSITIVE_INT, Null()], "ordered": [FLAG],
+    "fit": [InstanceOf(dict, "a mapping of option to value"), Null()], "recon_tolerance": [Interval(float, 0, 1, closed="left")],
+    "id_tolerance": [Interval(float, 0, None, closed="left")], "id_repeats": [Options([0]), Interval(int, 2, None, closed="left")],
+    "probe": [FLAG]})

@@ -25,7 +25,7 @@ from autoenc.data.base import (
 )
 from autoenc.data.files import verify_md5
 from autoenc.data.image_files import ImageFileDataset, load_into_memory
-from autoenc.errors import DataError
+from autoenc.errors import DataError, first_line
 
 _SPLIT_CODES = {"train": 0, "valid": 1, "test": 2}
 
@@ -98,7 +98,7 @@ class CelebA(ImageSource):
             try:
                 tvd.CelebA(str(Path(self.root).expanduser()), split="all", download=True)
             except (RuntimeError, OSError, ValueError) as err:  # no gdown, quota, network
-                reason = str(err).splitlines()[0] if str(err) else type(err).__name__
+                reason = first_line(err)
                 raise DataError(
                     f"could not download celeba with torchvision ({reason}); download "
                     f"img_align_celeba.zip (unzipped), list_attr_celeba.txt and "

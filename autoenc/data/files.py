@@ -11,7 +11,7 @@ from collections.abc import Iterable, Sequence
 from pathlib import Path
 
 from autoenc.atomic import first_missing, remove_empty
-from autoenc.errors import DataError
+from autoenc.errors import DataError, first_line
 
 
 def md5sum(path: Path, chunk: int = 1 << 20) -> str:
@@ -85,7 +85,7 @@ def download(urls: Sequence[str], target: Path, md5: str | None) -> None:
             # OSError covers URLError and timeouts; ValueError an unknown URL scheme and our
             # DataError (md5, short transfer); HTTPException a connection dropped mid-body.
             except (OSError, ValueError, http.client.HTTPException) as err:
-                errors.append(f"{url}: {str(err).splitlines()[0] if str(err) else type(err).__name__}")
+                errors.append(f"{url}: {first_line(err)}")
                 continue
             os.replace(part, target)
             return
@@ -114,7 +114,7 @@ def extract_archive_atomic(archive: Path, into: Path, top: str) -> None:
                 else:  # pragma: no cover
                     tar.extractall(tmp)
         except (OSError, EOFError, tarfile.TarError) as err:
-            reason = str(err).splitlines()[0].rstrip(":") if str(err) else type(err).__name__
+            reason = first_line(err).rstrip(":")
             raise DataError(
                 f"cannot extract {str(archive)!r} ({reason}); delete it and download again"
             ) from None

@@ -135,8 +135,7 @@ class LabelledGroundTruth:
 
     def sample_factors(self, n: int, rng: np.random.Generator) -> np.ndarray:
         """(n, K) int64 factor indices of ``n`` images drawn uniformly (the data's own mix)."""
-        if isinstance(n, bool) or not isinstance(n, int | np.integer) or n < 0:
-            raise UserError(f"number of samples must be an integer >= 0, got {n!r}")
+        check_param("number of samples", [Interval(int, 0, None, closed="left")], n)
         return self._value[rng.integers(0, self.num_items, n)]
 
     def render(self, factors: np.ndarray, rng: np.random.Generator | None = None) -> torch.Tensor:
@@ -297,8 +296,7 @@ def split_pool(ground_truth: GroundTruth, test_fraction: float, seed: int,
         (train pool, test pool, facts): ``facts`` holds ``train_images``, ``test_images`` (items
         on each side), ``distinct_images`` (distinct renders, when grouped) and ``grouped``.
     """
-    if not 0.0 < test_fraction < 1.0:
-        raise UserError(f"test_fraction must be in (0, 1), got {test_fraction}")
+    check_param("test_fraction", [Interval(float, 0, 1, closed="neither")], test_fraction)
     total = num_items(ground_truth)
     rng = np.random.default_rng(seed)
     grouped = total <= GROUP_IDENTICAL_MAX_ITEMS

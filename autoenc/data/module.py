@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import inspect
 from typing import Any, ClassVar, Literal
 
 import lightning as L
@@ -42,8 +43,15 @@ def make_source(source: ImageSource | str | dict[str, Any]) -> ImageSource:
     if isinstance(source, ImageSource):
         return source
     if isinstance(source, str):
-        return SOURCES.get(source)()
-    cls = SOURCES.get(source["name"])
+        cls = SOURCES.get(source)
+        needed = [p.name for p in inspect.signature(cls).parameters.values()
+                  if p.default is p.empty and p.kind not in (p.VAR_POSITIONAL, p.VAR_KEYWORD)]
+        if needed:
+            raise UserError(f"data source {source!r} needs option {needed[0]}: write --data.source {cls.__name__} "
+                            f"--data.source.init_args.{needed[0]} VALUE (in a config: source: {{class_path: "
+                            f"{cls.__name__}, init_args: {{{needed[0]}: VALUE}}}})")
+        return cls()
+    cls = SOURCES.get(source["name"])  # {"name": ..., "options": {...}}, as checkpoints store it
     try:
         return cls(**source.get("options", {}))
     except TypeError as err:

@@ -197,7 +197,7 @@ def factors_to_index(
 
     Args:
         factor_indices: (N, 5) integer indices into the full grid of each factor
-            (FACTOR_NAMES order); each must belong to the factor's subset.
+            (FACTOR_NAMES order); each is one of the factor's subset.
         subsets: as in :func:`index_to_factors`.
 
     Returns:

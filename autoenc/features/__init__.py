@@ -1,20 +1,44 @@
-"""Reuse encoders: frozen feature extractors, an on-disk feature cache, probes, and a
-scikit-learn transformer.
+"""Reuse encoders: frozen feature extractors, an on-disk feature cache, probes, retrained
+last layers, and a scikit-learn transformer.
 
     enc = load_encoder("runs/digits_ae")            # or "torchvision:resnet18", an export dir
     cache = extract_features(enc, dm, "cache/val", split="val")
     probe(cache, "linear").accuracy
+
+The names below are imported on first use, so importing a torch-free module of this package
+(``retrain_options``, for the CLI's checks) does not import torch.
 """
 
-from autoenc.features.cache import FeatureCache, fingerprint_differences, open_cache
-from autoenc.features.encoders import ENCODER_LOADERS, FrozenEncoder, load_encoder
-from autoenc.features.extract import extract_features
-from autoenc.features.probes import PROBES, ProbeResult, probe
-from autoenc.features.transformer import AutoencoderFeatures
+from __future__ import annotations
 
-__all__ = [
-    "load_encoder", "FrozenEncoder", "ENCODER_LOADERS",
-    "extract_features", "FeatureCache", "open_cache", "fingerprint_differences",
-    "probe", "ProbeResult", "PROBES",
-    "AutoencoderFeatures",
-]
+import importlib
+from typing import Any
+
+#: public name -> module that defines it
+_EXPORTS = {
+    "FeatureCache": "autoenc.features.cache",
+    "fingerprint_differences": "autoenc.features.cache",
+    "open_cache": "autoenc.features.cache",
+    "ENCODER_LOADERS": "autoenc.features.encoders",
+    "FrozenEncoder": "autoenc.features.encoders",
+    "load_encoder": "autoenc.features.encoders",
+    "extract_features": "autoenc.features.extract",
+    "PROBES": "autoenc.features.probes",
+    "ProbeResult": "autoenc.features.probes",
+    "probe": "autoenc.features.probes",
+    "AutoencoderFeatures": "autoenc.features.transformer",
+}
+
+__all__ = sorted(_EXPORTS)
+
+
+def __getattr__(name: str) -> Any:
+    if name not in _EXPORTS:
+        raise AttributeError(f"module 'autoenc.features' has no attribute {name!r}")
+    value = getattr(importlib.import_module(_EXPORTS[name]), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted([*globals(), *_EXPORTS])

@@ -17,13 +17,10 @@ from typing import Any
 import torch
 import torch.nn.functional as F  # noqa: N812 (torch's usual alias)
 
-from autoenc.constraints import Interval, check_params
+from autoenc.constraints import check_params
+from autoenc.features.retrain_options import DISTORTION_PARAMS
 
-PARAMS = {
-    "crop": [Interval(float, 0, 1, closed="left", note="a fraction of the image size, e.g. 0.1")],
-    "scale": [Interval(float, 0, 1, closed="left", note="a fraction of the image size, e.g. 0.1")],
-    "brightness": [Interval(float, 0, 1, closed="left", note="a fraction, e.g. 0.1")],
-}
+PARAMS = DISTORTION_PARAMS
 
 
 @dataclass(frozen=True)

@@ -28,7 +28,7 @@ from typing import Any, Literal
 import torch
 from torch import nn
 
-from autoenc.errors import CheckpointError, UserError
+from autoenc.errors import CheckpointError, UserError, first_line
 from autoenc.registry import Registry
 
 #: ImageNet channel statistics every torchvision classification model was trained with.
@@ -152,7 +152,7 @@ class FrozenEncoder(nn.Module):
         except UserError:
             raise
         except (RuntimeError, ValueError, AssertionError, IndexError) as err:
-            first = (str(err).strip().splitlines() or [type(err).__name__])[0][:160]
+            first = first_line(err)[:160]
             raise UserError(f"encoder {self.source} cannot take images {tuple(shape)} ({first}); "
                             "resize them (data image_size, or the encoder's image_size)") from None
 
@@ -255,7 +255,7 @@ def _read_state(path: Path) -> dict[str, torch.Tensor]:
             return load_file(str(path))
         state = torch.load(path, map_location="cpu", weights_only=True)
     except Exception as err:  # noqa: BLE001 - any unreadable file is the same user error
-        first = (str(err).strip().splitlines() or [type(err).__name__])[0][:120]
+        first = first_line(err)[:120]
         raise UserError(f"weights file {str(path)!r} is unreadable ({first}); pass a state_dict saved "
                         "with torch.save or safetensors") from None
     if isinstance(state, dict) and "state_dict" in state and isinstance(state["state_dict"], dict):
@@ -316,7 +316,7 @@ def _pretrained(model_name: str, enum: Any) -> nn.Module:
     try:
         return get_model(model_name, weights=enum)
     except (OSError, RuntimeError, pickle.UnpicklingError) as err:  # a cached file torch cannot read
-        first = (str(err).strip().splitlines() or [type(err).__name__])[0][:120]
+        first = first_line(err)[:120]
         raise UserError(f"cannot load torchvision {model_name} weights {enum!r} from {file} ({first}); "
                         "delete that file to download it again") from None
 

@@ -127,7 +127,7 @@ def _labels(cache: FeatureCache, target_column: int | None) -> np.ndarray:
     if y.ndim == 2:
         if target_column is None:
             raise UserError(f"cache {str(cache.path)!r} holds {y.shape[1]} factor values per item, not class "
-                            "labels; pass target_column (--target-column) to probe one factor")
+                            "labels; pass target_column (--target_column) to probe one factor")
         if not 0 <= target_column < y.shape[1]:
             raise UserError(f"target_column must be in [0, {y.shape[1] - 1}], got {target_column}")
         y = y[:, target_column]

@@ -26,24 +26,15 @@ import numpy as np
 import torch
 from torch import nn
 
-from autoenc.constraints import Interval, Null, check_params
+from autoenc.constraints import check_params
 from autoenc.errors import UserError
 from autoenc.features.cache import FeatureCache, open_cache
 from autoenc.features.classifier import Classifier, Head, encoder_reference, load_reference
 from autoenc.features.distort import Distortions
 from autoenc.features.probes import wilson_interval
+from autoenc.features.retrain_options import RETRAIN_PARAMS
 
-PARAMS = {
-    "hidden": [Interval(int, 1, None, closed="left", note="hidden layer width"), Null()],
-    "test_fraction": [Interval(float, 0, 1, closed="neither", note="share held out for the reported accuracy")],
-    "val_fraction": [Interval(float, 0, 1, closed="neither", note="share held out for early stopping")],
-    "epochs": [Interval(int, 1, None, closed="left")],
-    "patience": [Interval(int, 1, None, closed="left", note="epochs without a better validation loss")],
-    "learning_rate": [Interval(float, 0, None, closed="neither")],
-    "weight_decay": [Interval(float, 0, None, closed="left")],
-    "batch_size": [Interval(int, 1, None, closed="left")],
-    "seed": [Interval(int, 0, 2**32, closed="left")],
-}
+PARAMS = RETRAIN_PARAMS
 
 
 @dataclass

@@ -24,6 +24,7 @@ from sklearn.utils.validation import check_is_fitted, validate_data
 
 from autoenc.errors import NonFiniteLossError, UserError
 from autoenc.features.encoders import FrozenEncoder, load_encoder
+from autoenc.inputs import unit_rows
 from autoenc.models.encoding import batched
 
 
@@ -88,7 +89,7 @@ class AutoencoderFeatures(ClassNamePrefixFeaturesOutMixin, TransformerMixin, Bas
 
     def fit(self, X: Any, y: Any = None) -> AutoencoderFeatures:
         """Record shapes (wrapping) or train the autoencoder on X (n_samples, n_features)."""
-        X = validate_data(self, X, dtype=np.float32, ensure_min_samples=2, reset=True)
+        X = validate_data(self, self._checked(X), dtype=np.float32, ensure_min_samples=2, reset=True)
         if self.encoder is not None:
             encoder = load_encoder(self.encoder)
             self.image_shape_ = self._shape(X.shape[1], encoder)
@@ -101,6 +102,14 @@ class AutoencoderFeatures(ClassNamePrefixFeaturesOutMixin, TransformerMixin, Bas
         self.encoder_ = encoder.to(self.device)
         self._n_features_out = self.encoder_.output_dim(self.image_shape_)
         return self
+
+    def _checked(self, X: Any) -> Any:
+        """X with uint8 images divided by 255; images for a given encoder (or a Bernoulli
+        model) must be in [0, 1] (see :mod:`autoenc.inputs`). A Gaussian model trained here
+        takes any real X."""
+        if self.encoder is None and self.likelihood == "gaussian":
+            return X if getattr(X, "dtype", None) != np.uint8 else X.astype(np.float32) / 255
+        return unit_rows(X)
 
     def _check_options(self) -> None:
         for name, value, low in (("epochs", self.epochs, 1), ("batch_size", self.batch_size, 1),
@@ -144,7 +153,7 @@ class AutoencoderFeatures(ClassNamePrefixFeaturesOutMixin, TransformerMixin, Bas
     def transform(self, X: Any) -> np.ndarray:
         """X (n_samples, C*H*W) -> codes (n_samples, D) float32."""
         check_is_fitted(self, "encoder_")
-        X = validate_data(self, X, dtype=np.float32, reset=False)
+        X = validate_data(self, self._checked(X), dtype=np.float32, reset=False)
         images = torch.from_numpy(np.ascontiguousarray(X)).view(len(X), *self.image_shape_)
         out = np.empty((len(X), self._n_features_out), dtype=np.float32)
         for start, (codes,) in batched(self.encoder_, images, max(int(self.batch_size), 256), self.device):

@@ -24,6 +24,7 @@ from autoenc.constraints import (
     check_params,
 )
 from autoenc.errors import UserError
+from autoenc.memory import check_nets_fit
 from autoenc.models.heads import CodeHead, IdentityHead
 from autoenc.models.likelihoods import LIKELIHOODS
 from autoenc.nets import NetOptions, net_from_config
@@ -226,6 +227,9 @@ class AutoencoderModule(L.LightningModule):
         #: Channels of a spatial code, else latent_dim: what the encoder outputs per position
         #: (twice that for a Gaussian posterior, see :meth:`encoder_outputs`).
         self.code_channels = int(latent_channels) if spatial else latent_dim  # type: ignore[arg-type]
+        per_channel = self.encoder_outputs() // self.code_channels  # 2 for a Gaussian posterior
+        check_nets_fit(lambda c: (net.encoder(input_shape, per_channel * c, spatial=spatial),
+                                  net.decoder(input_shape, c, spatial=spatial)), self.code_channels, input_shape)
         self.encoder = net.encoder(input_shape, self.encoder_outputs(), spatial=spatial)
         self.decoder = net.decoder(input_shape, self.code_channels, spatial=spatial)
         #: Shape of one code: ``(latent_dim,)``, or ``(latent_channels, h, w)`` for a spatial code.

@@ -13,8 +13,7 @@ import torch
 
 from autoenc.constraints import POSITIVE_INT, check_param
 from autoenc.data.transforms import to_float
-
-DEFAULT_BATCH_SIZE = 512
+from autoenc.defaults import DEFAULT_BATCH_SIZE
 
 Fn = Callable[[torch.Tensor], torch.Tensor | tuple[torch.Tensor, ...]]
 

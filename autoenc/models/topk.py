@@ -52,6 +52,7 @@ class TopKAutoencoder(AutoencoderModule):
 
     model_name = "topk"
     sparse_code = True
+    parameter_constraints = TOPK_PARAMS
 
     def __init__(self, input_shape: tuple[int, int, int], latent_dim: int = 64, k: int = 8,
                  aux_k: int | None = None, aux_alpha: float = 1 / 32, dead_after: int = 10_000,

@@ -8,12 +8,13 @@ from pathlib import Path
 
 import lightning as L
 import torch
-from lightning.pytorch.callbacks import ModelCheckpoint, TQDMProgressBar
+from lightning.pytorch.callbacks import TQDMProgressBar
 
 from autoenc.constraints import POSITIVE_INT, Interval, check_params
 from autoenc.errors import NonFiniteLossError
 from autoenc.imaging import image_grid, save_png, upscale_for_viewing
 from autoenc.runs import LAST
+from autoenc.training.run_checkpoint import RunCheckpoint
 
 
 class ReconstructionGrid(L.Callback):
@@ -98,7 +99,7 @@ def _last_checkpoint(trainer) -> str | None:
     return paths[0] if paths else None
 
 
-class LastCheckpoint(ModelCheckpoint):
+class LastCheckpoint(RunCheckpoint):
     """``checkpoints/last.ckpt``: the state after every training epoch (validation included),
     whether or not the epoch improved the best score, and the state at an interrupt (Ctrl-C,
     SIGTERM) so ``--ckpt_path last`` continues where the run stopped.
@@ -134,6 +135,10 @@ class EpochSummary(L.Callback):
         self._sum: torch.Tensor | None = None
         self._count = 0
         self._start = 0.0
+
+    def on_train_start(self, trainer, pl_module) -> None:
+        # a resume in the middle of an epoch skips that epoch's on_train_epoch_start
+        self._sum, self._count, self._start = None, 0, time.perf_counter()
 
     def on_train_epoch_start(self, trainer, pl_module) -> None:
         self._sum, self._count, self._start = None, 0, time.perf_counter()

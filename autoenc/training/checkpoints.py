@@ -14,7 +14,7 @@ import torch
 from lightning.fabric.plugins.io.torch_io import TorchCheckpointIO
 
 from autoenc.atomic import atomic_dir, atomic_file
-from autoenc.errors import CheckpointError, UserError
+from autoenc.errors import CheckpointError, first_line
 from autoenc.models.base import (
     CHECKPOINT_FORMAT,
     CHECKPOINT_KEY,
@@ -96,7 +96,7 @@ def read_checkpoint(path: str | os.PathLike) -> dict[str, Any]:
             "than tensors and plain data, which autoenc never loads)"
         ) from None
     except Exception as err:  # noqa: BLE001 - torch.load fails in many ways on foreign bytes (IndexError, ...)
-        first = str(err).strip().splitlines()[0] if str(err).strip() else type(err).__name__
+        first = first_line(err)
         raise CheckpointError(
             f"{str(p)!r} is not a readable checkpoint (truncated, or not a PyTorch file: {first[:120]})"
         ) from None
@@ -150,7 +150,7 @@ def build_model(ckpt: dict[str, Any], path: str | os.PathLike, expected: type[Au
     try:
         model.load_state_dict(ckpt["state_dict"])
     except RuntimeError as err:
-        raise CheckpointError(f"{str(path)!r}: weights do not match the model ({str(err).splitlines()[0]})") from None
+        raise CheckpointError(f"{str(path)!r}: weights do not match the model ({first_line(err)})") from None
     return model.to(map_location).eval()
 
 
@@ -176,6 +176,11 @@ def export_encoder(model: AutoencoderModule, directory: str | os.PathLike, overw
     the model's code head (posterior mean, TopK, ...; see :mod:`autoenc.models.heads`)."""
     from safetensors.torch import save_file
 
+    if not isinstance(model, AutoencoderModule):
+        raise TypeError(f"export_encoder: model must be an autoenc model (run.model or load_model(path)), "
+                        f"got {type(model).__name__}")
+    if not isinstance(directory, str | os.PathLike):
+        raise TypeError(f"export_encoder: directory must be a path, got {type(directory).__name__}")
     state = {k: v.detach().cpu().contiguous() for k, v in model.encoder.state_dict().items()}
     meta = {
         "format": EXPORT_FORMAT,
@@ -190,6 +195,7 @@ def export_encoder(model: AutoencoderModule, directory: str | os.PathLike, overw
         "head": model.code_head().spec(),
         "sha256": state_sha256(state),
     }
+    meta[METADATA_HASH] = metadata_sha256(meta)
     with atomic_dir(directory, overwrite=overwrite) as tmp:
         save_file(state, str(tmp / "encoder.safetensors"))
         (tmp / "encoder.json").write_text(json.dumps(meta, indent=2) + "\n")
@@ -253,12 +259,38 @@ def load_exported_encoder(directory: str | os.PathLike) -> ExportedEncoder:
         raise CheckpointError(f"{str(d / 'encoder.safetensors')!r} is unreadable ({err}); export again") from None
     if state_sha256(state) != meta["sha256"]:
         raise CheckpointError(f"{str(d)!r}: weights do not match encoder.json's sha256; export again")
+    _check_export_metadata(d, meta)
     shape = tuple(meta["input_shape"])
-    net = build_encoder(meta["encoder"], shape, meta["out_features"], meta["net_options"])
-    net.load_state_dict(state)
     try:
+        net = build_encoder(meta["encoder"], shape, meta["out_features"], meta["net_options"],
+                            spatial=len(meta["latent_shape"]) == 3)
+        net.load_state_dict(state)
         head = build_head(meta["head"])
-    except (KeyError, TypeError, UserError) as err:
-        raise CheckpointError(f"{str(d)!r}: encoder.json's head {meta['head']!r} cannot be built ({err}); "
-                              "export it again with this autoenc") from None
+    except (KeyError, RuntimeError, TypeError, ValueError) as err:
+        raise CheckpointError(f"{str(d)!r}: encoder.json does not describe its weights ({first_line(err)})"
+                              "; export again with this autoenc") from None
     return ExportedEncoder(net, head, tuple(meta["latent_shape"]), shape).eval()
+
+
+#: encoder.json's hash of its own content (every other key, the weights' sha256 included), so an
+#: edited latent_dim or input_shape is refused rather than read into wrong codes.
+METADATA_HASH = "metadata_sha256"
+
+
+def metadata_sha256(meta: dict[str, Any]) -> str:
+    """sha256 of ``meta`` without :data:`METADATA_HASH`, as canonical JSON (sorted keys)."""
+    body = {k: v for k, v in meta.items() if k != METADATA_HASH}
+    return hashlib.sha256(json.dumps(body, sort_keys=True, separators=(",", ":")).encode()).hexdigest()
+
+
+def _check_export_metadata(d: Path, meta: dict[str, Any]) -> None:
+    """Refuse an encoder.json edited after export: its own hash, and what it implies about the
+    code: latent_shape positive integers whose product is latent_dim."""
+    if meta.get(METADATA_HASH) != metadata_sha256(meta):
+        raise CheckpointError(f"{str(d)!r}: encoder.json was changed after export (its {METADATA_HASH} does not "
+                              "match its content); export the encoder again")
+    shape = meta.get("latent_shape")
+    if not (isinstance(shape, list) and shape and all(isinstance(s, int) and s >= 1 for s in shape)
+            and math.prod(shape) == meta.get("latent_dim")):
+        raise CheckpointError(f"{str(d)!r}: encoder.json's latent_shape {shape!r} does not match its latent_dim "
+                              f"{meta.get('latent_dim')!r}; export the encoder again")

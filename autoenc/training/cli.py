@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import importlib
 import os
+import signal
 import sys
 from pathlib import Path
 from typing import Any
@@ -26,6 +27,7 @@ from autoenc.errors import CheckpointError, UserError
 from autoenc.models.base import CHECKPOINT_KEY, MODELS, AutoencoderModule, upgrade_hparams
 from autoenc.runs import (
     RunLocation,
+    check_run_name,
     find_last_checkpoint,
     locate_run,
     remove_if_unused,
@@ -41,7 +43,12 @@ from autoenc.training.callbacks import (
 )
 from autoenc.training.checkpoint_io import ReusingCheckpointIO
 from autoenc.training.checkpoints import read_checkpoint
+from autoenc.training.interrupts import InterruptWatch, as_interrupt
 from autoenc.training.loggers import ResumedCSVLogger
+from autoenc.training.run_checkpoint import RunCheckpoint
+from autoenc.yaml_io import use_for_jsonargparse
+
+use_for_jsonargparse()  # -c files and option values: duplicate keys refused, one YAML reading
 
 
 def _tensorboard_available() -> bool:
@@ -90,16 +97,24 @@ class AutoencCLI(LightningCLI):
             "enable_model_summary": False,
         })
         kwargs.setdefault("save_config_kwargs", {"overwrite": True})
-        kwargs.setdefault("parser_kwargs", {"exit_on_error": False})
+        kwargs.setdefault("parser_kwargs", {"exit_on_error": False, "prog": "autoenc"})
         kwargs.setdefault("seed_everything_default", 0)
         self._run_location: RunLocation | None = None
         self._reserved = False
+        self._interrupt_watch: InterruptWatch | None = None
+        sigint_handler = signal.getsignal(signal.SIGINT)
         try:
-            super().__init__(AutoencoderModule, ImageDataModule, subclass_mode_model=True,
-                             args=args, run=run, **kwargs)
+            try:
+                super().__init__(AutoencoderModule, ImageDataModule, subclass_mode_model=True,
+                                 args=args, run=run, **kwargs)
+            except BaseException as exc:
+                converted = as_interrupt(exc, self._interrupt_watch, sigint_handler)
+                if converted is exc:
+                    raise
+                raise converted from None
         except BaseException as exc:
             self._after_failure(exc)
-            if isinstance(exc, ValueError | TypeError) and not isinstance(exc, UserError) and _raised_in(exc, "torch.optim"):
+            if isinstance(exc, ValueError | TypeError) and not isinstance(exc, UserError) and raised_in(exc, "torch.optim"):
                 # torch checks --optimizer.* / --lr_scheduler.* values only when fit builds them
                 raise UserError(f"optimizer options: {' '.join(str(exc).split())}; check the --optimizer.* and "
                                 "--lr_scheduler.* values") from None
@@ -112,6 +127,14 @@ class AutoencCLI(LightningCLI):
         if not self._subconfig().get("ckpt_path"):
             raise UserError("validate needs a trained model: give --ckpt_path (a checkpoint file, or 'last' for the "
                             "newest run of --name)")
+
+    def add_core_arguments_to_parser(self, parser: LightningArgumentParser) -> None:
+        """LightningCLI's model, data and trainer options, in that order: ``--help`` lists
+        autoenc's own options before the Trainer's 400 lines."""
+        parser.add_lightning_class_args(AutoencoderModule, "model", subclass_mode=True)
+        parser.add_lightning_class_args(ImageDataModule, "data")
+        parser.add_lightning_class_args(self.trainer_class, "trainer")
+        parser.set_defaults({f"trainer.{k}": v for k, v in self.trainer_defaults.items() if k != "callbacks"})
 
     def add_arguments_to_parser(self, parser: LightningArgumentParser) -> None:
         parser.link_arguments("data.input_shape", "model.init_args.input_shape", apply_on="instantiate")
@@ -136,6 +159,9 @@ class AutoencCLI(LightningCLI):
         subcommand = self.config.get("subcommand")  # self.subcommand is not set yet
         cfg = self.config[subcommand] if subcommand else self.config
         _settle_runs_dir(cfg)
+        if subcommand == "fit":
+            check_run_name(cfg["name"])
+            _check_trains_something(cfg.get("trainer"))
         ckpt_path = cfg.get("ckpt_path")
         if not ckpt_path:
             return
@@ -148,12 +174,15 @@ class AutoencCLI(LightningCLI):
                                   "(e.g. its checkpoints/last.ckpt) or 'last'")
         ckpt = read_checkpoint(ckpt_path)
         _check_model_class(ckpt, cfg.get("model"), ckpt_path)
+        _check_model_options(ckpt, cfg.get("model"), ckpt_path)
         self._checkpoint_shapes = {k: tuple(v.shape) for k, v in ckpt["state_dict"].items()}
         self._resume_step = int(ckpt.get("global_step", 0))
         if subcommand != "fit":
             return
         resume = resume or locate_run(ckpt_path)
         if resume is not None and resume.path.is_dir():
+            _check_runs_dir(cfg["runs_dir"], resume)
+            cfg["ckpt_path"] = os.path.realpath(ckpt_path)  # one spelling of the file Lightning keeps
             self._run_location = resume
             _say(f"resuming run {resume.path} at step {self._resume_step} from {Path(ckpt_path).name}")
 
@@ -204,6 +233,8 @@ class AutoencCLI(LightningCLI):
             kwargs.setdefault("logger", False if config.get("logger") in (None, True) else config["logger"])
             kwargs.setdefault("enable_checkpointing", False)
             kwargs.setdefault("callbacks", callbacks)
+            if not _terminal():  # a log file gets the metrics table, not progress-bar frames
+                kwargs["enable_progress_bar"] = False
             self.save_config_callback = None
             return self._checked_trainer(**kwargs)
         cfg = self._subconfig()
@@ -212,14 +243,15 @@ class AutoencCLI(LightningCLI):
         elif config.get("logger") is False:  # checkpoints and config.yaml still go to a run directory
             kwargs["default_root_dir"] = str((self._run_location or self._reserve(cfg["runs_dir"], cfg["name"])).path)
         # else: the user's own logger decides where the run goes (see run_dir)
-        callbacks += [ReconstructionGrid(), NonFiniteLossGuard()]
+        self._interrupt_watch = InterruptWatch()
+        callbacks += [ReconstructionGrid(), NonFiniteLossGuard(), self._interrupt_watch]
         if config.get("enable_checkpointing") is not False:
             if not any(isinstance(c, ModelCheckpoint) and not isinstance(c, LastCheckpoint) for c in callbacks):
-                callbacks.append(ModelCheckpoint(monitor="val/loss", mode="min", filename="best-{epoch:03d}-{step}",
+                callbacks.append(RunCheckpoint(monitor="val/loss", mode="min", filename="best-{epoch:03d}-{step}",
                                                  auto_insert_metric_name=False, enable_version_counter=False))
             if not any(isinstance(c, LastCheckpoint) for c in callbacks):
                 callbacks.append(LastCheckpoint())
-        if config.get("enable_progress_bar") is False or not sys.stdout.isatty():
+        if config.get("enable_progress_bar") is False or not _terminal():
             kwargs["enable_progress_bar"] = False
             callbacks.append(EpochSummary())
         elif not any(isinstance(c, ProgressBar) for c in callbacks):
@@ -285,10 +317,14 @@ class AutoencCLI(LightningCLI):
         directory that holds no checkpoint (nothing worth keeping)."""
         location = self._run_location
         interrupted = isinstance(exc, KeyboardInterrupt | SIGTERMException)
-        if location is not None and interrupted and location.last_checkpoint.is_file() and _launched_rank() == 0:
-            print(f"autoenc fit: interrupted; {location.last_checkpoint} holds the state at step "
-                  f"{_checkpoint_step(location.last_checkpoint)}: resume with --ckpt_path last "
-                  f"(or --ckpt_path {location.last_checkpoint})", file=sys.stderr, flush=True)
+        if interrupted and _launched_rank() == 0:
+            if location is not None and location.last_checkpoint.is_file():
+                print(f"autoenc fit: interrupted; {location.last_checkpoint} holds the state at step "
+                      f"{_checkpoint_step(location.last_checkpoint)}: resume with --ckpt_path last "
+                      f"(or --ckpt_path {location.last_checkpoint})", file=sys.stderr, flush=True)
+            else:
+                print("autoenc fit: interrupted before the first checkpoint; nothing was kept", file=sys.stderr,
+                      flush=True)
         if location is not None and self._reserved:
             remove_if_unused(location)
 
@@ -305,7 +341,12 @@ class AutoencCLI(LightningCLI):
             print(f"best checkpoint: {path}{loss}")
 
 
-def _raised_in(exc: BaseException, package: str) -> bool:
+def _terminal() -> bool:
+    """Whether output goes to a terminal (stdout and stderr): progress bars only there."""
+    return sys.stdout.isatty() and sys.stderr.isatty()
+
+
+def raised_in(exc: BaseException, package: str) -> bool:
     """Whether the innermost frame of ``exc``'s traceback is in ``package`` (a module prefix)."""
     tb = exc.__traceback__
     while tb is not None and tb.tb_next is not None:
@@ -359,3 +400,83 @@ def _check_model_class(ckpt: dict[str, Any], model_config: Any, ckpt_path: str) 
             f"{ckpt_path!r} holds a {saved.__name__} ({name!r}) but the config's model is "
             f"{configured.__name__}; use the config of the run that wrote it (its config.yaml)"
         )
+
+
+def _plain(value: Any) -> Any:
+    """``value`` as YAML would hold it (Namespaces as dicts, tuples as lists), or a marker for
+    objects that have no plain form (those are not compared)."""
+    if hasattr(value, "as_dict"):
+        value = value.as_dict()
+    if isinstance(value, dict):
+        return {str(k): _plain(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_plain(v) for v in value]
+    if value is None or isinstance(value, str | int | float | bool):
+        return value
+    return _NOT_PLAIN
+
+
+_NOT_PLAIN = object()
+
+
+def _contains_unplain(value: Any) -> bool:
+    if value is _NOT_PLAIN:
+        return True
+    if isinstance(value, dict):
+        return any(_contains_unplain(v) for v in value.values())
+    if isinstance(value, list):
+        return any(_contains_unplain(v) for v in value)
+    return False
+
+
+def _check_model_options(ckpt: dict[str, Any], model_config: Any, ckpt_path: str) -> None:
+    """Refuse model options that contradict the checkpoint's: LightningCLI would silently
+    replace them by the checkpoint's values (a resume continues the model it saved)."""
+    saved = {k: v for k, v in (ckpt.get("hyper_parameters") or {}).items() if not k.startswith("_")}
+    init_args = model_config.get("init_args") if model_config is not None else None
+    if init_args is None or not saved:
+        return
+    given = init_args.as_dict() if hasattr(init_args, "as_dict") else dict(init_args)
+    for key in sorted(set(given) & set(saved) - {"input_shape"}):  # input_shape is linked from the data
+        mine, theirs = _plain(given[key]), _plain(saved[key])
+        if _contains_unplain(mine) or _contains_unplain(theirs):
+            continue
+        if isinstance(mine, int | float) and isinstance(theirs, int | float) and not isinstance(mine, bool) \
+                and not isinstance(theirs, bool) and float(mine) == float(theirs):
+            continue
+        if mine != theirs:
+            raise CheckpointError(
+                f"--model.init_args.{key} {_yaml_value(mine)} contradicts the checkpoint {str(ckpt_path)!r}, "
+                f"trained with {key} {_yaml_value(theirs)}; a resume keeps the checkpoint's model: drop the "
+                "option or use the run's config.yaml (or train a new run without --ckpt_path)"
+            )
+
+
+def _yaml_value(value: Any) -> str:
+    import yaml
+
+    return yaml.safe_dump(value, default_flow_style=True, width=10**6).strip().removesuffix("...").strip()
+
+
+def _check_runs_dir(runs_dir: str, run: RunLocation) -> None:
+    """Refuse a ``--runs_dir`` other than the one holding the run a checkpoint resumes: the run
+    continues where it is, so the option would be silently ignored."""
+    if runs_dir == _DEFAULT_RUNS_DIR or os.path.realpath(runs_dir) == os.path.realpath(run.runs_dir):
+        return
+    raise UserError(f"--runs_dir {runs_dir!r} contradicts the checkpoint, whose run lives in {str(run.runs_dir)!r} "
+                    "and continues there; drop --runs_dir or give a checkpoint of a run under it")
+
+
+def _check_trains_something(trainer: Any) -> None:
+    """Refuse ``--trainer.max_epochs 0`` (or ``max_steps 0``): the fit would create a run
+    directory holding only its config."""
+    from autoenc.constraints import Interval, Null, Options, check_param
+
+    if trainer is None:
+        return
+    if trainer.get("max_epochs") is not None:
+        check_param("--trainer.max_epochs", [Interval(int, 1, None, closed="left"), Options([-1], note="no limit")],
+                    trainer.get("max_epochs"))
+    if trainer.get("max_steps") is not None:
+        check_param("--trainer.max_steps", [Interval(int, 1, None, closed="left"), Options([-1], note="no limit"),
+                                           Null()], trainer.get("max_steps"))

@@ -21,23 +21,23 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from autoenc.errors import UserError, find_user_error
-from autoenc.quiet import lightning_quiet
+from autoenc.errors import UserError
 from autoenc.runs import Run
+from autoenc.yaml_io import load_yaml
 
 __all__ = ["check_option_names", "fit", "load_config", "merge_overrides", "read_yaml"]
 
 
 def read_yaml(path: str | os.PathLike) -> Any:
     """The parsed content of the YAML file ``path``; one UserError line when it is missing,
-    not a file, or not YAML."""
+    not a file, not YAML, or names a key twice (:mod:`autoenc.yaml_io`)."""
     import yaml
 
     p = Path(path).expanduser()
     if not p.is_file():
         raise UserError(f"config {str(p)!r} not found; pass a training config such as configs/digits_vae.yaml")
     try:
-        return yaml.safe_load(p.read_text())
+        return load_yaml(p.read_text())
     except (OSError, UnicodeDecodeError, yaml.YAMLError) as err:
         raise UserError(f"cannot read config {str(p)!r} as YAML ({' '.join(str(err).split())[:160]})") from None
 
@@ -97,9 +97,13 @@ def check_option_names(cfg: Mapping[str, Any]) -> None:
     signatures, before LightningCLI builds anything (its own message is a nested tree)."""
     from lightning.pytorch import Trainer
 
+    from autoenc.constraints import InstanceOf, Null, check_param
     from autoenc.data.module import ImageDataModule
     from autoenc.models.base import MODELS
 
+    for section in ("data", "trainer"):
+        check_param(section, [InstanceOf(Mapping, "a mapping of options (e.g. {'max_epochs': 5})"), Null()],
+                    cfg.get(section))
     model = cfg.get("model")
     if isinstance(model, Mapping) and isinstance(model.get("class_path"), str):
         name = model["class_path"].rpartition(".")[2]
@@ -130,26 +134,11 @@ def fit(config: str | os.PathLike | Mapping[str, Any], *, verbose: bool = False,
     Raises:
         UserError: a bad option (unknown key, wrong type, value out of range) or data problem.
     """
-    from jsonargparse import ArgumentError
-
-    from autoenc.training.cli import AutoencCLI
+    from autoenc.training.lightning_cli import build_cli
 
     cfg = merge_overrides(load_config(config), overrides)
     check_option_names(cfg)
-    try:
-        with lightning_quiet(verbose):
-            cli = AutoencCLI(args={"subcommand": "fit", "fit": cfg})
-    except SystemExit as exc:  # the parser's own exit on a bad config
-        raise UserError(" ".join(str(exc.code).split()) or "invalid configuration") from None
-    except Exception as err:  # constructors' UserErrors arrive wrapped by jsonargparse
-        cause = find_user_error(err)
-        if cause is not None:
-            raise cause from None
-        if isinstance(err, ArgumentError):
-            from autoenc.config_errors import one_line_error
-
-            raise UserError(one_line_error(err)) from None
-        raise
+    cli = build_cli({"subcommand": "fit", "fit": cfg}, verbose=verbose)
     if cli.run_dir is None:
         raise UserError("fit ended without a run directory")
     return Run.open(cli.run_dir)

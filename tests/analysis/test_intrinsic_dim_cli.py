@@ -85,13 +85,13 @@ def test_images_are_flattened_and_max_points_subsamples(tmp_path):
         (
             np.random.default_rng(0).random((30, 3)),
             ["--k", "1", "--estimators", "[mle]"],
-            "mle k must be an integer >= 2, got 1",
+            "--k must be an integer >= 2 or null, got 1",
         ),
         (np.random.default_rng(0).random((10, 3)), ["--estimators", "[mle]"], "too few"),
         (
             np.random.default_rng(0).random((30, 3)),
             ["--discard_fraction", "1"],
-            r"discard_fraction must be in \[0, 1\)",
+            r"--discard_fraction must be a number in \[0, 1\)",
         ),
         (np.ones((30, 3)), [], "all 30 points are identical"),
         (

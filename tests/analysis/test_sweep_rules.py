@@ -179,10 +179,10 @@ def _fails(argv: list[str], capsys: pytest.CaptureFixture[str], match: str) -> N
 
 
 @pytest.mark.parametrize(("extra", "match"), [
-    (["--latent_dims", ""], "--latent_dims must be a comma-separated list of integers"),
-    (["--latent_dims", "2,four"], "--latent_dims must be a comma-separated list of integers"),
-    (["--latent_dims", "0,4"], "sizes must be >= 1, got 0"),
-    (["--latent_dims", "[0, 4]"], "sizes must be >= 1, got 0"),
+    (["--latent_dims", ""], "--latent_dims must be a non-empty list of integers >= 1, got []"),
+    (["--latent_dims", "2,four"], "latent_dims: expected integers separated by commas"),
+    (["--latent_dims", "0,4"], "--latent_dims must be a non-empty list of integers >= 1, got [0, 4]"),
+    (["--latent_dims", "[0, 4]"], "--latent_dims must be a non-empty list of integers >= 1, got [0, 4]"),
     (["--latent_dims", "2,4", "--jobs", "0"], "--jobs must be an integer >= 1, got 0"),
     (["--latent_dims", "2,4", "--seeds", "0"], "--seeds must be an integer >= 1"),
     (["--latent_dims", "2,4", "--max_epochs", "-1"], "--max_epochs must be an integer >= 1"),

@@ -70,8 +70,10 @@ def full_disk(monkeypatch: pytest.MonkeyPatch) -> None:
 LOOK = [
     # reconstruct
     (["reconstruct", "{run}", "--count", "-1"], r"--count must be an integer >= 1, got -1", None),
-    (["reconstruct", "{run}", "--ncol", "0"], r"--ncol must be an integer >= 1, got 0", None),
-    (["reconstruct", "{run}", "--indices", "[a,b]"], r"indices: expected", None),
+    (["reconstruct", "{tmp}/no_run", "--data.source.init_args.root", "{tmp}"], r"run '.*no_run': no such file", None),
+    (["reconstruct", "{run}", "--columns", "0"], r"--columns must be an integer >= 1, got 0", None),
+    (["reconstruct", "{run}", "--ncol", "4"], r"unrecognized arguments: --ncol 4 \(did you mean '--columns'\?\)", None),
+    (["reconstruct", "{run}", "--indices", "[a,b]"], r"indices: expected integers separated by commas", None),
     (["reconstruct", "{run}", "--batch_size", "0"], r"--batch_size must be an integer >= 1, got 0", None),
     (["reconstruct", "{run}", "--out", "{file}"], r"is a file", None),
     (["reconstruct", "{run}", "--out", "{file}/sub"], r"is a file", None),
@@ -85,12 +87,13 @@ LOOK = [
     (["traverse", "{run}", "--gif_steps", "1"], r"--gif_steps must be an integer >= 2", None),
     (["traverse", "{run}", "--sigma", "-1"], r"range|sigma", None),
     (["traverse", "{run}", "--sigma", "nan"], r"range|sigma", None),
-    (["traverse", "{run}", "--top", "0"], r"--top must be an integer >= 1, got 0", None),
+    (["traverse", "{run}", "--top", "0"], r"--top must be an integer >= 1 or null, got 0", None),
     (["traverse", "{run}", "--count", "-1"], r"--count must be an integer >= 0, got -1", None),
     (["traverse", "{run}", "--frame_ms", "5"], r"--frame_ms must be an integer in \[10, 655350\] .*got 5", None),
     (["traverse", "{run}", "--frame_ms", "100000000000"], r"--frame_ms must be an integer in \[10, 655350\]", None),
     (["traverse", "{run}", "--sigma", "inf"], r"sigma: expected float; got inf", None),
-    (["traverse", "{run}", "--dims", "[-1]"], r"latent dimension -1", None),
+    (["traverse", "{run}", "--dims", "[-1]"], r"--dims must be a list of integers >= 0 or null, got \[-1\]", None),
+    (["traverse", "{run}", "--dims", "0,99"], r"latent dimension 99", None),
     (["traverse", "{run}", "--out", "{adir}"], r"traversal.png.* is a directory", None),
     # sample
     (["sample", "{run}", "--count", "-3"], r"--count must be an integer >= 1, got -3", None),
@@ -121,7 +124,7 @@ LOOK = [
 PREVIEW = [
     (["preview", "--count", "0"], r"--count must be an integer >= 1, got 0", None),
     (["preview", "--count", "abc"], r"count: expected int; got abc", None),
-    (["preview", "--columns", "-1"], r"--columns must be an integer >= 1, got -1", None),
+    (["preview", "--columns", "-1"], r"--columns must be an integer >= 1 or null, got -1", None),
     (["preview", "--data.source", "nosuch"], r"unknown data source 'nosuch'", None),
     (["preview", "--split", "test"], r"split: expected one of 'all', 'train', 'val'; got test", None),
     (["preview", "--out", "{tmp}/p.txt"], r"unknown image type", None),
@@ -142,12 +145,15 @@ PREVIEW = [
 ]
 
 ID = [
-    (["id", "{npy}", "--out", "{tmp}/o", "--k", "0"], r"k must be an integer >= 2, got 0", None),
+    (["id", "{npy}", "--out", "{tmp}/o", "--chunk_mb", "inf"], r"^autoenc id: error: chunk_mb: expected float; got inf, which is not a finite number; --chunk_mb must be "
+     r"a number > 0 \(finite\) \(see", None),
+    (["id", "{npy}", "--out", "{tmp}/o", "--fraction", "nan"], r"fraction: expected float; got nan, which is not a finite number; --fraction must be a number in \(0, 1\)", None),
+    (["id", "{npy}", "--out", "{tmp}/o", "--k", "0"], r"--k must be an integer >= 2 or null, got 0", None),
     (["id", "{npy}", "--out", "{tmp}/o", "--k", "5000"], r"\bk\b.*5000", None),
-    (["id", "{npy}", "--out", "{tmp}/o", "--repeats", "-1"], r"repeats must be 0 .* or an integer >= 2, got -1", None),
-    (["id", "{npy}", "--out", "{tmp}/o", "--fraction", "0"], r"fraction .*must be in \(0, 1\), got 0", None),
-    (["id", "{npy}", "--out", "{tmp}/o", "--fraction", "1.5"], r"fraction .*must be in \(0, 1\), got 1.5", None),
-    (["id", "{npy}", "--out", "{tmp}/o", "--levels", "0"], r"levels .*must be >= 1, got 0", None),
+    (["id", "{npy}", "--out", "{tmp}/o", "--repeats", "-1"], r"--repeats must be one of 0 \(no subsamples\) or an integer >= 2, got -1", None),
+    (["id", "{npy}", "--out", "{tmp}/o", "--fraction", "0"], r"--fraction must be a number in \(0, 1\), got 0", None),
+    (["id", "{npy}", "--out", "{tmp}/o", "--fraction", "1.5"], r"--fraction must be a number in \(0, 1\), got 1.5", None),
+    (["id", "{npy}", "--out", "{tmp}/o", "--levels", "0"], r"--levels must be an integer >= 1, got 0", None),
     (["id", "{npy}", "--out", "{tmp}/o", "--seed", "-1"], r"--seed must be an integer in \[0, 4294967296\), got -1", None),
     (["id", "{npy}", "--out", "{tmp}/o", "--variance", "2"], r"variance", None),
     (["id", "{npy}", "--out", "{tmp}/o", "--chunk_mb", "-1"], r"--chunk_mb must be a number > 0", None),
@@ -166,20 +172,28 @@ ID = [
 
 SWEEP = [
     (["sweep", "{tmp}/missing.yaml", "--latent_dims", "2"], r"not found", None),
-    (["sweep", str(CONFIG), "--latent_dims", "0"], r"--latent_dims sizes must be >= 1", None),
-    (["sweep", str(CONFIG), "--latent_dims", "a"], r"--latent_dims must be", None),
+    (["sweep", str(CONFIG), "--latent_dims", "0"], r"--latent_dims must be a non-empty list of integers >= 1, got \[0\]", None),
+    (["sweep", str(CONFIG), "--latent_dims", "a"], r"latent_dims: expected integers separated by commas", None),
+    (["sweep", str(CONFIG), "--latent_dims", "[2,2]"], r"--latent_dims repeats 2", None),
     (["sweep", str(CONFIG), "--latent_dims", "2", "--seeds", "0"], r"--seeds must be", None),
     (["sweep", str(CONFIG), "--latent_dims", "2", "--jobs", "-1"], r"--jobs must be", None),
     (["sweep", str(CONFIG), "--latent_dims", "2", "--max_epochs", "-1"], r"--max_epochs must be", None),
-    (["sweep", str(CONFIG), "--latent_dims", "2", "--recon_tolerance", "-1"], r"recon tolerance must be in \[0, 1\), got -1", None),
-    (["sweep", str(CONFIG), "--latent_dims", "2", "--id_tolerance", "-0.5"], r"ID tolerance must be >= 0, got -0.5", None),
+    (["sweep", str(CONFIG), "--latent_dims", "2", "--recon_tolerance", "-1"], r"--recon_tolerance must be a number in \[0, 1\), got -1", None),
+    (["sweep", str(CONFIG), "--latent_dims", "2", "--id_tolerance", "-0.5"], r"--id_tolerance must be a number >= 0, got -0.5", None),
     (["sweep", str(CONFIG), "--latent_dims", "2", "--id_repeats", "1"], r"--id_repeats must be", None),
     (["sweep", str(CONFIG), "--latent_dims", "2", "--out", "{file}"], r"{file}", None),
     (["sweep", str(CONFIG), "--latent_dims", "2", "--out", "{tmp}/s", "--fit", "{{model.init_args.bogus: 1}}"],
      r"bogus", None),
 ]
 
-CASES = LOOK + PREVIEW + ID + SWEEP
+REUSE = [
+    (["probe", "{tmp}/cache", "--target-column", "1"], r"unrecognized arguments: --target-column 1 "
+                                                       r"\(did you mean '--target_column'\?\)", None),
+    (["features", "torchvision:resnet18", "--data.source", "digits", "--cache", "{tmp}/c", "--accelerator", "tpux"],
+     r"--accelerator must be one of 'auto', 'gpu', .*got 'tpux'", None),
+]
+
+CASES = LOOK + PREVIEW + ID + SWEEP + REUSE
 
 
 def _id(case) -> str:
@@ -220,3 +234,15 @@ def test_bad_input_is_one_line_exit_2_nothing_written(run, tmp_path, monkeypatch
     assert lines[0].startswith(f"autoenc {argv[0]}: error: "), lines[0]
     assert re.search(match, lines[0]), lines[0]
     assert tree(tmp_path, run) == before  # nothing written, nothing left empty
+
+
+def test_features_on_an_accelerator_this_machine_lacks(tmp_path, capsys):
+    import torch
+
+    if torch.cuda.is_available() or torch.backends.mps.is_available():
+        pytest.skip("this machine has a GPU")
+    assert main(["features", "torchvision:resnet18", "--data.source", "digits", "--cache", str(tmp_path / "c"),
+                 "--accelerator", "gpu"]) == 2
+    assert capsys.readouterr().err == ("autoenc features: error: --accelerator 'gpu': no such device on this machine; "
+                                       "it has cpu (or use auto)\n")
+    assert list(tmp_path.iterdir()) == []

@@ -79,6 +79,16 @@ def test_third_party_warnings_only_with_verbose(stand_in, capsys, flags, shown):
     assert err == "autoenc test-cmd: error: bad input; fix it\n"
 
 
+def test_stdout_closed_at_the_start_is_one_line(stand_in, capsys, monkeypatch):
+    """``autoenc sources >&-``: Python starts with sys.stdout None; nothing runs."""
+    ran = []
+    stand_in(lambda argv: ran.append(argv) or 0)
+    monkeypatch.setattr(sys, "stdout", None)
+    assert cli.main(["test-cmd"]) == 2 and ran == []
+    assert capsys.readouterr().err == ("autoenc test-cmd: error: stdout is closed; redirect it to a file or /dev/null "
+                                       "instead of closing it\n")
+
+
 def test_broken_pipe_in_process_is_quiet(stand_in, capsys):
     stand_in(_raise(BrokenPipeError(errno.EPIPE, "Broken pipe")))
     assert cli.main(["test-cmd"]) == cli.BROKEN_PIPE

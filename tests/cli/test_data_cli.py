@@ -13,9 +13,9 @@ from jsonargparse import ArgumentParser
 from autoenc.cli._generate import Generated
 from autoenc.cli.main import main
 from autoenc.cli.sources import describe_sources
-from autoenc.config_errors import find_user_error, one_line_error
+from autoenc.config_errors import one_line_error
 from autoenc.data import MNIST, SOURCES, Digits, ImageDataModule, Patches
-from autoenc.errors import UserError
+from autoenc.errors import UserError, find_user_error
 from autoenc.imaging import image_grid
 
 CONFIGS = sorted((Path(__file__).parents[2] / "configs").glob("*.yaml"))
@@ -146,13 +146,14 @@ def test_every_shipped_config_builds_its_data_module(config: Path) -> None:
 @pytest.mark.parametrize("argv, message", [
     (("--data.source", "digitz"), r"^unknown data source 'digitz'\. Did you mean 'digits'\? Known: celeba, cifar10, "),
     (("--data", "digits"), r"^--data takes a YAML file .*; for the source 'digits' write --data.source digits$"),
-    (("--data.imagesize", "16"), r"^unrecognized arguments: --data.imagesize 16 \(see `autoenc test --help`\)$"),
+    (("--data.imagesize", "16"), r"^unrecognized arguments: --data.imagesize 16 \(did you mean '--data.image_size'\?\) "
+                                r"\(see `autoenc test --help`\)$"),
     (("--data.image_size", "big"), r"^data.image_size: expected int or None; got big"),
     (("--data.image_size", "3"), r"^image_size must be an integer >= 4 or null \(the source's own size\), got 3$"),
     (("--data.source", "MNIST", "--data.source.init_args.rot", "1"), r"^data.source: MNIST does not accept option 'rot'"),
     (("--data", "missing.yaml"), r"^--data: no such file 'missing.yaml'; give a data section or a fit config"),
-    (("--data.source", "mnist", "--data.source.init_args.root", "d"),
-     r"^data.source: init_args.root needs a class, not a name: give the class name first \(e.g. MNIST, not mnist\)"),
+    (("--data.source", "image_folder"), r"^data source 'image_folder' needs option root: write --data.source ImageFolder "
+                                        r"--data.source.init_args.root VALUE"),
 ])
 def test_errors_are_one_line(argv: tuple[str, ...], message: str) -> None:
     with pytest.raises(UserError, match=message) as err:
@@ -160,10 +161,17 @@ def test_errors_are_one_line(argv: tuple[str, ...], message: str) -> None:
     assert "\n" not in str(err.value)
 
 
+def test_a_source_name_takes_the_options_that_follow_it(tmp_path: Path) -> None:
+    module = build_datamodule("--data.source", "image_folder", "--data.source.init_args.root", str(tmp_path))
+    assert type(module.source).__name__ == "ImageFolder" and module.source.root == str(tmp_path)
+    module = build_datamodule("--data.source=mnist", "--data.source.init_args.root", str(tmp_path))
+    assert isinstance(module.source, MNIST) and module.source.root == str(tmp_path)
+
+
 def test_bad_yaml_files(tmp_path: Path) -> None:
     bad = tmp_path / "bad.yaml"
     bad.write_text("data: [unclosed\n")
-    with pytest.raises(UserError, match=r"^--data: cannot read '.*bad.yaml' as YAML \(.*\)$"):
+    with pytest.raises(UserError, match=r"^cannot read config '.*bad.yaml' as YAML \(.*\)$"):
         build_datamodule("--data", str(bad))
     other = write_yaml(tmp_path / "other.yaml", {"model": {"latent_dim": 2}})
     with pytest.raises(UserError, match=r"^data: unknown option 'model.latent_dim'"):
@@ -179,20 +187,29 @@ def read_png(path: Path) -> np.ndarray:
         return np.asarray(im)
 
 
-def cell(grid: np.ndarray, i: int, columns: int, h: int, w: int, pad: int = 2) -> np.ndarray:
-    top, left = pad + (i // columns) * (h + pad), pad + (i % columns) * (w + pad)
-    return grid[top : top + h, left : left + w]
+def cell(grid: np.ndarray, i: int, columns: int, h: int, w: int, pad: int = 2, scale: int = 1) -> np.ndarray:
+    """Cell ``i`` of a preview drawn ``scale`` x larger, without its top half (the label)."""
+    top, left = (pad + (i // columns) * (h + pad)) * scale, (pad + (i % columns) * (w + pad)) * scale
+    return grid[top + h * scale // 2 : top + h * scale, left : left + w * scale]
+
+
+def upscaled(image: np.ndarray, scale: int) -> np.ndarray:
+    """(H, W) -> the bottom half of it ``scale`` x larger, as a preview cell shows it."""
+    big = image.repeat(scale, 0).repeat(scale, 1)
+    return big[big.shape[0] // 2 :]
 
 
 def test_preview_digits_grid(tmp_path: Path, capsys: pytest.CaptureFixture) -> None:
     out = tmp_path / "new" / "dir" / "preview.png"
     assert main(["preview", "--data.source", "digits", "--out", str(out), "--count", "10"]) == 0
     grid = read_png(out)
-    assert grid.shape == (3 * 10 + 2, 4 * 10 + 2)  # 10 images -> 4 columns x 3 rows of 8 + 2 pad
+    assert grid.shape == (8 * (3 * 10 + 2), 8 * (4 * 10 + 2))  # 4 columns x 3 rows of 8 + 2 pad, drawn 8 x larger
     digits = Digits().load(None, None).images
     for i in (0, 9):
-        assert np.array_equal(cell(grid, i, 4, 8, 8), digits[i, 0].numpy())
-    assert np.all(cell(grid, 11, 4, 8, 8) == 128)  # unused cell
+        assert np.array_equal(cell(grid, i, 4, 8, 8, scale=8), upscaled(digits[i, 0].numpy(), 8))
+    assert np.all(cell(grid, 11, 4, 8, 8, scale=8) == 128)  # unused cell
+    top = grid[16:27, 16:40]  # the label "0: 0" of the first cell: white text on black
+    assert top.max() > 200 and top.min() == 0
     assert f"wrote {out}: 10 images of digits, 1 x 8 x 8, 3 x 4 grid" in capsys.readouterr().out
     assert sorted(p.name for p in out.parent.iterdir()) == ["preview.png"]  # no temporary left
 
@@ -206,7 +223,7 @@ def test_preview_real_mnist(shared_mnist: Path, tmp_path: Path) -> None:
     images = MNIST(root=str(shared_mnist), split="test").load(None, None)
     assert images.targets[:5].tolist() == [7, 2, 1, 0, 4]
     for i in range(5):
-        assert np.array_equal(cell(grid, i, 5, 28, 28), images.images[i, 0].numpy())
+        assert np.array_equal(cell(grid, i, 5, 28, 28, scale=3), upscaled(images.images[i, 0].numpy(), 3))
 
 
 def test_preview_rgb_resized_and_replacing(tmp_path: Path) -> None:
@@ -215,7 +232,7 @@ def test_preview_rgb_resized_and_replacing(tmp_path: Path) -> None:
     assert main(["preview", "--data.source", "Patches", "--data.source.init_args.count", "6", "--data.image_size", "12",
                  "--out", str(out), "--split", "val", "--count", "100"]) == 0
     grid = read_png(out)
-    assert grid.ndim == 3 and grid.shape[2] == 3 and grid.shape[0] == 1 * 14 + 2  # 1 val image of 6
+    assert grid.ndim == 3 and grid.shape[2] == 3 and grid.shape[0] == 6 * (1 * 14 + 2)  # 1 val image of 6, 6 x larger
 
 
 def test_preview_streams_only_what_it_shows(tmp_path: Path) -> None:
@@ -227,7 +244,7 @@ def test_preview_streams_only_what_it_shows(tmp_path: Path) -> None:
     out = tmp_path / "out" / "f.png"
     assert main(["preview", "--data.source", "ImageFolder", "--data.source.init_args.root", str(tmp_path),
                  "--data.image_size", "8", "--count", "2", "--out", str(out)]) == 0
-    assert read_png(out)[2, 2].tolist() == [0, 0, 0]
+    assert read_png(out)[2 * 8 + 60, 2 * 8 + 60].tolist() == [0, 0, 0]  # 8 x 8 images drawn 8 x larger
 
 
 @pytest.mark.parametrize("argv, message", [

@@ -39,6 +39,18 @@ CASES = {
     "optimizer value torch refuses": (["--trainer.max_epochs", "1", "--data.subset", "64", "--optimizer", "SGD",
                                        "--optimizer.lr", "-1"], r"optimizer options: Invalid learning rate"),
     "unknown accelerator": (["--trainer.accelerator", "quantum"], r"accelerator"),
+    "negative seed": (["--seed_everything", "-1"], r"^autoenc fit: error: seed_everything: -1 is not in bounds.*"
+                                                   r"give a seed in \[0, 2\*\*32\)"),
+    "unknown model": (["--model", "Autoencodr"], r"model: unknown class 'Autoencodr' \(did you mean 'Autoencoder'\?\); "
+                                                 r"known: Autoencoder, BetaTCVAE, CapacityVAE, DenoisingAutoencoder, "),
+    "unknown optimiser": (["--optimizer", "Adamm"], r"optimizer: unknown class 'Adamm' \(did you mean 'Adam'\?\); "
+                                                    r"known: .*AdamW.*SGD"),
+    "binary config": (["-c", "{tmp}/binary.yaml"], r"the config is not UTF-8 text"),
+    "UTF-16 config": (["-c", "{tmp}/utf16.yaml"], r"the config is not UTF-8 text \(a binary file, or UTF-16\?\)"),
+    "empty config": (["-c", "{tmp}/empty.yaml"], r"the config is empty; -c takes a YAML config"),
+    "nan learning rate": (["--model.init_args.lr", "nan"], r"lr: expected float; got nan, which is not a finite number"),
+    "source name with its options": (["--data.source", "image_folder", "--data.source.init_args.root", "{tmp}/none"],
+                                     r"none"),
 }
 
 
@@ -49,6 +61,9 @@ def test_fit_bad_input(extra: list[str], message: str, tmp_path: Path, capsys: p
 
     monkeypatch.chdir(tmp_path)
     (tmp_path / "afile").write_text("x")
+    (tmp_path / "binary.yaml").write_bytes(b"\x00\x01\xff\xfe")
+    (tmp_path / "utf16.yaml").write_bytes("trainer: {max_epochs: 1}\n".encode("utf-16"))
+    (tmp_path / "empty.yaml").write_bytes(b"")
     before = tree(tmp_path)
     args = [a.replace("{tmp}", str(tmp_path)).replace("{repo}", str(CONFIGS.parent)) for a in extra]
     code = main(["fit", "-c", str(CONFIGS / "digits_ae.yaml"), "--runs_dir", str(tmp_path / "runs"), *args, *QUIET])

@@ -98,6 +98,7 @@ def test_checkpoint_for_other_images(tmp_path: Path, capsys: pytest.CaptureFixtu
     """Same class, but the data now has another image size: refused before training."""
     ckpt = vae_checkpoint(tmp_path / "vae.ckpt")
     code, line = run(capsys, "-c", CONFIGS / "digits_vae.yaml", "--runs_dir", tmp_path / "runs",
+                     "--model.init_args.latent_dim", "8", "--model.init_args.lr", "0.001",  # the checkpoint's
                      "--data.image_size", "12", "--ckpt_path", ckpt)
     assert code == 2 and "does not fit the configured model: decoder." in line
     assert not (tmp_path / "runs").exists()
@@ -156,3 +157,14 @@ def test_without_a_logger_the_run_still_goes_under_runs_dir(tmp_path, monkeypatc
     assert (runs / "digits_ae" / "version_0" / "config.yaml").is_file()
     assert (runs / "digits_ae" / "version_0" / "checkpoints" / "last.ckpt").is_file()
     assert not (tmp_path / "config.yaml").exists()
+
+
+def test_fit_help_lists_autoencs_options_before_the_trainers(capsys) -> None:
+    from autoenc.cli.main import main
+
+    assert main(["fit", "--help"]) == 0
+    text = capsys.readouterr().out
+    assert text.startswith("usage: autoenc ")
+    positions = [text.index(option) for option in ("  --name NAME", "  --model CONFIG", "  --data CONFIG",
+                                                   "  --trainer.accelerator ACCELERATOR")]
+    assert positions == sorted(positions)

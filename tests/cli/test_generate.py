@@ -10,7 +10,7 @@ from typing import Literal
 import pytest
 import yaml
 
-from autoenc.cli._generate import Generated, first_positional
+from autoenc.cli._generate import Generated, data_options
 from autoenc.cli.main import COMMANDS, main
 from autoenc.errors import UserError
 
@@ -85,17 +85,20 @@ def test_parse_errors_through_main_exit_2_with_one_line(capsys: pytest.CaptureFi
                    "(see `autoenc probe --help`)\n")
 
 
-@pytest.mark.parametrize(("argv", "expected"), [
-    (["RUN", "--out", "o"], "RUN"),
-    (["--out", "o", "RUN"], "RUN"),
-    (["--out=o", "RUN"], "RUN"),
-    (["-c", "c.yaml", "--data.source.init_args.root", "d", "RUN"], "RUN"),
-    (["--print_config", "RUN"], "RUN"),
-    (["--help"], None),
-    (["--out", "o"], None),
+@pytest.mark.parametrize(("argv", "data"), [
+    (["RUN", "--out", "o"], []),
+    (["--data.image_size", "8", "RUN"], ["--data.image_size", "8"]),
+    (["--data.subset=5", "RUN", "--out", "o"], ["--data.subset=5"]),
+    (["-c", "c.yaml", "--data.source.init_args.root", "d", "RUN"], ["--data.source.init_args.root", "d"]),
+    (["RUN", "--data.source", "image_folder", "--data.source.init_args.root", "d"],
+     ["--data.source", "ImageFolder", "--data.source.init_args.root", "d"]),
+    (["--data.source", "image_folder", "--data.source", "digits"], ["--data.source", "image_folder",
+                                                                       "--data.source", "digits"]),
 ])
-def test_first_positional(argv: list[str], expected: str | None) -> None:
-    assert first_positional(argv) == expected
+def test_data_options_are_found_and_source_names_become_classes_before_their_options(argv, data) -> None:
+    ready, found = data_options(argv)
+    assert found == data and [a for a in ready if a not in found] == [a for a in argv if a not in data
+                                                                       and a not in ("image_folder",)]
 
 
 def test_data_options_print_as_a_fit_data_section(capsys: pytest.CaptureFixture) -> None:
@@ -104,13 +107,49 @@ def test_data_options_print_as_a_fit_data_section(capsys: pytest.CaptureFixture)
     assert data["source"] == "digits" and data["image_size"] == 16 and data["num_workers"] == 0
 
 
-@pytest.mark.parametrize("name", ["probe", "sources"])
-def test_help_of_a_command_without_data_does_not_import_torch(name: str) -> None:
-    """Data options need ImageDataModule's signature (torch); the others answer at once."""
+def test_every_command_parameter_declares_its_constraints() -> None:
+    """scikit-learn's rule: a parameter without declared constraints fails here (``data`` is
+    ImageDataModule's own, checked by its constructor)."""
+    for name, command in generated().items():
+        declared = set(command.params)
+        parameters = set(inspect.signature(command.function).parameters) - {"data"}
+        assert declared == parameters, (name, parameters ^ declared)
+
+
+def test_constraints_are_checked_before_the_command_runs(capsys: pytest.CaptureFixture) -> None:
+    assert main(["sweep", "missing.yaml", "--latent_dims", "2", "--jobs", "0"]) == 2  # not "missing.yaml not found"
+    assert capsys.readouterr().err == "autoenc sweep: error: --jobs must be an integer >= 1, got 0\n"
+
+
+@pytest.mark.parametrize("spelling", ["0,3", "[0,3]", "[0, 3]"])
+def test_one_list_spelling_everywhere(spelling: str) -> None:
+    for name, option in (("traverse", "dims"), ("reconstruct", "indices"), ("sweep", "latent_dims")):
+        command = generated()[name]
+        argv = ["x.yaml", "--latent_dims", spelling] if name == "sweep" else ["run", f"--{option}", spelling]
+        assert command.parse(argv)[option] == [0, 3], name
+    assert generated()["id"].parse(["--out", "o", "--estimators", "twonn,mle"])["estimators"] == ["twonn", "mle"]
+
+
+def test_help_of_commands_without_data_does_not_import_torch() -> None:
+    """One subprocess for all: data options need ImageDataModule's signature (torch); the others
+    answer at once."""
     import subprocess
     import sys
 
-    code = (f"import sys\nfrom autoenc.cli.main import main\nassert main([{name!r}, '--help']) == 0\n"
-            "print('torch' in sys.modules)")
+    names = [n for n, c in generated().items() if c.data is None]
+    assert {"probe", "sources", "sweep"} <= set(names)
+    code = ("import contextlib, io, sys\nfrom autoenc.cli.main import main\n"
+            f"for name in {names!r}:\n"
+            "    with contextlib.redirect_stdout(io.StringIO()) as out:\n"
+            "        assert main([name, '--help']) == 0 and '--print_config' in out.getvalue(), name\n"
+            "print(sorted(m for m in ('torch', 'lightning') if m in sys.modules))")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, timeout=120)
-    assert out.stdout.strip().endswith("False"), out.stdout
+    assert out.stdout.strip().endswith("[]"), out.stdout
+
+
+def test_python_dash_m_autoenc_runs_the_command() -> None:
+    import subprocess
+    import sys
+
+    out = subprocess.run([sys.executable, "-m", "autoenc", "--help"], capture_output=True, text=True, timeout=120)
+    assert out.returncode == 0 and out.stdout.startswith("usage: autoenc COMMAND") and "sources" in out.stdout

@@ -92,11 +92,11 @@ def test_probe_meta_with_changed_shapes(capsys, cache_dir, tmp_path):
 
 
 @pytest.mark.parametrize("argv, match", [
-    (["--kind", "knn", "--k", "0"], "k must be an integer >= 1 (neighbours), got 0"),
+    (["--kind", "knn", "--k", "0"], "--k must be an integer >= 1 or null, got 0"),
     (["--kind", "knn", "--k", "100000"], "(the number of training items), got 100000"),
-    (["--C", "-1"], "C must be a number > 0 (inverse L2 strength), got -1.0"),
+    (["--C", "-1"], "--C must be a number > 0 or null, got -1.0"),
     (["--k", "3"], "k does not apply to the linear probe"),
-    (["--test_fraction", "1.5"], "test_fraction must be in (0, 1), got 1.5"),
+    (["--test_fraction", "1.5"], "--test_fraction must be a number in (0, 1), got 1.5"),
     (["--k", "three"], "k: expected int or None; got three"),
     (["--target_column", "4"], "target_column must be None for class labels"),
 ])
@@ -154,8 +154,8 @@ def test_features_bad_options(capsys, trained_ckpt, tmp_path, argv, match):
 
 
 @pytest.mark.parametrize("argv, match", [
-    (["--resize", "0"], "image_size must be a positive integer or None, got 0"),
-    (["--seed", "-2"], "seed must be an integer >= 0, got -2"),
+    (["--resize", "0"], "--resize must be an integer >= 1 or null, got 0"),
+    (["--seed", "-2"], "--seed must be an integer in [0, 4294967296) or null, got -2"),
     (["--weights", "IMAGENET9K"], "torchvision resnet18 has no weights 'IMAGENET9K'"),
 ])
 def test_features_bad_torchvision_options(capsys, tmp_path, argv, match):

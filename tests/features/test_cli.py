@@ -44,16 +44,6 @@ def test_features_then_probe(capsys, trained_ckpt, tmp_path):
     assert code == 0 and out.startswith("knn probe")
 
 
-def test_script_wraps_the_command(trained_ckpt, tmp_path):
-    import subprocess
-    import sys
-    from pathlib import Path
-
-    script = Path(__file__).parents[2] / "scripts" / "extract_features.py"
-    done = subprocess.run([sys.executable, str(script), "--help"], capture_output=True, text=True, timeout=120)
-    assert done.returncode == 0 and "--cache" in done.stdout and "autoenc features" in done.stdout
-
-
 def test_shape_mismatch(capsys, trained_ckpt, tmp_path):
     _one_line_error(capsys, tmp_path, "features", str(trained_ckpt), "--data.source", "digits", "--data.image_size", "16",
                     "--cache", str(tmp_path / "c"), match="takes images (1, 8, 8) (C, H, W) but the data has (1, 16, 16)")

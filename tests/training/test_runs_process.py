@@ -22,7 +22,9 @@ TINY = ["-c", str(CONFIGS / "digits_ae.yaml"), "--data.subset", "256", "--model.
 
 
 def autoenc(*args: object, **kwargs) -> subprocess.Popen:
-    env = {**os.environ, "PYTHONPATH": str(HERE), "OMP_NUM_THREADS": "1"}
+    # HERE for _signals; the caller's PYTHONPATH kept (a checkout's own autoenc, not an installed one)
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(HERE), os.environ.get("PYTHONPATH", "")]),
+           "OMP_NUM_THREADS": "1"}
     return subprocess.Popen([str(AUTOENC), *(str(a) for a in args)], env=env, stdout=subprocess.PIPE,
                             stderr=subprocess.PIPE, text=True, **kwargs)
 

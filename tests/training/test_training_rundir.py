@@ -73,8 +73,8 @@ def test_resume_without_a_run_is_one_line(tmp_path: Path, capsys: pytest.Capture
 
 
 def test_explicit_ckpt_path_restarts_from_its_weights(vae_run: Path, tmp_path: Path) -> None:
-    """A checkpoint kept outside any run directory starts a new version from those weights and
-    keeps the checkpoint's model options even when the config differs (LightningCLI reads them)."""
+    """A checkpoint kept outside any run directory starts a new version from those weights
+    (model options that contradict it are refused: tests/training/test_nothing_lost.py)."""
     runs = tmp_path / "runs"
     ckpt = tmp_path / "weights.ckpt"
     shutil.copy(vae_run / "checkpoints" / "last.ckpt", ckpt)

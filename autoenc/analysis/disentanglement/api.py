@@ -34,6 +34,7 @@ from autoenc.analysis.disentanglement.inputs import DEFAULT_TEST_FRACTION
 from autoenc.analysis.disentanglement.interventional import draw_codes
 from autoenc.analysis.disentanglement.registry import METRICS, check_factor_count
 from autoenc.data.ground_truth import GroundTruth, split_pool
+from autoenc.defaults import DEFAULT_BATCH_SIZE
 from autoenc.errors import UserError
 
 #: What ``autoenc disentangle`` runs by default: every registered metric.
@@ -257,7 +258,7 @@ def write_disentanglement(report: DisentanglementReport, out: str | os.PathLike,
 
 
 def disentangle_model(model: Any, ground_truth: GroundTruth, n: int = 10_000, seed: int = 0,
-                      metrics: Sequence[str] | None = None, batch_size: int = 512,
+                      metrics: Sequence[str] | None = None, batch_size: int = DEFAULT_BATCH_SIZE,
                       options: dict[str, dict[str, Any]] | None = None, **settings: Any) -> DisentanglementReport:
     """:func:`disentangle` for an autoencoder: codes are ``model.encode`` (a VAE's posterior
     mean); latents are shown most informative first (KL to the prior for a VAE, code variance

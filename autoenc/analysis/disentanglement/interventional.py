@@ -32,6 +32,7 @@ import torch
 from autoenc.analysis.disentanglement.inputs import DEFAULT_TEST_FRACTION, MetricResult, check_codes
 from autoenc.data.ground_truth import GroundTruth, ImagePool, split_pool, whole_pool
 from autoenc.errors import UserError
+from autoenc.memory import check_items_fit
 
 Encode = Callable[[torch.Tensor], Any]
 #: Images rendered and encoded at once.
@@ -77,7 +78,10 @@ def sample_codes(encode: Encode, ground_truth: GroundTruth | ImagePool, n: int, 
     Returns:
         codes (n, D) float64 and factors (n, K) int64; same seed, same arrays.
     """
-    codes, factors, _ = draw_codes(encode, whole_pool(ground_truth), n, np.random.default_rng(seed), chunk_images)
+    n, chunk = _positive(n, "number of codes"), _positive(chunk_images, "chunk_images")
+    # factors (n, K) int64 and at least one float64 code each, before any is drawn
+    check_items_fit("the sampled factors and codes", n, 8 * (len(ground_truth.factor_sizes) + 1), "--n")
+    codes, factors, _ = draw_codes(encode, whole_pool(ground_truth), n, np.random.default_rng(seed), chunk)
     return codes, factors
 
 

@@ -23,7 +23,7 @@ DEFAULT_ESTIMATORS: tuple[str, ...] = ("twonn", "mle", "gride", "pca")
 
 def estimate_all(
     x: Any,
-    estimators: Sequence[str | Estimator] = DEFAULT_ESTIMATORS,
+    estimators: str | Estimator | Sequence[str | Estimator] = DEFAULT_ESTIMATORS,
     *,
     repeats: int = 5,
     fraction: float = 0.5,
@@ -42,7 +42,7 @@ def estimate_all(
     Args:
         x: (N, D) points, or (N, C, H, W) images flattened to (N, C*H*W); numpy array,
             torch tensor or nested lists; any real dtype.
-        estimators: registered names ("twonn", "mle", "gride", "pca"; see
+        estimators: one or a list of registered names ("twonn", "mle", "gride", "pca"; see
             ``ESTIMATORS.list()``) or configured instances, e.g. ``[TwoNN(0.2), MLE(k=10)]``.
         repeats: subsamples per size for the spread and the size curves; 0 for none
             (spread None, no size curve), else >= 2.
@@ -65,6 +65,10 @@ def estimate_all(
         >>> {r.estimator: (r.value, r.spread) for r in results}  # doctest: +SKIP
     """
     check_resampling(repeats, fraction, levels)
+    if isinstance(estimators, str | Estimator):  # one estimator, not a sequence of its letters
+        estimators = [estimators]
+    if not isinstance(estimators, Sequence):
+        raise TypeError(f"estimators must be a name, an Estimator or a list of them, got {type(estimators).__name__}")
     chosen = [make_estimator(e) if isinstance(e, str) else e for e in estimators]
     if not chosen:
         raise UserError("no estimators given; choose from twonn, mle, gride, pca")

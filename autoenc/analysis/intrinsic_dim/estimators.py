@@ -131,6 +131,10 @@ class TwoNN(Estimator):
                 f"{self.discard_fraction}; use more points or a smaller discard_fraction"
             )
         log_mu = np.log(mu[:keep])
+        if not log_mu @ log_mu > 0:  # every kept ratio is 1: no scale information (ties of discrete data)
+            raise UserError("twonn: every point's first and second neighbours are equally far (ratio 1), as in "
+                            "boolean or one-hot data; the data are too discrete for TwoNN: use pca, or gride with a "
+                            "larger n1")
         y = -np.log(1.0 - np.arange(1, keep + 1) / n)
         return Estimate(float(log_mu @ y / (log_mu @ log_mu)))
 
@@ -170,6 +174,9 @@ def _levina_bickel(distances: np.ndarray, k: int) -> float:
     """MLE of the ID from the first k neighbour distances (N, >=k): 1 / mean(1 / m_i)."""
     t = distances[:, :k]
     inverse = np.log(t[:, -1:] / t[:, :-1]).sum(1) / (k - 1)  # 1 / m_i, (N,)
+    if not inverse.mean() > 0:  # all k neighbours equally far from every point
+        raise UserError(f"mle: every point's {k} nearest neighbours are equally far, as in boolean or one-hot data; "
+                        "the data are too discrete for MLE at this k: raise k or use pca")
     return float(1.0 / inverse.mean())
 
 

@@ -17,6 +17,7 @@ import io
 import json
 import math
 import os
+import shutil
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -25,6 +26,7 @@ from typing import Any
 from autoenc.atomic import atomic_file
 from autoenc.errors import UserError
 
+from .cost import sweep_cost_line
 from .evaluate import CodeMetrics, EvalSettings, evaluate_run
 from .plan import (
     EVALUATION,
@@ -178,8 +180,14 @@ def run_sweep(plan: SweepPlan, *, jobs: int = 1, settings: EvalSettings = EvalSe
         raise UserError(f"--jobs must be an integer >= 1, got {jobs!r}")
     if not check_sweep_dir(plan):
         check_config_builds(plan)  # a typo fails here, before a directory is made
+    log(sweep_cost_line(plan))
+    fresh = not plan.out.exists()
     prepare_sweep_dir(plan)
-    trained = train_all(plan, jobs=jobs, log=log)
+    try:
+        trained = train_all(plan, jobs=jobs, log=log)
+    except BaseException as err:
+        _after_failed_training(plan, fresh, err)
+        raise
     rows = evaluate_sweep(plan, settings, log=log)
     summary = summarize(rows)
     result = SweepResult(name=plan.name, ordered=plan.ordered, sizes=list(plan.sizes), seeds=list(plan.seeds),
@@ -188,6 +196,24 @@ def run_sweep(plan: SweepPlan, *, jobs: int = 1, settings: EvalSettings = EvalSe
     if write:
         write_outputs(result, plan.out)
     return result
+
+
+def _keeps_state(plan: SweepPlan) -> bool:
+    """Whether any run of the sweep directory holds a checkpoint (something to resume)."""
+    return plan.runs_dir.is_dir() and any(plan.runs_dir.rglob("*.ckpt"))
+
+
+def _after_failed_training(plan: SweepPlan, fresh: bool, err: BaseException) -> None:
+    """A sweep whose training failed: a directory this invocation created and that holds no
+    checkpoint is removed (``sweep_config.yaml`` and empty run folders are nothing to resume);
+    otherwise a one-line error says the directory is kept for resuming."""
+    if not _keeps_state(plan):
+        if fresh:
+            shutil.rmtree(plan.out, ignore_errors=True)
+        return
+    if isinstance(err, UserError) and "again" not in str(err):
+        err.args = (f"{err}; {str(plan.out)!r} keeps the runs trained so far: run the same sweep command again to "
+                    "resume",)
 
 
 def rows_csv(rows: list[dict[str, Any]]) -> str:

@@ -34,6 +34,7 @@ from autoenc.analysis.latents import (
     encode_all,
     unit_activity,
 )
+from autoenc.defaults import DEFAULT_BATCH_SIZE
 from autoenc.errors import UserError
 from autoenc.models.base import AutoencoderModule, keep_prefix
 from autoenc.models.vae import gaussian_kl
@@ -71,7 +72,7 @@ class EvalSettings:
 
     id_repeats: int = 5
     seed: int = 0
-    batch_size: int = 512
+    batch_size: int = DEFAULT_BATCH_SIZE
     probe: bool = True
 
 
@@ -102,7 +103,7 @@ def check_prefixes(prefixes: Sequence[int], latent_dim: int) -> list[int]:
 
 
 def reconstruction_terms(model: AutoencoderModule, images: torch.Tensor, prefixes: Sequence[int], *,
-                         seed: int = 0, batch_size: int = 512) -> dict[int, tuple[float, float | None]]:
+                         seed: int = 0, batch_size: int = DEFAULT_BATCH_SIZE) -> dict[int, tuple[float, float | None]]:
     """Per code size k: (reconstruction NLL, KL of the first k units or None), each in nats per
     image (mean over ``images``, (N, C, H, W) uint8 or float in [0, 1])."""
     prefixes = check_prefixes(prefixes, model.latent_dim)

@@ -255,11 +255,13 @@ def check_sweep_dir(plan: SweepPlan) -> bool:
     refuses a directory that holds another sweep (or other files). Writes nothing."""
     import yaml
 
+    from autoenc.yaml_io import load_yaml
+
     out = plan.out
     record_path = out / SWEEP_CONFIG
     if record_path.is_file():
         try:
-            recorded = yaml.safe_load(record_path.read_text())
+            recorded = load_yaml(record_path.read_text())
         except (OSError, UnicodeDecodeError, yaml.YAMLError):
             recorded = None
         if not isinstance(recorded, dict):

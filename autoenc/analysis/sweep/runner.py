@@ -20,8 +20,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
 
-from autoenc.errors import UserError, find_user_error
-from autoenc.quiet import lightning_quiet
+from autoenc.errors import UserError
 
 from .plan import RunSpec, SweepPlan, read_marker, run_root, run_state, version_dir, write_marker
 
@@ -48,31 +47,18 @@ class TrainOutcome:
 def check_config_builds(plan: SweepPlan) -> None:
     """Build model, data module and Trainer of the largest run without training or writing
     anything, so a typo in the config or in the overrides fails before the first run."""
-    from jsonargparse import ArgumentError
-
-    from autoenc.training.cli import AutoencCLI
     from autoenc.training.fit import check_option_names, load_config, merge_overrides
+    from autoenc.training.lightning_cli import build_cli
 
     run = RunSpec(max(plan.sizes), plan.seeds[0], plan.ordered)
     config = merge_overrides(load_config(plan.config_path), plan.fit_overrides(run, resume=False))
     for key in ("runs_dir", "name", "ckpt_path"):  # fit's own options, not the model's
         config.pop(key, None)
-    where = f"config {str(plan.config_path)!r}"
     try:
         check_option_names(config)
-        with lightning_quiet():
-            AutoencCLI(args=config, run=False)
-    except SystemExit as exc:
-        raise UserError(f"{where} does not build a model: {' '.join(str(exc.code).split())}") from None
-    except Exception as err:  # constructors' UserErrors arrive wrapped by jsonargparse
-        cause = find_user_error(err)
-        if cause is not None:
-            raise UserError(f"{where}: {cause}") from None
-        if isinstance(err, ArgumentError):
-            from autoenc.config_errors import one_line_error
-
-            raise UserError(f"{where}: {one_line_error(err)}") from None
-        raise
+        build_cli(config, run=False)
+    except UserError as err:
+        raise UserError(f"config {str(plan.config_path)!r}: {err}") from None
 
 
 def _fit_here(plan: SweepPlan, options: dict[str, Any]) -> None:
@@ -183,6 +169,21 @@ def train_all(plan: SweepPlan, jobs: int = 1, log: Log = print) -> list[TrainOut
     """
     if isinstance(jobs, bool) or not isinstance(jobs, int) or jobs < 1:
         raise UserError(f"--jobs must be an integer >= 1, got {jobs!r}")
+    from lightning.pytorch.utilities.exceptions import SIGTERMException
+
+    try:
+        return _train_all(plan, jobs, log)
+    except (KeyboardInterrupt, SIGTERMException) as exc:
+        term = isinstance(exc, SystemExit)
+        print(f"sweep: interrupted ({'SIGTERM' if term else 'Ctrl-C'}); run the same sweep command again to resume "
+              "it: finished runs are kept and skipped, an unfinished one continues from its last.ckpt",
+              file=sys.stderr, flush=True)
+        if term:  # Lightning's SIGTERMException carries no exit code
+            raise SystemExit(128 + signal.SIGTERM) from None
+        raise
+
+
+def _train_all(plan: SweepPlan, jobs: int, log: Log) -> list[TrainOutcome]:
     runs = plan.runs()
     if jobs == 1:
         return [train_one(plan, run, log=log) for run in runs]
