@@ -45,12 +45,9 @@ def predict_images(
     import torch
 
     from autoenc.atomic import atomic_file
-    from autoenc.cli._checks import at_least
     from autoenc.errors import UserError
     from autoenc.features.classifier import load_classifier, read_images
 
-    at_least(top_k, 1, "top_k")
-    at_least(batch_size, 1, "batch_size")
     model = load_classifier(classifier)
     if top_k > len(model.class_names):
         raise UserError(f"--top_k must be <= {len(model.class_names)} (the classifier's classes), got {top_k}")
