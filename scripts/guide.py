@@ -230,19 +230,19 @@ print(loss(run, "train"), loss(run, "val"))
 def section_regulariser(g: Guide) -> None:
     """Is it a regulariser: train vs validation loss and probe accuracy against size, over seeds."""
     import numpy as np
-    import torch
 
     import autoenc
 
+    scope: dict[str, Any] = {"__name__": "__guide__"}
+    with _chdir(g.work), contextlib.redirect_stdout(io.StringIO()):
+        exec(compile(REGULARISER_PY, "guide:regulariser", "exec"), scope)  # the page's code, as shown
+    loss = scope["loss"]
     rows = _read_csv(g.work / "guide_runs/sweep_flat/sweep.csv")
     measured: dict[int, list[tuple[float, float, float]]] = {}
     for row in rows:
         run = autoenc.load(g.work / "guide_runs/sweep_flat" / row["run"])
-        run.model.eval()
-        with torch.no_grad():
-            train = float(run.model(run.images("train")).loss)
-            val = float(run.model(run.images("val")).loss)
-        measured.setdefault(int(row["latent_dim"]), []).append((train, val, float(row["probe_accuracy"])))
+        measured.setdefault(int(row["latent_dim"]), []).append(
+            (loss(run, "train"), loss(run, "val"), float(row["probe_accuracy"])))
     sizes = sorted(measured)
     # per size: (means, standard deviations over seeds of (train, val, probe), std of the gap)
     stats = {d: (np.mean(measured[d], axis=0), np.std(measured[d], axis=0),
