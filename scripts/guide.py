@@ -22,6 +22,7 @@ import contextlib
 import csv
 import io
 import json
+import math
 import os
 import platform
 import shlex
@@ -55,13 +56,17 @@ class Scale:
     id_repeats: int
     retrain_epochs: int  # most epochs of autoenc retrain
     topk_dims: str = "8,16,32,64"  # widths of the TopK sweep (k fixed by the config)
+    spatial_channels: str = "1, 2, 4, 8"  # latent_channels of the spatial VAEs
+    spatial_epochs: int = 40
+    spatial_options: str = ""  # more autoenc.fit overrides (data.subset for the tiny run)
 
 
 CPU = Scale("cpu", dims="2,4,8,16,32,64", seeds=3, epochs=80, sweep_options="", sprites_epochs=15,
             sprites_subset=0, disent_n=4000, id_repeats=5, retrain_epochs=200)
 TINY = Scale("tiny", dims="2,8", seeds=1, epochs=1, sweep_options=" --fit '{data.subset: 400}'", sprites_epochs=1,
              sprites_subset=600, disent_n=300, id_repeats=2, retrain_epochs=3,
-             topk_dims="8,16")
+             topk_dims="8,16", spatial_channels="1, 2", spatial_epochs=1,
+             spatial_options=', **{"data.subset": 300}')
 SCALES = {s.name: s for s in (CPU, TINY)}
 
 
@@ -210,6 +215,57 @@ def section_topk(g: Guide) -> None:
         topk_png=g.picture(Path("guide_runs/sweep_topk/sweep.png"), "sweep_topk.png"),
         topk_text=(g.work / "guide_runs/sweep_topk/recommendation.txt").read_text().strip(),
         topk_choice=sweep["recommendation"]["latent_dim"],
+    )
+
+
+SPATIAL_PY = """\
+import autoenc
+import torch
+
+for channels in CHANNELS:                    # a spatial code: channels x 4 x 4 maps
+    run = autoenc.fit("configs/digits_spatial_vae.yaml", model={"latent_channels": channels},
+                      trainer={"max_epochs": EPOCHS}, name=f"spatial_c{channels}", runs_dir="guide_runs"OPTIONS)
+    codes = run.encode()                     # (N, channels, 4, 4): posterior means of the validation images
+    twonn = autoenc.estimate_id(codes.flatten(1).numpy(), ["twonn"])[0]
+    torch.manual_seed(0)
+    run.model.eval()
+    with torch.no_grad():                    # negative ELBO, nats per image (one posterior sample)
+        val = float(run.model(run.images("val")).loss)
+    print(channels, tuple(codes.shape[1:]), round(val, 2), round(twonn.value, 2))
+"""
+
+
+def section_spatial(g: Guide) -> None:
+    """A spatial (channel) bottleneck: a conv VAE at several latent_channels, code size and loss."""
+    code = (SPATIAL_PY.replace("CHANNELS", f"[{g.scale.spatial_channels}]")
+            .replace("EPOCHS", str(g.scale.spatial_epochs)).replace("OPTIONS", g.scale.spatial_options))
+    out = io.StringIO()
+    with _chdir(g.work), contextlib.redirect_stdout(out):
+        exec(compile(code, "guide:spatial", "exec"), {"__name__": "__guide__"})
+    rows = []
+    for line in out.getvalue().splitlines():
+        parts = line.split(" ", 1)
+        if len(parts) == 2 and parts[0].isdigit() and parts[1].startswith("("):
+            shape, rest = parts[1].rsplit(")", 1)
+            val, twonn = rest.split()
+            dims = [int(v) for v in shape.strip("(").split(",") if v.strip()]
+            rows.append([parts[0], " x ".join(map(str, dims)), math.prod(dims), val, twonn])
+    if not rows:
+        raise SystemExit("guide: the spatial section printed no results")
+    losses, ids = [float(r[3]) for r in rows], [float(r[4]) for r in rows]
+    best = rows[losses.index(min(losses))]
+    if (max(losses) - min(losses)) / min(losses) < 0.01:
+        verdict = (f"the validation loss barely changes with the channel count ({min(losses):.2f} to "
+                   f"{max(losses):.2f} nats, under 1%), and the codes' TwoNN ID stays between {min(ids):.1f} and "
+                   f"{max(ids):.1f}: the VAE's KL term keeps only the dimensions it needs, so the smallest "
+                   f"code ({rows[0][2]} numbers) is as good as the largest here")
+    else:
+        verdict = f"the validation loss is lowest at `latent_channels` = {best[0]} ({best[3]} nats)"
+    g.values.update(
+        spatial_verdict=verdict,
+        spatial_py="```python\n" + code + "```",
+        spatial_table=table(["latent_channels", "code shape", "numbers per image", "val negative ELBO (nats/image)",
+                             "TwoNN ID of the codes"], rows),
     )
 
 
@@ -508,6 +564,7 @@ SECTIONS: list[tuple[str, Callable[[Guide], None]]] = [
     ("bottleneck", section_bottleneck),
     ("width", section_width),
     ("topk", section_topk),
+    ("spatial", section_spatial),
     ("regulariser", section_regulariser),
     ("dimension", section_dimension),
     ("layers", section_layers),
@@ -623,7 +680,9 @@ def main(argv: list[str] | None = None) -> int:
                         help="run only these sections; the others' values come from --out's values.json")
     args = parser.parse_args(argv)
     if args.render:
-        write_page(json.loads((args.out / VALUES).read_text()), args.markdown.resolve())
+        values = json.loads((args.out / VALUES).read_text())
+        values["_out"] = str(args.out.resolve())  # the pictures are where values.json is
+        write_page(values, args.markdown.resolve())
         print(f"guide: wrote {args.markdown}")
         return 0
     work = args.work or Path(tempfile.mkdtemp(prefix="autoenc_guide_"))
