@@ -139,6 +139,13 @@ def command_pattern(text: str, scale: Scale) -> str:
 COMMANDS: list[str] = []  # filled below: every command the guide shows
 
 
+def after_commands(code: str) -> str:
+    """A fenced block of Python that needs the runs of the commands above it: tagged ``py``, not
+    ``python``, so tests/test_docs_snippets.py (which runs every ``python`` block on its own in an
+    empty directory) leaves it to tests/test_guide.py, which runs it after those commands."""
+    return "```py\n" + code + "```"
+
+
 def block(*lines: str) -> str:
     """A fenced shell block of commands."""
     return "```bash\n" + "\n".join(lines) + "\n```"
@@ -313,7 +320,7 @@ def section_regulariser(g: Guide) -> None:
     widest, narrowest = sizes[-1], sizes[0]
     _regulariser_figure(sizes, stats, g.out / "regulariser.png")
     g.values.update(
-        reg_py="```python\n" + REGULARISER_PY + "```",
+        reg_py=after_commands(REGULARISER_PY),
         reg_table=table(["latent size", "train nats/image", "val nats/image", "gap (val - train)",
                          "linear-probe accuracy (val)"], out_rows),
         reg_png="regulariser.png",
@@ -539,7 +546,7 @@ def section_classifier(g: Guide) -> None:
     per_epoch_encoded = encoded["seconds"] / encoded["epochs"]
     g.values.update(
         cls_cmd=block(retrain, distorted),
-        cls_png_py="```python\n" + png_py + "```",
+        cls_png_py=after_commands(png_py),
         cls_predict_cmd=block(predict),
         cls_accuracy=_probe_accuracy(cached),
         cls_epochs=f"{cached['epochs']} epochs (best {cached['best_epoch']})",
