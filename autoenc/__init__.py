@@ -2,7 +2,7 @@
 
 The public API is imported lazily (``import autoenc`` stays fast; torch loads on first use),
 and so are the subpackages (``autoenc.features.AutoencoderFeatures``,
-``autoenc.analysis.disentanglement.mig`` work after a plain ``import autoenc``):
+``autoenc.measure.disentanglement.mig`` work after a plain ``import autoenc``):
 
 - train and open runs: :func:`fit`, :func:`load` (a :class:`Run`), :func:`load_model`,
   :func:`export_encoder`;
@@ -25,17 +25,17 @@ __version__ = "0.1.0"
 #: public name -> module that defines it
 _EXPORTS = {
     "fit": "autoenc.training.fit",
-    "load": "autoenc.api",
-    "Run": "autoenc.runs",
-    "load_model": "autoenc.training.checkpoints",
-    "export_encoder": "autoenc.training.checkpoints",
-    "reconstruct": "autoenc.api",
-    "traverse": "autoenc.api",
-    "sample": "autoenc.api",
-    "interpolate": "autoenc.api",
-    "latent_map": "autoenc.api",
-    "report": "autoenc.analysis.look:write_report",
-    "estimate_id": "autoenc.analysis.intrinsic_dim:estimate_all",
+    "load": "autoenc.workflows.python_api",
+    "Run": "autoenc.runs.run",
+    "load_model": "autoenc.runs.checkpoints",
+    "export_encoder": "autoenc.runs.checkpoints",
+    "reconstruct": "autoenc.workflows.python_api",
+    "traverse": "autoenc.workflows.python_api",
+    "sample": "autoenc.workflows.python_api",
+    "interpolate": "autoenc.workflows.python_api",
+    "latent_map": "autoenc.workflows.python_api",
+    "report": "autoenc.workflows.views:write_report",
+    "estimate_id": "autoenc.measure.intrinsic_dim:estimate_all",
     "extract_features": "autoenc.features",
     "open_cache": "autoenc.features",
     "probe": "autoenc.features",
@@ -43,9 +43,9 @@ _EXPORTS = {
     "retrain": "autoenc.features.retrain",
     "load_classifier": "autoenc.features.classifier",
     "label_efficiency": "autoenc.features.label_efficiency",
-    "id_by_layer": "autoenc.analysis.intrinsic_dim.layers",
+    "id_by_layer": "autoenc.workflows.layer_ids",
     "AutoencoderFeatures": "autoenc.features",
-    "UserError": "autoenc.errors",
+    "UserError": "autoenc.core.errors",
 }
 
 __all__ = sorted(_EXPORTS)

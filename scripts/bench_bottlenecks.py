@@ -92,7 +92,7 @@ def build(kind: str, shape: tuple[int, int, int], code: int, k: int, widths: lis
 def train(model: Any, images: torch.Tensor, steps: int, warmup: int, batch: int, lr: float,
           seed: int) -> float:
     """Adam on ``training_output(x).loss``; returns timed training steps per second."""
-    from autoenc.models.base import fast_adam
+    from autoenc.models.autoencoder_module import fast_adam
 
     optimizer = fast_adam(model.parameters(), lr=lr)
     g = torch.Generator().manual_seed(seed)
@@ -112,11 +112,11 @@ def train(model: Any, images: torch.Tensor, steps: int, warmup: int, batch: int,
 
 def measure(kind: str, model: Any, train_images: torch.Tensor, train_y: np.ndarray, val_images: torch.Tensor,
             val_y: np.ndarray, seed: int, steps_per_s: float) -> Result:
-    from autoenc.analysis.intrinsic_dim import estimate_all
-    from autoenc.analysis.latents import encode_all
-    from autoenc.analysis.report import evaluate_terms
     from autoenc.features.probes import linear_probe
-    from autoenc.models.base import count_parameters
+    from autoenc.measure.codes import encode_all
+    from autoenc.measure.intrinsic_dim import estimate_all
+    from autoenc.measure.summary import evaluate_terms
+    from autoenc.models.autoencoder_module import count_parameters
 
     val_codes = encode_all(model, val_images)
     train_codes = encode_all(model, train_images)
@@ -133,10 +133,10 @@ def measure(kind: str, model: Any, train_images: torch.Tensor, train_y: np.ndarr
 
 
 def traversal_picture(model: Any, val_images: torch.Tensor, path: Path) -> None:
-    from autoenc.analysis.latents import latent_stats
-    from autoenc.analysis.pictures import Picture, write_pictures
-    from autoenc.analysis.plots.look import traversal_figure
-    from autoenc.analysis.traverse import traverse
+    from autoenc.measure.codes import latent_stats
+    from autoenc.measure.traversal import traverse
+    from autoenc.render.look_figures import traversal_figure
+    from autoenc.render.pictures import Picture, write_pictures
 
     stats = latent_stats(model, val_images[:1000])
     grid = traverse(model, stats, stats.codes[:1], ["image 0"], steps=7, top=8)
@@ -164,7 +164,7 @@ def interleaved_step_times(models: dict[str, Any], images: torch.Tensor, batch: 
                            seed: int = 0) -> dict[str, float]:
     """Median seconds per training step of each model, the models stepping in turn on the same
     batch (A, B, C, A, B, C ...), so load changes on a shared machine hit all of them alike."""
-    from autoenc.models.base import fast_adam
+    from autoenc.models.autoencoder_module import fast_adam
 
     optimizers = {kind: fast_adam(m.train().parameters(), lr=1e-3) for kind, m in models.items()}
     times: dict[str, list[float]] = {kind: [] for kind in models}
@@ -297,7 +297,7 @@ def main() -> None:
     if not args.no_doc:
         command = "nice .venv/bin/python scripts/bench_bottlenecks.py " + " ".join(
             a if " " not in a else repr(a) for a in sys.argv[1:])
-        from autoenc.atomic import atomic_file
+        from autoenc.core.atomic import atomic_file
 
         text = write_doc(results, args, command, time.perf_counter() - started, pictures, speed)
         with atomic_file(DOC, mode="w") as f:

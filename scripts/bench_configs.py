@@ -50,7 +50,7 @@ import lightning as L
 import torch
 from _bench_doc import write_section
 
-from autoenc.yaml_io import load_yaml
+from autoenc.core.yaml_io import load_yaml
 
 ROOT = Path(__file__).resolve().parents[1]
 #: Items assumed for a source whose size depends on the user's files (image_folder).
@@ -152,7 +152,7 @@ def bench_config(path: Path, warmup: int, steps: int) -> Cost:
     """Time ``steps`` training and validation batches of the config at ``path`` after
     ``warmup`` batches, on stand-in data, and extrapolate to the config's full run."""
     from autoenc.cli.train import lightning_quiet
-    from autoenc.errors import UserError
+    from autoenc.core.errors import UserError
     from autoenc.training.callbacks import NonFiniteLossGuard
 
     raw = load_yaml(path.read_text())

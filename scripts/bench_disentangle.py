@@ -6,7 +6,7 @@
 ``study`` trains VAE (beta 1), beta-VAE (beta 4) and beta-TCVAE (tc_beta 6) from
 configs/sprites_{vae,betavae,tcvae}_small.yaml (32x32 sprites, 11,520 images) with each seed,
 in this process through the ``autoenc fit`` command, scores every run with
-:func:`autoenc.analysis.disentanglement.api.disentangle_model` (MIG, DCI, SAP, FactorVAE and
+:func:`autoenc.workflows.disentangle_run.disentangle_model` (MIG, DCI, SAP, FactorVAE and
 beta-VAE scores on disjoint training and test images, ``--eval-repeats`` evaluation draws), and
 writes ``DIR/disentanglement.md`` with the table, and ``DIR/disentanglement/`` with the heat
 maps and a traversal of each model (seed 0); nothing is written over docs/. The page is
@@ -66,12 +66,14 @@ def train(config: str, seed: int, runs: Path, epochs: int | None) -> tuple[Path,
 
 
 def evaluate(run: Path, n: int, vote_points: int, seed: int, repeats: int = 1, regressor: str = "gbt") -> dict:
-    from autoenc.analysis.disentanglement.api import disentangle_model
-    from autoenc.analysis.report import evaluate_terms
     from autoenc.data.ground_truth import ground_truth_of
-    from autoenc.training.runs import load_run
+    from autoenc.measure.summary import evaluate_terms
+    from autoenc.runs.run import Run
+    from autoenc.workflows.disentangle_run import disentangle_model
 
-    model, dm, _ = load_run(run)
+    opened = Run.open(run)
+
+    model, dm = opened.model, opened.datamodule
     options = {"factor_vae": {"num_train": vote_points, "num_eval": vote_points // 2},
                "beta_vae": {"num_train": vote_points, "num_eval": vote_points // 2},
                "dci": {"regressor": regressor}}
@@ -84,11 +86,13 @@ def evaluate(run: Path, n: int, vote_points: int, seed: int, repeats: int = 1, r
 
 
 def pictures(label: str, run: Path, report, folder: Path) -> dict[str, str]:  # type: ignore[no-untyped-def]
-    from autoenc.analysis.disentanglement.api import disentanglement_pictures
-    from autoenc.analysis.look import Picture, traversal_view, write_pictures
-    from autoenc.training.runs import load_run
+    from autoenc.runs.run import Run
+    from autoenc.workflows.disentangle_run import disentanglement_pictures
+    from autoenc.workflows.views import Picture, traversal_view, write_pictures
 
-    model, dm, _ = load_run(run)
+    opened = Run.open(run)
+
+    model, dm = opened.model, opened.datamodule
     stem = MODELS[label]
     shown = [Picture(f"{stem}_{p.name}", p.data) for p in disentanglement_pictures(report)]
     trav = traversal_view(model, dm.arrays("val"), count=0, steps=9)[0]
@@ -118,7 +122,7 @@ USAGE = [
     "It writes `disentanglement.json` (scores, factor names and sizes, the latents x factors mutual "
     "information in nats, DCI importances, SAP accuracies, FactorVAE votes) and two heat maps, latents "
     "ordered like `autoenc traverse` (most informative first). In Python: "
-    "`autoenc.analysis.disentanglement.{mig, dci, sap, factor_vae_score, beta_vae_score, mutual_info_matrix}` "
+    "`autoenc.measure.disentanglement.{mig, dci, sap, factor_vae_score, beta_vae_score, mutual_info_matrix}` "
     "on arrays, `METRICS` (the registry), `api.disentangle_model(model, ground_truth)` for a model. "
     "The definitions are disentanglement_lib's (Locatello et al. 2019); MIG, SAP and DCI are tested "
     "against the `disent` port on the same arrays. Differences: SAP z-scores each latent first by "
@@ -154,7 +158,7 @@ def summary(results: dict) -> list[str]:
 def write_page(results: dict, args: argparse.Namespace, figures: dict[str, dict[str, str]]) -> None:
     """``--out``/disentanglement.md: the table (mean over seeds; each seed's mean ± std over the
     evaluation draws), the summary and the pictures."""
-    from autoenc.atomic import atomic_file
+    from autoenc.core.atomic import atomic_file
 
     lines = ["# Disentanglement on CPU-scale sprites", "",
              "Written by `python scripts/bench_disentangle.py study"
@@ -252,9 +256,11 @@ def _model_and_truth(run: str | None):  # type: ignore[no-untyped-def]
     from autoenc.data.ground_truth import ground_truth_of
 
     if run:
-        from autoenc.training.runs import load_run
+        from autoenc.runs.run import Run
 
-        model, dm, _ = load_run(run)
+        opened = Run.open(run)
+
+        model, dm = opened.model, opened.datamodule
         return model.eval(), ground_truth_of(dm.source, dm.image_size, dm.channels)
     import yaml
 
@@ -274,12 +280,12 @@ def speed(args: argparse.Namespace) -> None:
     measure how the DCI regressors agree with disentanglement_lib's boosted trees."""
     from _bench_doc import write_section
 
-    from autoenc.analysis.disentanglement import dci
-    from autoenc.analysis.disentanglement.api import disentangle_model
-    from autoenc.analysis.disentanglement.interventional import draw_codes
-    from autoenc.analysis.disentanglement.predictors import DCI_REGRESSORS
-    from autoenc.analysis.latents import encode_all
     from autoenc.data.ground_truth import split_pool
+    from autoenc.measure.codes import encode_all
+    from autoenc.measure.disentanglement import dci
+    from autoenc.measure.disentanglement.interventional import draw_codes
+    from autoenc.measure.disentanglement.predictors import DCI_REGRESSORS
+    from autoenc.workflows.disentangle_run import disentangle_model
 
     model, truth = _model_and_truth(args.run)
     votes = args.vote_points

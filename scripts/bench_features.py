@@ -291,7 +291,7 @@ def bench_throughput(shape: tuple[int, int, int], n: int, batches: list[int], re
                 rows.append((f"torch.compile failed: {type(err).__name__}: {str(err).splitlines()[0][:80]}",
                              batch, float("nan"), float("nan")))
     # end to end through the library: uint8 -> float, forward, memmap write, fingerprints, fsync
-    from autoenc.data.base import ImageArrays
+    from autoenc.data.source import ImageArrays
 
     arrays = ImageArrays((images * 255).round().to(torch.uint8), None, None, {"source": "bench"})
 

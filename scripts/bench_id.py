@@ -26,7 +26,7 @@ import numpy as np
 import torch
 from _bench_doc import write_section  # noqa: E402  (scripts/ is on sys.path)
 
-from autoenc.analysis.intrinsic_dim import MLE, TwoNN, estimate_all, knn
+from autoenc.measure.intrinsic_dim import MLE, TwoNN, estimate_all, knn
 
 SECTION = "## Intrinsic dimension"
 DOC = Path(__file__).resolve().parents[1] / "docs" / "benchmarks.md"

@@ -5,7 +5,7 @@ evaluated) against separate trainings of every size, same epochs per model, side
     python scripts/bench_sweep.py --repeats 3 --seeds 2 --nested-p 0.1,0.03 --figure docs/ordered_bottleneck.png
 
 Both sweeps run in this process, one run after another (``jobs=1``), each time in fresh
-directories, through :func:`autoenc.analysis.sweep.run_sweep` (config check + training +
+directories, through :func:`autoenc.workflows.sweep.run_sweep` (config check + training +
 evaluation + files). A throw-away one-epoch fit first pays the process's one-time costs
 (imports, first-call initialisation), so neither side is charged for them; with ``--repeats``
 the order of the two sweeps alternates and medians are reported. "One training" is the
@@ -29,8 +29,8 @@ from pathlib import Path
 
 import torch
 
-from autoenc.analysis.sweep import SweepResult, make_plan, run_sweep
-from autoenc.analysis.sweep.plan import parse_sizes
+from autoenc.workflows.sweep import SweepResult, make_plan, run_sweep
+from autoenc.workflows.sweep.plan import parse_sizes
 
 
 def _sweep(config: str, sizes: tuple[int, ...], seeds: int, out: Path, ordered: bool, max_epochs: int | None,
@@ -51,14 +51,14 @@ def _epochs(args: argparse.Namespace) -> int | str:
     """Epochs per model: --max-epochs, else the config's trainer.max_epochs."""
     if args.max_epochs:
         return args.max_epochs
-    from autoenc.analysis.sweep import read_model_config
+    from autoenc.workflows.sweep import read_model_config
 
     return (read_model_config(args.config).get("trainer") or {}).get("max_epochs", "default")
 
 
 def _figure(path: Path, curves: dict[str, SweepResult], seeds: int, epochs: int | str) -> None:
-    from autoenc.analysis.plots.charts import save_figure
-    from autoenc.analysis.plots.sweep import compare_figure
+    from autoenc.render.charts import save_figure
+    from autoenc.render.sweep_plots import compare_figure
 
     name = next(iter(curves.values())).name
     fig = compare_figure(curves, title=f"{name}: validation metrics vs latent size "
@@ -69,7 +69,7 @@ def _figure(path: Path, curves: dict[str, SweepResult], seeds: int, epochs: int 
 
 def _redraw(args: argparse.Namespace, sizes: tuple[int, ...], ps: list[float]) -> None:
     """--redraw: the figure from the sweeps a previous run kept in --out (no training)."""
-    from autoenc.analysis.sweep import read_sweep
+    from autoenc.workflows.sweep import read_sweep
 
     largest = max(sizes)
     curves = {f"one ordered model at {largest}, p = {ps[0]:g}": read_sweep(args.out / "ordered_0"),

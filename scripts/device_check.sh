@@ -59,7 +59,7 @@ echo "== 3. intrinsic-dimension kNN at N = $N on $DEVICE"
 timeout "$T_ID" "$PY" - "$N" "$DEVICE" >"$LOG/id.txt" 2>&1 <<'EOF' || { echo "ID step FAILED or timed out (see below)" >>"$LOG/id.txt"; FAILED+=("3. intrinsic-dimension kNN"); }
 import sys, time
 import numpy as np, torch
-from autoenc.analysis.intrinsic_dim import estimate_all, knn
+from autoenc.measure.intrinsic_dim import estimate_all, knn
 n, device = int(sys.argv[1]), sys.argv[2]
 rng = np.random.default_rng(0)
 t = np.pi * rng.random((n, 8))

@@ -18,18 +18,19 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from autoenc.analysis.disentanglement import mutual_info_matrix
-from autoenc.analysis.disentanglement.information import discrete_entropy
-from autoenc.analysis.disentanglement.interventional import draw_codes
-from autoenc.analysis.latents import encode_all, latent_stats
 from autoenc.data.ground_truth import ground_truth_of, whole_pool
-from autoenc.training.runs import load_run
+from autoenc.measure.codes import encode_all, latent_stats
+from autoenc.measure.disentanglement import mutual_info_matrix
+from autoenc.measure.disentanglement.information import discrete_entropy
+from autoenc.measure.disentanglement.interventional import draw_codes
+from autoenc.runs.run import Run
 
 CONFIGS = ("sprites_vae_small", "sprites_betavae_small", "sprites_tcvae_small")
 
 
 def readings(run: Path) -> dict:
-    model, dm, _ = load_run(run)
+    opened = Run.open(run)
+    model, dm = opened.model, opened.datamodule
     model.eval()
     gt = ground_truth_of(dm.source, dm.image_size, dm.channels)
     codes, factors, _ = draw_codes(lambda x: encode_all(model, x, 512).double().numpy(), whole_pool(gt), 10_000,

@@ -4,7 +4,7 @@ initial weights, no training).
 
 The published shape: in trained networks the ID first rises, then falls towards the output;
 untrained networks show no such profile. This script trains, measures both profiles with
-:func:`autoenc.analysis.intrinsic_dim.layers.id_by_layer`, prints them, and says whether the
+:func:`autoenc.measure.intrinsic_dim.layer_profile.id_by_layer`, prints them, and says whether the
 shape reproduces (a peak after the input, followed by a fall to the last hidden layer by more
 than the error bars). It writes nothing unless ``--out DIR`` is given (JSON + plots).
 
@@ -26,9 +26,9 @@ import numpy as np
 import torch
 from torch import nn
 
-from autoenc.analysis.intrinsic_dim.layers import LayerID, id_by_layer
 from autoenc.data import ImageDataModule
 from autoenc.data.transforms import to_float
+from autoenc.measure.intrinsic_dim.layer_profile import LayerID, id_by_layer
 
 MNIST_ROOT = Path(__file__).resolve().parents[1] / ".." / "shared" / "data" / "mnist"
 LAYERS = ["input", "block1", "block2", "block3", "hidden", "logits"]
@@ -116,7 +116,7 @@ def main(argv: list[str]) -> int:
         for layer in profiles[name]:
             print(f"  {layer.layer:<7} width {layer.width:>6}  ID {layer.id.value:6.2f} ± {layer.id.spread:.2f}")
     if args.out is not None:
-        from autoenc.analysis.plots.layers import plot_layer_profile
+        from autoenc.render.layer_profile_plots import plot_layer_profile
 
         args.out.mkdir(parents=True, exist_ok=True)
         for name, profile in profiles.items():

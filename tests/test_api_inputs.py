@@ -12,7 +12,7 @@ import pytest
 import torch
 
 import autoenc
-from autoenc.errors import CheckpointError, UserError
+from autoenc.core.errors import CheckpointError, UserError
 
 REPO = Path(__file__).resolve().parents[1]
 

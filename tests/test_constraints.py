@@ -7,7 +7,7 @@ import math
 import numpy as np
 import pytest
 
-from autoenc.constraints import (
+from autoenc.core.constraints import (
     IMAGE_SHAPE,
     POSITIVE_INT,
     InstanceOf,
@@ -19,7 +19,7 @@ from autoenc.constraints import (
     check_params,
     show,
 )
-from autoenc.errors import UserError
+from autoenc.core.errors import UserError
 
 
 @pytest.mark.parametrize(("constraint", "good", "bad"), [

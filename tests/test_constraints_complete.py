@@ -1,6 +1,6 @@
 """scikit-learn's rule: every public constructor parameter of a registered model, of the data
 module and of every registered data source has a declared constraint
-(``parameter_constraints``), so refusals share one wording (autoenc.constraints)."""
+(``parameter_constraints``), so refusals share one wording (autoenc.core.constraints)."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from autoenc.constraints import Interval, constructor_parameters, undeclared_parameters
+from autoenc.core.constraints import Interval, constructor_parameters, undeclared_parameters
 from autoenc.data import SOURCES
 from autoenc.data.module import ImageDataModule
 from autoenc.models import MODELS, AutoencoderModule
@@ -39,7 +39,7 @@ def test_the_rule_sees_forwarded_parameters_and_fails_on_a_missing_one() -> None
 
 @pytest.mark.parametrize("folder", ["models", "data"])
 def test_no_hand_written_must_be_messages_for_parameters(folder: str) -> None:
-    """Parameter refusals come from autoenc.constraints; what may still say "must" by hand
+    """Parameter refusals come from autoenc.core.constraints; what may still say "must" by hand
     checks arrays (their dtype or shape), not parameters."""
     found = []
     for file in sorted((PACKAGE / folder).rglob("*.py")):

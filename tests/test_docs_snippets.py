@@ -58,7 +58,7 @@ def fresh(code: str, cwd: Path, timeout: float = 600) -> subprocess.CompletedPro
 
 def test_documented_dotted_names_resolve_after_import_autoenc(tmp_path: Path) -> None:
     names = dotted_names()
-    assert "autoenc.features.AutoencoderFeatures" in names and "autoenc.analysis.disentanglement.mig" in names
+    assert "autoenc.features.AutoencoderFeatures" in names and "autoenc.measure.disentanglement.mig" in names
     code = ("import functools, sys, autoenc\n"
             "assert 'torch' not in sys.modules, 'import autoenc imported torch'\n"
             f"for name in {names!r}:\n"

@@ -6,7 +6,7 @@ import re
 
 import pytest
 
-from autoenc.errors import UserError
+from autoenc.core.errors import UserError
 from autoenc.models import MODELS
 
 
@@ -24,8 +24,8 @@ def test_an_image_size_too_large_is_refused_before_allocating() -> None:
 
 
 def test_disentangle_n_too_large_says_which_n_fits() -> None:
-    from autoenc.analysis.disentanglement.interventional import sample_codes
     from autoenc.data.sprites import SpritesGroundTruth
+    from autoenc.measure.disentanglement.interventional import sample_codes
 
     def encode(images):
         raise AssertionError("nothing may be encoded")

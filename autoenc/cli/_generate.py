@@ -14,7 +14,7 @@ When the command reads a run (a checkpoint or run directory), the run's recorded
 are the defaults of ``--data.*``: only the options given override them. The run is read from a
 first parse without the data options (they may only make sense over the run's). The function
 receives ``data=None`` when no data option is given (the run's own data, or none), else the
-instantiated module. Every parse error is one line (:func:`~autoenc.config_errors.one_line_error`).
+instantiated module. Every parse error is one line (:func:`~autoenc.core.config_errors.one_line_error`).
 """
 
 from __future__ import annotations
@@ -25,10 +25,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
 
-from autoenc.cli import _checks  # noqa: F401 (registers the list types of the options)
-from autoenc.config_errors import NOT_FINITE, one_line_error, unrecognized_option
-from autoenc.constraints import Constraint, check_param, describe
-from autoenc.errors import UserError, find_user_error
+from autoenc.cli import option_checks as _checks  # noqa: F401 (registers the list types of the options)
+from autoenc.core.config_errors import NOT_FINITE, one_line_error, unrecognized_option
+from autoenc.core.constraints import Constraint, check_param, describe
+from autoenc.core.errors import UserError, find_user_error
 
 DATA = "data"
 
@@ -48,7 +48,7 @@ class Generated:
         data: ``"optional"``: ``function`` gets ``data=None`` unless a data option is given;
             ``"always"``: it always gets a module; None: no data options.
         data_defaults: this command's defaults of ``--data.*`` (over the run's).
-        params: the constraints of every parameter but ``data`` (:mod:`autoenc.cli._checks`),
+        params: the constraints of every parameter but ``data`` (:mod:`autoenc.cli.option_checks`),
             checked before ``function`` runs.
     """
 
@@ -259,13 +259,13 @@ def run_data_section(run: Any) -> dict[str, Any] | None:
     """A checkpoint's (or run directory's) recorded data options as ``--data.*`` values
     (``source`` as class_path + init_args, so ``--data.source.init_args.X`` edits it); None
     when ``run`` is no readable autoenc checkpoint (the command then says what is wrong)."""
-    from autoenc.errors import CheckpointError
+    from autoenc.core.errors import CheckpointError
 
     try:
         path = Path(str(run)).expanduser()
         if not path.exists():
             return None
-        from autoenc.training.checkpoints import datamodule_config, resolve_checkpoint
+        from autoenc.runs.checkpoints import datamodule_config, resolve_checkpoint
 
         hp = datamodule_config(resolve_checkpoint(path))
     except (UserError, CheckpointError, OSError, ValueError):

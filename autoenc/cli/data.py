@@ -6,9 +6,9 @@ import math
 from pathlib import Path
 from typing import TYPE_CHECKING, Literal
 
-from autoenc.cli._checks import COUNT, OPTIONAL_COUNT, PATH, SPLIT_OR_ALL
 from autoenc.cli._generate import Generated
-from autoenc.errors import UserError
+from autoenc.cli.option_checks import COUNT, OPTIONAL_COUNT, PATH, SPLIT_OR_ALL
+from autoenc.core.errors import UserError
 
 if TYPE_CHECKING:
     from autoenc.data.module import ImageDataModule
@@ -29,8 +29,8 @@ def preview_data(*, data: ImageDataModule, out: Path = Path("runs/preview.png"),
         split: which items.
         columns: grid columns (default: ~sqrt(count)).
     """
-    from autoenc.atomic import check_file_creatable
-    from autoenc.imaging import image_grid, save_png
+    from autoenc.core.atomic import check_file_creatable
+    from autoenc.core.png import image_grid, save_png
 
     out = check_file_creatable(Path(out).expanduser())  # before any data is read or downloaded
     image_format = _format_for(out)

@@ -18,11 +18,11 @@ from __future__ import annotations
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
-from autoenc.cli._checks import FLAG, NAME, OPTIONAL_COUNT, OPTIONAL_PATH, PATH, SEED, Names
 from autoenc.cli._generate import Generated
-from autoenc.constraints import POSITIVE_INT, Interval, ListOf, Null, Options
-from autoenc.defaults import DEFAULT_BATCH_SIZE
-from autoenc.errors import UserError
+from autoenc.cli.option_checks import FLAG, NAME, OPTIONAL_COUNT, OPTIONAL_PATH, PATH, SEED, Names
+from autoenc.core.constraints import POSITIVE_INT, Interval, ListOf, Null, Options
+from autoenc.core.defaults import DEFAULT_BATCH_SIZE
+from autoenc.core.errors import UserError
 
 if TYPE_CHECKING:
     from autoenc.data.module import ImageDataModule
@@ -59,22 +59,22 @@ def disentangle_run(run: str, *, out: Path | None = None, n: int = 10_000, metri
         batch_size: images per encoder call.
         data: data to use instead of the run's own (only the options given override it).
     """
-    from autoenc.analysis.disentanglement.api import check_metrics
+    from autoenc.workflows.disentangle_run import check_metrics
 
     if factors is not None and not labels:
         raise UserError("--factors picks label columns and needs --labels true")
     names = None if metrics is None else [m.strip() for m in metrics if m.strip()]
     check_metrics(names)
 
-    from autoenc.analysis.disentanglement.api import disentangle_model, write_disentanglement
-    from autoenc.analysis.look import check_out_dir, run_directory
-    from autoenc.training.checkpoints import load_model, resolve_checkpoint
-    from autoenc.training.runs import check_input_shape, datamodule_from_checkpoint
+    from autoenc.runs.checkpoints import resolve_checkpoint
+    from autoenc.runs.run import Run, check_input_shape
+    from autoenc.workflows.disentangle_run import disentangle_model, write_disentanglement
+    from autoenc.workflows.views import check_out_dir, run_directory
 
-    ckpt = resolve_checkpoint(run)
-    directory = check_out_dir(out if out is not None else run_directory(ckpt) / "disentanglement")
-    model = load_model(ckpt)
-    dm = data if data is not None else datamodule_from_checkpoint(ckpt)
+    directory = check_out_dir(out if out is not None else run_directory(resolve_checkpoint(run)) / "disentanglement")
+    opened = Run.open(run)
+    model = opened.model
+    dm = data if data is not None else opened.datamodule
     check_input_shape(model, dm.input_shape)
     ground_truth = _ground_truth(dm, labels, factors)
     chosen = check_metrics(names, ground_truth.factor_names)
@@ -84,7 +84,7 @@ def disentangle_run(run: str, *, out: Path | None = None, n: int = 10_000, metri
     report = disentangle_model(model, ground_truth, n, seed, chosen, batch_size,
                                {k: v for k, v in options.items() if k in chosen}, binning=binning, num_bins=bins,
                                test_fraction=test_fraction, repeats=repeats)
-    for path in write_disentanglement(report, directory, {"checkpoint": str(ckpt), "source": dm.source.name}):
+    for path in write_disentanglement(report, directory, {"checkpoint": str(opened.checkpoint), "source": dm.source.name}):
         print(f"wrote {path}")
     print("  ".join(f"{k} {report.score_text(k)}" for k in report.scores))
     return 0

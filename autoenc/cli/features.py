@@ -18,7 +18,8 @@ import sys
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
-from autoenc.cli._checks import (
+from autoenc.cli._generate import Generated
+from autoenc.cli.option_checks import (
     FLAG,
     NAME,
     OPTIONAL_COUNT,
@@ -27,9 +28,8 @@ from autoenc.cli._checks import (
     SPLIT_OR_ALL,
     check_accelerator,
 )
-from autoenc.cli._generate import Generated
-from autoenc.constraints import POSITIVE_INT, Null, Options
-from autoenc.errors import UserError
+from autoenc.core.constraints import POSITIVE_INT, Null, Options
+from autoenc.core.errors import UserError
 
 if TYPE_CHECKING:
     from autoenc.data.module import ImageDataModule
@@ -125,9 +125,9 @@ def _run_data(source: str) -> Any:
     if source_kind(source) != "checkpoint":
         raise UserError(f"data options are required for {source!r} (only checkpoints record their data); "
                         "add e.g. --data.source digits")
-    from autoenc.training.runs import datamodule_from_checkpoint
+    from autoenc.runs.run import Run
 
-    return datamodule_from_checkpoint(source, num_workers=0)
+    return Run.open(source, num_workers=0).datamodule
 
 
 features_command = Generated(

@@ -1,5 +1,5 @@
 """``autoenc id PATH --layers all|a,b --out DIR``: the TwoNN intrinsic dimension of each layer
-of a run or a torchvision model (:func:`autoenc.analysis.intrinsic_dim.layers.id_by_layer`),
+of a run or a torchvision model (:func:`autoenc.workflows.layer_ids.id_by_layer`),
 written as ``id_layers.json`` and ``id_layers.png``.
 
     autoenc id runs/digits_ae/version_0 --layers all --out id/ae
@@ -13,7 +13,7 @@ import json
 from pathlib import Path
 from typing import Any
 
-from autoenc.errors import UserError
+from autoenc.core.errors import UserError
 
 JSON_NAME, PLOT_NAME = "id_layers.json", "id_layers.png"
 #: Images measured when --max_points is not given: every layer's outputs are held at once.
@@ -24,9 +24,9 @@ def layer_profile(path: Path | None, *, layers: str, out: Path, data: Any, split
                   resize: int | None, repeats: int, fraction: float, seed: int, max_points: int | None,
                   device: str | None) -> int:
     """Measure, write and print the profile (see the module docstring)."""
-    from autoenc.analysis.intrinsic_dim.layers import id_by_layer
-    from autoenc.analysis.plots.layers import plot_layer_profile
-    from autoenc.atomic import staged_files
+    from autoenc.core.atomic import staged_files
+    from autoenc.render.layer_profile_plots import plot_layer_profile
+    from autoenc.workflows.layer_ids import id_by_layer
 
     if path is None:
         raise UserError("--layers needs a run, a checkpoint or torchvision:<model> as PATH")
@@ -41,9 +41,10 @@ def layer_profile(path: Path | None, *, layers: str, out: Path, data: Any, split
         model: Any = source
         images = data.arrays(split).images
     else:
-        from autoenc.training.runs import check_input_shape, load_run
+        from autoenc.runs.run import Run, check_input_shape
 
-        model, dm, _ = load_run(path, num_workers=0)
+        opened = Run.open(path, num_workers=0)
+        model, dm = opened.model, opened.datamodule
         if data is not None:
             check_input_shape(model, data.input_shape)
             dm = data

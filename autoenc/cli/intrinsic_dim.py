@@ -11,7 +11,7 @@ directory the validation split of the run's data (its data options, of which tho
 override) is measured twice: the raw images and the model's codes, reported with latent_dim
 and, for a VAE, active units. The command is generated from :func:`intrinsic_dim`'s
 signature (:mod:`autoenc.cli._generate`); the estimates are
-:func:`autoenc.analysis.intrinsic_dim.estimate_all`.
+:func:`autoenc.measure.intrinsic_dim.estimate_all`.
 """
 
 from __future__ import annotations
@@ -19,7 +19,8 @@ from __future__ import annotations
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
-from autoenc.cli._checks import (
+from autoenc.cli._generate import Generated
+from autoenc.cli.option_checks import (
     NAME,
     OPTIONAL_COUNT,
     OPTIONAL_PATH,
@@ -30,9 +31,8 @@ from autoenc.cli._checks import (
     Names,
     check_device,
 )
-from autoenc.cli._generate import Generated
-from autoenc.constraints import POSITIVE_INT, Interval, ListOf, Null, Options
-from autoenc.errors import UserError, first_line
+from autoenc.core.constraints import POSITIVE_INT, Interval, ListOf, Null, Options
+from autoenc.core.errors import UserError, first_line
 
 if TYPE_CHECKING:
     from autoenc.data.module import ImageDataModule
@@ -108,9 +108,9 @@ def intrinsic_dim(
     """
     import numpy as np
 
-    from autoenc.analysis.intrinsic_dim import estimate_all, make_estimator
-    from autoenc.analysis.intrinsic_dim.result import write_results
-    from autoenc.atomic import check_dir_creatable, staged_files
+    from autoenc.core.atomic import check_dir_creatable, staged_files
+    from autoenc.measure.intrinsic_dim import estimate_all, make_estimator
+    from autoenc.measure.intrinsic_dim.result import write_results
 
     check_device(device)
     check_dir_creatable(out)
@@ -186,10 +186,11 @@ def _inputs(path: Path | None, data: Any, split: str) -> tuple[dict[str, Any], d
 
 
 def _checkpoint_inputs(path: Path, data: Any, split: str) -> tuple[dict[str, Any], dict[str, Any]]:
-    from autoenc.analysis.latents import active_units, encode_all
-    from autoenc.training.runs import check_input_shape, load_run
+    from autoenc.measure.codes import active_units, encode_all
+    from autoenc.runs.run import Run, check_input_shape
 
-    model, dm, _ = load_run(path, num_workers=0)
+    opened = Run.open(path, num_workers=0)
+    model, dm = opened.model, opened.datamodule
     if data is not None:
         dm = data
         check_input_shape(model, dm.input_shape)
@@ -239,7 +240,7 @@ def _estimator_parameters(given: dict[str, Any], names: list[str]) -> dict[str, 
 
 
 def _plot(results: Any, path: Path, title: str) -> Path:
-    from autoenc.analysis.plots.intrinsic_dim import plot_id_results
+    from autoenc.render.id_plots import plot_id_results
 
     fig = plot_id_results(results, title=title)
     fig.savefig(path, dpi=120)

@@ -15,7 +15,8 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
-from autoenc.cli._checks import (
+from autoenc.cli._generate import Generated
+from autoenc.cli.option_checks import (
     COUNT,
     FLAG,
     INDEX,
@@ -28,9 +29,8 @@ from autoenc.cli._checks import (
     SPLIT,
     Ints,
 )
-from autoenc.cli._generate import Generated
-from autoenc.constraints import POSITIVE_INT, Constraint, Interval, ListOf, Null
-from autoenc.defaults import DEFAULT_BATCH_SIZE
+from autoenc.core.constraints import POSITIVE_INT, Constraint, Interval, ListOf, Null
+from autoenc.core.defaults import DEFAULT_BATCH_SIZE
 
 if TYPE_CHECKING:
     from autoenc.data.module import ImageDataModule
@@ -68,23 +68,22 @@ def load_for_look(run: str, out: Path | None, split: str, batch_size: int, seed:
                   out_name: str = "look") -> tuple[Any, Any, Path]:
     """(model, ImageArrays of ``split``, output directory) for the common options. Refuses an
     output directory that cannot be created before anything is loaded."""
-    from autoenc.analysis.look import check_out_dir, run_directory
-    from autoenc.training.checkpoints import load_model, resolve_checkpoint
-    from autoenc.training.runs import check_input_shape, datamodule_from_checkpoint
+    from autoenc.runs.checkpoints import resolve_checkpoint
+    from autoenc.runs.run import Run, check_input_shape
+    from autoenc.workflows.views import check_out_dir, run_directory
 
-    ckpt = resolve_checkpoint(run)
-    directory = check_out_dir(out if out is not None else run_directory(ckpt) / out_name)
-    model = load_model(ckpt)
-    dm = data if data is not None else datamodule_from_checkpoint(ckpt)
-    check_input_shape(model, dm.input_shape)
-    return model, dm.arrays(split), directory
+    directory = check_out_dir(out if out is not None else run_directory(resolve_checkpoint(run)) / out_name)
+    opened = Run.open(run)
+    dm = data if data is not None else opened.datamodule
+    check_input_shape(opened.model, dm.input_shape)
+    return opened.model, dm.arrays(split), directory
 
 
 def finish(pictures: list, out: Path) -> int:
     """Write ``pictures`` into ``out``: all of them or, on any failure, none (and no directory
     created for them); then name each file written."""
-    from autoenc.analysis.look import write_pictures
-    from autoenc.atomic import staged_files
+    from autoenc.core.atomic import staged_files
+    from autoenc.workflows.views import write_pictures
 
     with staged_files(out) as stage:
         names = [path.name for path in write_pictures(pictures, stage)]
@@ -106,7 +105,7 @@ def reconstruct(run: str, *, out: Path | None = None, split: Literal["train", "v
         indices: image indices in the split, e.g. [0, 5] (default: random).
         count: random images when no --indices.
         columns: images per row."""
-    from autoenc.analysis.look import reconstructions_view
+    from autoenc.workflows.views import reconstructions_view
 
     model, images, directory = load_for_look(run, out, split, batch_size, seed, data)
     return finish(reconstructions_view(model, images, indices, count, seed, columns, batch_size), directory)
@@ -133,7 +132,7 @@ def traverse(run: str, *, out: Path | None = None, split: Literal["train", "val"
         mean: also use the mean code as a base.
         gif_steps: values per sweep in the GIF; frames = 2 * (gif steps - 1).
         frame_ms: GIF frame duration, ms."""
-    from autoenc.analysis.look import traversal_view
+    from autoenc.workflows.views import traversal_view
 
     model, images, directory = load_for_look(run, out, split, batch_size, seed, data)
     pictures = traversal_view(model, images, dims, steps, sigma, indices, count, seed, mean, top, gif_steps,
@@ -150,7 +149,7 @@ def sample(run: str, *, out: Path | None = None, split: Literal["train", "val"] 
 
     Args:
         count: number of samples."""
-    from autoenc.analysis.look import samples_view
+    from autoenc.workflows.views import samples_view
 
     model, images, directory = load_for_look(run, out, split, batch_size, seed, data)
     return finish(samples_view(model, images, count, seed, batch_size=batch_size), directory)
@@ -171,8 +170,8 @@ def interpolate(run: str, *, out: Path | None = None, split: Literal["train", "v
         count: random pairs when no --pairs.
         steps: points on each path.
         method: linear or slerp (default: slerp for a VAE, linear otherwise)."""
-    from autoenc.analysis.generate import INTERPOLATIONS
-    from autoenc.analysis.look import interpolation_view
+    from autoenc.measure.generate import INTERPOLATIONS
+    from autoenc.workflows.views import interpolation_view
 
     if method is not None:
         INTERPOLATIONS.get(method)  # an unknown name lists the known ones
@@ -194,8 +193,8 @@ def latent_map(run: str, *, out: Path | None = None, split: Literal["train", "va
         method: projection: pca or tsne.
         color_by: label, or a factor name for factor data (default: label / first factor).
         max_points: seeded random subset drawn."""
-    from autoenc.analysis.latent_map import PROJECTIONS
-    from autoenc.analysis.look import latent_map_view
+    from autoenc.measure.latent_map import PROJECTIONS
+    from autoenc.workflows.views import latent_map_view
 
     PROJECTIONS.get(method)  # an unknown name lists the known ones
     model, images, directory = load_for_look(run, out, split, batch_size, seed, data)

@@ -5,9 +5,9 @@ Subcommands are registered by import path and imported only when run, so
 become what a user sees; every command keeps the rule: one line on stderr saying what is wrong
 and how to fix it, exit code 2, no traceback:
 
-* a :class:`~autoenc.errors.UserError` (bad option, missing file, stale cache) -> its first line;
+* a :class:`~autoenc.core.errors.UserError` (bad option, missing file, stale cache) -> its first line;
 * an ``OSError`` naming a path (a file where a directory should be and the reverse, no
-  permission, a full disk, ...) -> :func:`autoenc.atomic.file_error_message`; an ``OSError``
+  permission, a full disk, ...) -> :func:`autoenc.core.atomic.file_error_message`; an ``OSError``
   naming no path is a bug and keeps its traceback;
 * a stdout closed at the start (``>&-``) -> one line before anything runs;
 * a closed pipe on stdout (``autoenc sources | head -1``) ends quietly with exit code 141 (128 +
@@ -32,9 +32,9 @@ import traceback
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
-from autoenc.errors import UserError, first_line
-from autoenc.quiet import third_party_noise
-from autoenc.registry import Registry
+from autoenc.core.errors import UserError, first_line
+from autoenc.core.quiet import third_party_noise
+from autoenc.core.registry import Registry
 
 
 @dataclass(frozen=True)
@@ -77,7 +77,7 @@ command("disentangle", "autoenc.cli.disentangle:main", "disentanglement scores (
 command("sweep", "autoenc.cli.sweep:main", "train several latent sizes (or one ordered model), recommend one")
 command("features", "autoenc.cli.features:features_command", "encode a data split once into a feature cache")
 command("probe", "autoenc.cli.probe:probe_command", "linear or kNN probe on a feature cache: accuracy vs chance")
-command("retrain", "autoenc.cli.retrain:retrain_command", "train a new last layer on a feature cache, keep the classifier")
+command("retrain", "autoenc.cli.retrain_command:retrain_command", "train a new last layer on a feature cache, keep the classifier")
 command("predict", "autoenc.cli.predict:predict_command", "classify image files with a retrained classifier")
 
 
@@ -139,7 +139,7 @@ def _fail(name: str, message: str, debug: bool) -> int:
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the ``autoenc`` console script. Returns the exit code."""
-    from autoenc.atomic import file_error_message
+    from autoenc.core.atomic import file_error_message
 
     given = list(sys.argv[1:] if argv is None else argv)
     debug, verbose = "--debug" in given, "--verbose" in given
@@ -148,9 +148,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(usage())
         return 0
     if args[0] == "--version":
-        from autoenc import __version__
+        from importlib.metadata import version
 
-        print(f"autoenc {__version__}")
+        print(f"autoenc {version('autoenc')}")
         return 0
     name, rest = args[0], args[1:]
     if sys.stdout is None:  # started with stdout closed (`>&-`): nowhere to write what was asked

@@ -13,10 +13,10 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
-from autoenc.cli._checks import OPTIONAL_PATH, PATH
 from autoenc.cli._generate import Generated
 from autoenc.cli.features import emit
-from autoenc.constraints import POSITIVE_INT, ListOf
+from autoenc.cli.option_checks import OPTIONAL_PATH, PATH
+from autoenc.core.constraints import POSITIVE_INT, Interval, ListOf, check_param
 
 
 def predict_images(
@@ -44,13 +44,11 @@ def predict_images(
 
     import torch
 
-    from autoenc.atomic import atomic_file
-    from autoenc.errors import UserError
+    from autoenc.core.atomic import atomic_file
     from autoenc.features.classifier import load_classifier, read_images
 
     model = load_classifier(classifier)
-    if top_k > len(model.class_names):
-        raise UserError(f"--top_k must be <= {len(model.class_names)} (the classifier's classes), got {top_k}")
+    check_param("--top_k", [Interval(int, 1, len(model.class_names), note="the classifier's classes")], top_k)
     images, failed = read_images(paths)
     for _, why in failed:
         print(f"autoenc predict: error: {why}", file=sys.stderr)

@@ -10,10 +10,10 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Literal
 
-from autoenc.cli._checks import INDEX, NAME, OPTIONAL_COUNT, OPTIONAL_PATH, PATH, SEED
 from autoenc.cli._generate import Generated
 from autoenc.cli.features import emit
-from autoenc.constraints import POSITIVE_INT, Interval, Null, Options
+from autoenc.cli.option_checks import INDEX, NAME, OPTIONAL_COUNT, OPTIONAL_PATH, PATH, SEED
+from autoenc.core.constraints import POSITIVE_INT, Interval, Null, Options
 
 
 def probe_cache(
@@ -54,7 +54,7 @@ def probe_cache(
     import json as json_module
     from dataclasses import asdict
 
-    from autoenc.atomic import atomic_file
+    from autoenc.core.atomic import atomic_file
     from autoenc.features import probe as run_probe
 
     options = {name: value for name, value in (("k", k), ("C", C)) if value is not None}
@@ -63,7 +63,7 @@ def probe_cache(
                                  test_fraction=test_fraction, seed=seed, target_column=target_column, json=json,
                                  plot=plot, options=options)
     if plot is not None:
-        from autoenc.errors import UserError
+        from autoenc.core.errors import UserError
 
         raise UserError("--plot applies only with --labels_per_class")
     result = run_probe(cache, kind, test_cache=test_cache, test_fraction=test_fraction,
@@ -79,7 +79,7 @@ def _label_efficiency(cache: Path, counts: str, *, json: Path | None, plot: Path
                       **kwargs: object) -> int:
     import json as json_module
 
-    from autoenc.atomic import atomic_file, check_file_creatable
+    from autoenc.core.atomic import atomic_file, check_file_creatable
     from autoenc.features.label_efficiency import label_efficiency
 
     for path in (json, plot):
@@ -90,7 +90,7 @@ def _label_efficiency(cache: Path, counts: str, *, json: Path | None, plot: Path
         with atomic_file(json, "w") as f:
             json_module.dump(result.to_dict(), f, indent=2)
     if plot is not None:
-        from autoenc.analysis.plots.label_efficiency import plot_label_efficiency
+        from autoenc.render.label_efficiency_plots import plot_label_efficiency
 
         with atomic_file(plot, "wb") as f:
             plot_label_efficiency(result, title=f"{cache.name}: accuracy vs labels").savefig(f, format="png", dpi=120)

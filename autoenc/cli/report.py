@@ -12,10 +12,10 @@ from __future__ import annotations
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from autoenc.cli._checks import FLAG, NAME, OPTIONAL_PATH, PATH, SEED
 from autoenc.cli._generate import Generated
-from autoenc.constraints import POSITIVE_INT, Null
-from autoenc.defaults import DEFAULT_BATCH_SIZE
+from autoenc.cli.option_checks import FLAG, NAME, OPTIONAL_PATH, PATH, SEED
+from autoenc.core.constraints import POSITIVE_INT, Null
+from autoenc.core.defaults import DEFAULT_BATCH_SIZE
 
 if TYPE_CHECKING:
     from autoenc.data.module import ImageDataModule
@@ -34,9 +34,9 @@ def report_run(run: str, *, out: Path | None = None, seed: int = 0, tsne: bool =
         batch_size: images per encoder/decoder call.
         data: data to use instead of the run's own (only the options given override it).
     """
-    from autoenc.analysis.look import check_out_dir, run_directory, write_report
-    from autoenc.atomic import staged_files
-    from autoenc.training.checkpoints import resolve_checkpoint
+    from autoenc.core.atomic import staged_files
+    from autoenc.runs.checkpoints import resolve_checkpoint
+    from autoenc.workflows.views import check_out_dir, run_directory, write_report
 
     ckpt = resolve_checkpoint(run)
     directory = check_out_dir(out if out is not None else run_directory(ckpt) / "report")

@@ -7,9 +7,9 @@ from __future__ import annotations
 
 import inspect
 
-from autoenc.cli._checks import NAME
 from autoenc.cli._generate import Generated
-from autoenc.errors import UserError
+from autoenc.cli.option_checks import NAME
+from autoenc.core.errors import UserError
 
 
 def list_sources(pattern: str = "*") -> int:

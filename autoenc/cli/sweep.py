@@ -15,9 +15,9 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from autoenc.cli._checks import FLAG, OPTIONAL_PATH, PATH, Ints
 from autoenc.cli._generate import Generated
-from autoenc.constraints import POSITIVE_INT, InstanceOf, Interval, ListOf, Null, Options
+from autoenc.cli.option_checks import FLAG, OPTIONAL_PATH, PATH, Ints
+from autoenc.core.constraints import POSITIVE_INT, InstanceOf, Interval, ListOf, Null, Options
 
 
 def sweep_latent_sizes(
@@ -55,12 +55,12 @@ def sweep_latent_sizes(
         id_repeats: TwoNN subsamples for its spread (0, or >= 2).
         probe: fit the linear probe on the codes.
     """
-    from autoenc.analysis.sweep.plan import check_sizes
+    from autoenc.workflows.sweep.plan import check_sizes
 
     sizes = check_sizes(latent_dims)
 
-    from autoenc.analysis.sweep import EvalSettings, Rule, make_plan, run_sweep, write_outputs
-    from autoenc.atomic import staged_files
+    from autoenc.core.atomic import staged_files
+    from autoenc.workflows.sweep import EvalSettings, Rule, make_plan, run_sweep, write_outputs
 
     rule = Rule(recon_tolerance, id_tolerance)
     plan = make_plan(config, sizes, seeds, out=out, ordered=ordered, max_epochs=max_epochs, overrides=fit)

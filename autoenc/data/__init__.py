@@ -1,7 +1,6 @@
 """Image sources (a registry) and the Lightning data module that serves them."""
 
 from autoenc.data import sklearn_sources as _sklearn_sources  # noqa: F401  (registers)
-from autoenc.data.base import SOURCES, ImageArrays, ImageSource, register_source
 from autoenc.data.celeba import CelebA
 from autoenc.data.cifar import CIFAR10
 from autoenc.data.fake import Fake
@@ -9,6 +8,7 @@ from autoenc.data.folder import ImageFolder
 from autoenc.data.idx import MNIST, FashionMNIST, read_idx
 from autoenc.data.module import ImageDataModule, make_source
 from autoenc.data.sklearn_sources import Digits, Patches
+from autoenc.data.source import SOURCES, ImageArrays, ImageSource, register_source
 from autoenc.data.sprites import Sprites
 
 __all__ = [

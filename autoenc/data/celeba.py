@@ -15,17 +15,25 @@ from typing import ClassVar, Literal
 
 import torch
 
-from autoenc.constraints import BOOL, Constraint, InstanceOf, Interval, Null, Options, check_params
-from autoenc.data.base import (
+from autoenc.core.constraints import (
+    BOOL,
+    Constraint,
+    InstanceOf,
+    Interval,
+    Null,
+    Options,
+    check_params,
+)
+from autoenc.core.errors import DataError, first_line
+from autoenc.data.files import verify_md5
+from autoenc.data.image_files import ImageFileDataset, load_into_memory
+from autoenc.data.source import (
     ImageArrays,
     ImageSource,
     check_channels,
     default_root,
     register_source,
 )
-from autoenc.data.files import verify_md5
-from autoenc.data.image_files import ImageFileDataset, load_into_memory
-from autoenc.errors import DataError, first_line
 
 _SPLIT_CODES = {"train": 0, "valid": 1, "test": 2}
 

@@ -17,11 +17,11 @@ from typing import Any, ClassVar, Literal
 import numpy as np
 import torch
 
-from autoenc.constraints import BOOL, Constraint, InstanceOf, Null, Options, check_params
-from autoenc.data.base import ImageArrays, ImageSource, default_root, register_source
+from autoenc.core.constraints import BOOL, Constraint, InstanceOf, Null, Options, check_params
+from autoenc.core.errors import DataError
 from autoenc.data.files import download, extract_archive_atomic, verify_md5
+from autoenc.data.source import ImageArrays, ImageSource, default_root, register_source
 from autoenc.data.transforms import labelled_arrays
-from autoenc.errors import DataError
 
 
 class _ArrayUnpickler(pickle.Unpickler):

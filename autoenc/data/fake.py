@@ -6,8 +6,8 @@ import numpy as np
 import torch
 from torch.utils.data import Dataset
 
-from autoenc.constraints import POSITIVE_INT, SEED, check_params
-from autoenc.data.base import ImageArrays, ImageSource, check_channels, register_source
+from autoenc.core.constraints import POSITIVE_INT, SEED, check_params
+from autoenc.data.source import ImageArrays, ImageSource, check_channels, register_source
 
 
 class _FakeUint8(Dataset):

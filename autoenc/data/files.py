@@ -10,8 +10,8 @@ import tempfile
 from collections.abc import Iterable, Sequence
 from pathlib import Path
 
-from autoenc.atomic import first_missing, remove_empty
-from autoenc.errors import DataError, first_line
+from autoenc.core.atomic import first_missing, remove_empty
+from autoenc.core.errors import DataError, first_line
 
 
 def md5sum(path: Path, chunk: int = 1 << 20) -> str:

@@ -6,15 +6,15 @@ from pathlib import Path
 
 import torch
 
-from autoenc.constraints import InstanceOf, Interval, Null, check_params
-from autoenc.data.base import ImageArrays, ImageSource, check_channels, register_source
+from autoenc.core.constraints import InstanceOf, Interval, Null, check_params
+from autoenc.core.errors import DataError
 from autoenc.data.image_files import (
     IMAGE_EXTENSIONS,
     ImageFileDataset,
     decode_image,
     load_into_memory,
 )
-from autoenc.errors import DataError
+from autoenc.data.source import ImageArrays, ImageSource, check_channels, register_source
 
 
 @register_source

@@ -3,7 +3,7 @@
 A ground truth (the ``GroundTruthData`` of disentanglement_lib, Locatello et al. 2019) has
 K discrete factors, factor k taking ``factor_sizes[k]`` values indexed 0..size-1. It samples
 factor indices and renders the images for given factor indices; the disentanglement metrics
-(:mod:`autoenc.analysis.disentanglement`) need nothing else.
+(:mod:`autoenc.measure.disentanglement`) need nothing else.
 
 * :class:`~autoenc.data.sprites.SpritesGroundTruth` (``Sprites.ground_truth``) renders
   dSprites at any image size over any factor subset; a factor the subset fixes to one value
@@ -30,8 +30,9 @@ from typing import Any, Protocol, runtime_checkable
 import numpy as np
 import torch
 
-from autoenc.constraints import Interval, check_param
-from autoenc.errors import UserError
+from autoenc.core.constraints import Interval, check_param
+from autoenc.core.errors import UserError
+from autoenc.data.source import SOURCES
 
 __all__ = ["GroundTruth", "ImagePool", "LabelledGroundTruth", "check_factor_indices", "ground_truth_of",
            "image_keys", "num_items", "sample_uniform", "sources_with_factors", "split_pool", "whole_pool"]
@@ -149,14 +150,13 @@ class LabelledGroundTruth:
 
 
 def sources_with_factors() -> list[str]:
-    """Registered data sources that can give a ground truth (have ``ground_truth``)."""
-    from autoenc.data import SOURCES
-
+    """Registered data sources that can give a ground truth (have ``ground_truth``); importing
+    this module runs ``autoenc/data/__init__.py``, which registers every source."""
     return [name for name in SOURCES if callable(getattr(SOURCES.get(name), "ground_truth", None))]
 
 
 def ground_truth_of(source: Any, image_size: int | None = None, channels: int | None = None) -> GroundTruth:
-    """The ground truth of a data source (an :class:`~autoenc.data.base.ImageSource`) at the
+    """The ground truth of a data source (an :class:`~autoenc.data.source.ImageSource`) at the
     given image size and channel count.
 
     Raises:

@@ -20,11 +20,11 @@ from typing import ClassVar, Literal
 import numpy as np
 import torch
 
-from autoenc.constraints import BOOL, Constraint, InstanceOf, Null, Options, check_params
-from autoenc.data.base import ImageArrays, ImageSource, default_root, register_source
+from autoenc.core.constraints import BOOL, Constraint, InstanceOf, Null, Options, check_params
+from autoenc.core.errors import DataError
 from autoenc.data.files import download, find_file, verify_md5
+from autoenc.data.source import ImageArrays, ImageSource, default_root, register_source
 from autoenc.data.transforms import labelled_arrays
-from autoenc.errors import DataError
 
 # IDX type codes (http://yann.lecun.com/exdb/mnist/, "THE IDX FILE FORMAT").
 _IDX_DTYPES = {0x08: np.uint8, 0x09: np.int8, 0x0B: ">i2", 0x0C: ">i4", 0x0D: ">f4", 0x0E: ">f8"}

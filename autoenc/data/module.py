@@ -9,7 +9,7 @@ import lightning as L
 import torch
 from torch.utils.data import DataLoader, Dataset, Subset
 
-from autoenc.constraints import (
+from autoenc.core.constraints import (
     POSITIVE_INT,
     SEED,
     Constraint,
@@ -20,10 +20,10 @@ from autoenc.constraints import (
     check_param,
     check_params,
 )
-from autoenc.data.base import CHANNELS, IMAGE_SIZE, SOURCES, ImageArrays, ImageSource
+from autoenc.core.errors import UserError
 from autoenc.data.loaders import TensorBatches
+from autoenc.data.source import CHANNELS, IMAGE_SIZE, SOURCES, ImageArrays, ImageSource
 from autoenc.data.transforms import to_float
-from autoenc.errors import UserError
 
 
 class _SourceSpec(Constraint):
@@ -65,7 +65,7 @@ SOURCE: list[Constraint] = [
     _SourceSpec(),
 ]
 
-#: The checks of :class:`ImageDataModule`'s arguments (see :mod:`autoenc.constraints`).
+#: The checks of :class:`ImageDataModule`'s arguments (see :mod:`autoenc.core.constraints`).
 PARAMS: dict[str, list[Constraint]] = {
     "source": SOURCE,
     "image_size": IMAGE_SIZE,

@@ -5,10 +5,10 @@ from __future__ import annotations
 import numpy as np
 import torch
 
-from autoenc.constraints import POSITIVE_INT, SEED, Interval, Null, check_params
-from autoenc.data.base import ImageArrays, ImageSource, register_source
+from autoenc.core.constraints import POSITIVE_INT, SEED, Interval, Null, check_params
+from autoenc.core.errors import UserError
+from autoenc.data.source import ImageArrays, ImageSource, register_source
 from autoenc.data.transforms import conform
-from autoenc.errors import UserError
 
 
 @register_source

@@ -41,9 +41,9 @@ from typing import ClassVar
 import numpy as np
 import torch
 
-from autoenc.constraints import Constraint, InstanceOf, Interval, ListOf, Null, check_param
-from autoenc.data.base import ImageArrays, ImageSource, check_channels, register_source
-from autoenc.errors import UserError
+from autoenc.core.constraints import Constraint, InstanceOf, Interval, ListOf, Null, check_param
+from autoenc.core.errors import UserError
+from autoenc.data.source import ImageArrays, ImageSource, check_channels, register_source
 
 __all__ = [
     "FACTOR_NAMES",

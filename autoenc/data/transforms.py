@@ -5,8 +5,8 @@ from __future__ import annotations
 import torch
 import torch.nn.functional as F
 
-from autoenc.data.base import ImageArrays
-from autoenc.errors import UserError
+from autoenc.core.errors import UserError
+from autoenc.data.source import ImageArrays
 
 # ITU-R BT.601 luma, what PIL's convert("L") uses.
 _LUMA = torch.tensor([0.299, 0.587, 0.114])

@@ -34,7 +34,10 @@ __all__ = sorted(_EXPORTS)
 
 def __getattr__(name: str) -> Any:
     if name not in _EXPORTS:
-        raise AttributeError(f"module 'autoenc.features' has no attribute {name!r}")
+        try:  # a submodule (autoenc.features.retrain), as after an eager import
+            return importlib.import_module(f"{__name__}.{name}")
+        except ModuleNotFoundError:
+            raise AttributeError(f"module 'autoenc.features' has no attribute {name!r}") from None
     value = getattr(importlib.import_module(_EXPORTS[name]), name)
     globals()[name] = value
     return value

@@ -28,7 +28,7 @@ from typing import Any
 
 import numpy as np
 
-from autoenc.errors import CacheError
+from autoenc.core.errors import CacheError
 
 FORMAT = 2  # 2: meta.json records the sha256 of each array file
 CHECKSUM = "sha256"

@@ -27,8 +27,8 @@ import numpy as np
 import torch
 from torch import nn
 
-from autoenc.atomic import atomic_dir
-from autoenc.errors import UserError
+from autoenc.core.atomic import atomic_dir
+from autoenc.core.errors import UserError
 from autoenc.features.cache import file_sha256
 
 KIND = "autoenc-classifier"

@@ -17,7 +17,7 @@ from typing import Any
 import torch
 import torch.nn.functional as F  # noqa: N812 (torch's usual alias)
 
-from autoenc.constraints import check_params
+from autoenc.core.constraints import check_params
 from autoenc.features.retrain_options import DISTORTION_PARAMS
 
 PARAMS = DISTORTION_PARAMS

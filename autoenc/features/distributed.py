@@ -21,8 +21,8 @@ import torch
 from lightning.pytorch.callbacks import BasePredictionWriter
 from torch.utils.data import DataLoader, Dataset
 
+from autoenc.core.errors import CacheError
 from autoenc.data.transforms import to_float
-from autoenc.errors import CacheError
 from autoenc.features.cache import FEATURES, fsync_dir, save_targets, write_meta
 from autoenc.features.encoders import FrozenEncoder
 from autoenc.features.request import ExtractionRequest, finish_meta, progress_bar

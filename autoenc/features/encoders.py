@@ -3,7 +3,7 @@
 ``load_encoder(source)`` accepts
 
 * an autoenc checkpoint (``.ckpt``) or run directory (its best, else last, checkpoint);
-* an :func:`~autoenc.training.checkpoints.export_encoder` directory (safetensors, no Lightning);
+* an :func:`~autoenc.runs.checkpoints.export_encoder` directory (safetensors, no Lightning);
 * ``torchvision:<model>[:<node>]``, e.g. ``torchvision:resnet18`` (pooled features, the input
   of the classification head) or ``torchvision:resnet18:layer3`` (any graph node, globally
   average-pooled or flattened);
@@ -28,8 +28,8 @@ from typing import Any, Literal
 import torch
 from torch import nn
 
-from autoenc.errors import CheckpointError, UserError, first_line
-from autoenc.registry import Registry
+from autoenc.core.errors import CheckpointError, UserError, first_line
+from autoenc.core.registry import Registry
 
 #: ImageNet channel statistics every torchvision classification model was trained with.
 IMAGENET_MEAN = (0.485, 0.456, 0.406)
@@ -160,7 +160,7 @@ class FrozenEncoder(nn.Module):
     def sha256(self) -> str:
         """sha256 of the weights and buffers (preprocessing statistics included)."""
         if self._sha256 is None:
-            from autoenc.training.checkpoints import state_sha256
+            from autoenc.runs.checkpoints import state_sha256
 
             self._sha256 = state_sha256(self.state_dict())
         return self._sha256
@@ -181,7 +181,7 @@ class FrozenEncoder(nn.Module):
 def _wrap_model(model: nn.Module, source: str, pool: Pool | None = None) -> FrozenEncoder:
     """An AutoencoderModule -> its encode path (``model.encode``: net + code head), as exported;
     codes (B, *latent_shape) become vectors by ``pool`` (None: flatten, the whole code)."""
-    from autoenc.training.checkpoints import ExportedEncoder
+    from autoenc.runs.checkpoints import ExportedEncoder
 
     # A copy of the net: freezing must not change the caller's model.
     net = ExportedEncoder(copy.deepcopy(model.encoder), model.code_head(), tuple(model.latent_shape),
@@ -195,14 +195,14 @@ def _frozen_export(net: nn.Module, source: str, pool: Pool | None) -> FrozenEnco
 
 
 def _load_checkpoint(source: str, *, pool: Pool | None = None, **options: Any) -> FrozenEncoder:
-    from autoenc.training.checkpoints import load_model
+    from autoenc.runs.run import Run
 
     _no_options("an autoenc checkpoint", options)
-    return _wrap_model(load_model(source), source, pool)
+    return _wrap_model(Run.open(source).model, source, pool)
 
 
 def _load_export(source: str, *, pool: Pool | None = None, **options: Any) -> FrozenEncoder:
-    from autoenc.training.checkpoints import load_exported_encoder
+    from autoenc.runs.checkpoints import load_exported_encoder
 
     _no_options("an exported encoder", options)
     return _frozen_export(load_exported_encoder(source), source, pool)
@@ -333,18 +333,19 @@ def _seeded(model_name: str, seed: int) -> nn.Module:
         return get_model(model_name, weights=None)
 
 
-def _load_torchvision(source: str, *, weights: str | os.PathLike | None = None, pool: Pool | None = None,
-                      image_size: int | None = None, seed: int | None = None) -> FrozenEncoder:
-    from torchvision.models.feature_extraction import create_feature_extractor, get_graph_node_names
+def torchvision_network(model_name: str, *, weights: str | os.PathLike | None = None,
+                        seed: int | None = None) -> tuple[nn.Module, str]:
+    """A whole torchvision classification model in eval mode and a description of its weights:
+    ``weights`` (an enum name such as ``IMAGENET1K_V1``, or a local file) or, without them,
+    random weights drawn with ``seed`` (default 0).
 
-    _, _, rest = source.partition(":")
-    model_name, _, node = rest.partition(":")
+    Raises:
+        UserError: an unknown model (with close names), weights it does not have, seed with weights.
+    """
     known = _torchvision_models()
     if model_name not in known:
         raise UserError(f"unknown torchvision model {model_name!r}; close names: {_closest(model_name, known)} "
                         "(torchvision.models.list_models() lists all)")
-    if image_size is not None and (not isinstance(image_size, int) or image_size < 1):
-        raise UserError(f"image_size must be a positive integer or None, got {image_size!r}")
     enum, path = _torchvision_weights(model_name, weights)
     if weights is not None and seed is not None:
         raise UserError(f"seed only applies to random weights (no --weights), got seed {seed} with weights "
@@ -358,7 +359,18 @@ def _load_torchvision(source: str, *, weights: str | os.PathLike | None = None, 
     if path is not None:
         _load_weights_file(model, model_name, path)
         described = f"file {path}"
-    model.eval()
+    return model.eval(), described
+
+
+def _load_torchvision(source: str, *, weights: str | os.PathLike | None = None, pool: Pool | None = None,
+                      image_size: int | None = None, seed: int | None = None) -> FrozenEncoder:
+    from torchvision.models.feature_extraction import create_feature_extractor, get_graph_node_names
+
+    _, _, rest = source.partition(":")
+    model_name, _, node = rest.partition(":")
+    if image_size is not None and (not isinstance(image_size, int) or image_size < 1):
+        raise UserError(f"image_size must be a positive integer or None, got {image_size!r}")
+    model, described = torchvision_network(model_name, weights=weights, seed=seed)
     nodes = get_graph_node_names(model)[1]
     # Default: the input of the last operation (the classification head): pooled features.
     node = node or nodes[-2]
@@ -396,7 +408,7 @@ def load_encoder(source: str | os.PathLike | nn.Module, *, weights: str | os.Pat
     """A frozen encoder in eval mode mapping (B, C, H, W) float in [0, 1] to (B, D).
 
     An autoenc model gives ``model.encode``'s codes (net and code head, as exported), flattened
-    or pooled to (B, D) by ``pool``; :func:`~autoenc.training.checkpoints.load_exported_encoder`
+    or pooled to (B, D) by ``pool``; :func:`~autoenc.runs.checkpoints.load_exported_encoder`
     keeps their shape (B, *latent_shape).
 
     Args:

@@ -20,9 +20,9 @@ from typing import Any, Literal
 import numpy as np
 import torch
 
-from autoenc.data.base import ImageArrays
+from autoenc.core.errors import UserError
 from autoenc.data.module import ImageDataModule, source_spec
-from autoenc.errors import UserError
+from autoenc.data.source import ImageArrays
 from autoenc.features.cache import (
     FEATURES,
     FORMAT,

@@ -18,9 +18,9 @@ from typing import Any
 
 import numpy as np
 
-from autoenc.errors import UserError
+from autoenc.core.errors import UserError
+from autoenc.core.registry import Registry
 from autoenc.features.cache import FeatureCache, open_cache
-from autoenc.registry import Registry
 
 #: probe kind -> builder(seed, n_train=None, **options) of an unfitted scikit-learn classifier. A
 #: builder validates its own options (one-line UserError naming the option, its range and the value);

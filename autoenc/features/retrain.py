@@ -26,8 +26,8 @@ import numpy as np
 import torch
 from torch import nn
 
-from autoenc.constraints import check_params
-from autoenc.errors import UserError
+from autoenc.core.constraints import check_params
+from autoenc.core.errors import UserError
 from autoenc.features.cache import FeatureCache, open_cache
 from autoenc.features.classifier import Classifier, Head, encoder_reference, load_reference
 from autoenc.features.distort import Distortions
@@ -150,7 +150,7 @@ def _per_class(y: np.ndarray, predicted: np.ndarray, names: list[str]) -> dict[s
 def _check_out(out: str | os.PathLike | None, overwrite: bool) -> Path | None:
     if out is None:
         return None
-    from autoenc.atomic import check_dir_creatable
+    from autoenc.core.atomic import check_dir_creatable
 
     path = Path(out).expanduser()
     if path.exists() and not overwrite:

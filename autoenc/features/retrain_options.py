@@ -3,7 +3,7 @@
 
 from __future__ import annotations
 
-from autoenc.constraints import Interval, Null
+from autoenc.core.constraints import Interval, Null
 
 #: :func:`autoenc.features.retrain.retrain`'s training parameters.
 RETRAIN_PARAMS = {

@@ -22,8 +22,8 @@ from pathlib import Path
 
 from filelock import FileLock, Timeout
 
-from autoenc.atomic import ensure_parent, usual_modes
-from autoenc.errors import CacheError
+from autoenc.core.atomic import ensure_parent, usual_modes
+from autoenc.core.errors import CacheError
 
 log = logging.getLogger(__name__)
 

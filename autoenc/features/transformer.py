@@ -22,9 +22,9 @@ import torch
 from sklearn.base import BaseEstimator, ClassNamePrefixFeaturesOutMixin, TransformerMixin
 from sklearn.utils.validation import check_is_fitted, validate_data
 
-from autoenc.errors import NonFiniteLossError, UserError
+from autoenc.core.errors import NonFiniteLossError, UserError
+from autoenc.core.image_inputs import unit_rows
 from autoenc.features.encoders import FrozenEncoder, load_encoder
-from autoenc.inputs import unit_rows
 from autoenc.models.encoding import batched
 
 
@@ -105,7 +105,7 @@ class AutoencoderFeatures(ClassNamePrefixFeaturesOutMixin, TransformerMixin, Bas
 
     def _checked(self, X: Any) -> Any:
         """X with uint8 images divided by 255; images for a given encoder (or a Bernoulli
-        model) must be in [0, 1] (see :mod:`autoenc.inputs`). A Gaussian model trained here
+        model) must be in [0, 1] (see :mod:`autoenc.core.image_inputs`). A Gaussian model trained here
         takes any real X."""
         if self.encoder is None and self.likelihood == "gaussian":
             return X if getattr(X, "dtype", None) != np.uint8 else X.astype(np.float32) / 255

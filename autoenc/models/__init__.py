@@ -1,7 +1,7 @@
 """Autoencoder models (a registry): ``ae``, ``dae``, ``vae``, ``capacity_vae``, ``tcvae``, ``topk``, sharing one interface."""
 
 from autoenc.models.autoencoder import Autoencoder, DenoisingAutoencoder
-from autoenc.models.base import MODELS, AutoencoderModule, AutoencoderOutput
+from autoenc.models.autoencoder_module import MODELS, AutoencoderModule, AutoencoderOutput
 from autoenc.models.heads import HEADS, CodeHead
 from autoenc.models.likelihoods import LIKELIHOODS
 from autoenc.models.noise import NOISES

@@ -6,8 +6,8 @@ from typing import Any, Literal
 
 import torch
 
-from autoenc.constraints import Constraint, InstanceOf, Interval, check_param
-from autoenc.models.base import AutoencoderModule, AutoencoderOutput, register_model
+from autoenc.core.constraints import Constraint, InstanceOf, Interval, check_param
+from autoenc.models.autoencoder_module import AutoencoderModule, AutoencoderOutput, register_model
 from autoenc.models.noise import NOISE_LEVEL_RANGE, NOISES
 
 

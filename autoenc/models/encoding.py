@@ -11,9 +11,9 @@ from collections.abc import Callable, Iterator
 
 import torch
 
-from autoenc.constraints import POSITIVE_INT, check_param
+from autoenc.core.constraints import POSITIVE_INT, check_param
+from autoenc.core.defaults import DEFAULT_BATCH_SIZE
 from autoenc.data.transforms import to_float
-from autoenc.defaults import DEFAULT_BATCH_SIZE
 
 Fn = Callable[[torch.Tensor], torch.Tensor | tuple[torch.Tensor, ...]]
 

@@ -13,7 +13,7 @@ from typing import Any
 import torch
 from torch import nn
 
-from autoenc.registry import Registry
+from autoenc.core.registry import Registry
 
 #: name -> CodeHead subclass; ``HEADS.get(name)(**options)`` rebuilds a head from an export.
 HEADS: Registry[type[CodeHead]] = Registry("code head")

@@ -12,7 +12,7 @@ from typing import Protocol
 import torch
 import torch.nn.functional as F
 
-from autoenc.registry import Registry
+from autoenc.core.registry import Registry
 
 
 class Likelihood(Protocol):

@@ -6,7 +6,7 @@ from typing import Protocol
 
 import torch
 
-from autoenc.registry import Registry
+from autoenc.core.registry import Registry
 
 
 class Corruption(Protocol):

@@ -6,9 +6,9 @@ from typing import Any
 
 import torch
 
-from autoenc.constraints import Interval, Null, check_param, check_params
-from autoenc.errors import UserError
-from autoenc.models.base import AutoencoderModule, AutoencoderOutput, register_model
+from autoenc.core.constraints import Interval, Null, check_param, check_params
+from autoenc.core.errors import UserError
+from autoenc.models.autoencoder_module import AutoencoderModule, AutoencoderOutput, register_model
 from autoenc.models.heads import CodeHead, TopKHead
 
 #: The checks of :class:`TopKAutoencoder`'s own arguments (``k`` also against ``latent_dim``).

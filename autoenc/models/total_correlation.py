@@ -29,8 +29,8 @@ from collections.abc import Callable
 
 import torch
 
-from autoenc.constraints import Interval, check_param
-from autoenc.registry import Registry
+from autoenc.core.constraints import Interval, check_param
+from autoenc.core.registry import Registry
 
 #: Log-weight builders by estimator name: (batch size M, data set size N, like) -> (M, M).
 TC_ESTIMATORS: Registry[Callable[[int, int, torch.Tensor], torch.Tensor]] = Registry("total-correlation estimator")

@@ -7,8 +7,8 @@ from typing import Any, Literal
 
 import torch
 
-from autoenc.constraints import POSITIVE_INT, Constraint, Interval, Null, Options, check_params
-from autoenc.models.base import AutoencoderModule, AutoencoderOutput, register_model
+from autoenc.core.constraints import POSITIVE_INT, Constraint, Interval, Null, Options, check_params
+from autoenc.models.autoencoder_module import AutoencoderModule, AutoencoderOutput, register_model
 from autoenc.models.heads import CodeHead, PosteriorMeanHead
 from autoenc.models.total_correlation import TC_ESTIMATORS, total_correlation
 
@@ -19,7 +19,7 @@ def gaussian_kl(mu: torch.Tensor, logvar: torch.Tensor) -> torch.Tensor:
 
 
 _NON_NEGATIVE = Interval(float, 0, None, closed="left")
-#: The checks of :class:`VariationalAutoencoder`'s own arguments (see :mod:`autoenc.constraints`).
+#: The checks of :class:`VariationalAutoencoder`'s own arguments (see :mod:`autoenc.core.constraints`).
 VAE_PARAMS: dict[str, list[Constraint]] = {"beta": [_NON_NEGATIVE]}
 #: The checks of :class:`CapacityVAE`'s own arguments.
 CAPACITY_PARAMS: dict[str, list[Constraint]] = {

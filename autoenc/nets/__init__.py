@@ -12,14 +12,14 @@ as many stages as keep them integers and >= 4 pixels unless ``downsamples`` is g
 (see :mod:`autoenc.nets.conv`). Decoders return logits.
 """
 
+from autoenc.nets.factory import build_decoder, build_encoder, net_options
 from autoenc.nets.options import NETS, NetOptions, net_from_config
-from autoenc.nets.registry import build_decoder, build_encoder, net_options
 
 # Importing the net modules registers them.
 from autoenc.nets.mlp import MLPDecoder, MLPEncoder, MLPNet  # isort: skip
 from autoenc.nets.conv import ConvDecoder, ConvEncoder, ConvNet  # isort: skip
 from autoenc.nets.resnet import ResNetDecoder, ResNetEncoder, ResNetNet  # isort: skip
-from autoenc.nets.base import Decoder, Encoder  # isort: skip
+from autoenc.nets.stacks import Decoder, Encoder  # isort: skip
 from autoenc.nets.layers import Bottleneck, UpBottleneck  # isort: skip
 
 __all__ = [

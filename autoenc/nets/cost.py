@@ -20,8 +20,8 @@ from dataclasses import dataclass
 import torch
 from torch import nn
 
-from autoenc.constraints import POSITIVE_INT, ListOf, check_param
-from autoenc.errors import UserError
+from autoenc.core.constraints import POSITIVE_INT, ListOf, check_param
+from autoenc.core.errors import UserError
 from autoenc.nets.layers import Bottleneck, conv_block
 
 

@@ -12,7 +12,7 @@ from typing import Literal
 
 from torch import Tensor, nn
 
-from autoenc.registry import Registry
+from autoenc.core.registry import Registry
 
 Activation = Literal["relu", "leaky_relu", "silu", "gelu", "elu", "tanh"]
 Norm = Literal["batch", "group", "none"]

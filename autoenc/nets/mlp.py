@@ -12,12 +12,12 @@ from collections.abc import Sequence
 
 from torch import nn
 
-from autoenc.constraints import POSITIVE_INT, ListOf, Options, check_params
-from autoenc.errors import UserError
-from autoenc.nets._checks import check_shape, check_size
-from autoenc.nets.base import Decoder, Encoder
+from autoenc.core.constraints import POSITIVE_INT, ListOf, Options, check_params
+from autoenc.core.errors import UserError
 from autoenc.nets.layers import ACTIVATIONS, Activation, make_activation
 from autoenc.nets.options import NETS, NetOptions
+from autoenc.nets.shape_checks import check_shape, check_size
+from autoenc.nets.stacks import Decoder, Encoder
 
 
 def _dense_stack(sizes: Sequence[int], activation: str) -> list[tuple[str, nn.Module]]:

@@ -8,7 +8,7 @@ A model takes one of these as ``net`` (e.g. ``ConvNet(widths=[32, 64])``); in YA
 
 jsonargparse checks the option names and types and ``--help`` lists them; each class checks
 its values against the constraints it declares in ``PARAMS`` (one wording, see
-:mod:`autoenc.constraints`). The encoder and decoder of a net are mirrors built from the
+:mod:`autoenc.core.constraints`). The encoder and decoder of a net are mirrors built from the
 same options (:meth:`NetOptions.encoder`, :meth:`NetOptions.decoder`).
 """
 
@@ -18,7 +18,7 @@ from abc import ABC, abstractmethod
 from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any, ClassVar
 
-from autoenc.constraints import (
+from autoenc.core.constraints import (
     POSITIVE_INT,
     Constraint,
     Interval,
@@ -28,12 +28,12 @@ from autoenc.constraints import (
     check_param,
     check_params,
 )
-from autoenc.errors import UserError
+from autoenc.core.errors import UserError
+from autoenc.core.registry import Registry
 from autoenc.nets.layers import ACTIVATIONS, NORMS, Activation, Norm
-from autoenc.registry import Registry
 
 if TYPE_CHECKING:
-    from autoenc.nets.base import Decoder, Encoder
+    from autoenc.nets.stacks import Decoder, Encoder
 
 #: name -> net options class ("mlp", "conv", "resnet").
 NETS: Registry[type[NetOptions]] = Registry("net")

@@ -28,9 +28,9 @@ from typing import ClassVar
 from torch import nn
 
 from autoenc.nets._plan import StagePlan
-from autoenc.nets.base import Decoder, Encoder
 from autoenc.nets.layers import init_weights, make_activation
 from autoenc.nets.options import StagedNetOptions
+from autoenc.nets.stacks import Decoder, Encoder
 
 
 class StageBlocks:

@@ -10,10 +10,10 @@ import lightning as L
 import torch
 from lightning.pytorch.callbacks import TQDMProgressBar
 
-from autoenc.constraints import POSITIVE_INT, Interval, check_params
-from autoenc.errors import NonFiniteLossError
-from autoenc.imaging import image_grid, save_png, upscale_for_viewing
-from autoenc.runs import LAST
+from autoenc.core.constraints import POSITIVE_INT, Interval, check_params
+from autoenc.core.errors import NonFiniteLossError
+from autoenc.core.png import image_grid, save_png, upscale_for_viewing
+from autoenc.runs.run import LAST
 from autoenc.training.run_checkpoint import RunCheckpoint
 
 

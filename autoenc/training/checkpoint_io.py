@@ -20,8 +20,8 @@ from typing import Any
 
 import torch
 
-from autoenc.atomic import atomic_file
-from autoenc.training.checkpoints import AtomicCheckpointIO
+from autoenc.core.atomic import atomic_file
+from autoenc.runs.checkpoints import AtomicCheckpointIO
 
 
 class ReusingCheckpointIO(AtomicCheckpointIO):

@@ -21,11 +21,18 @@ from lightning.pytorch.cli import LightningArgumentParser, LightningCLI
 from lightning.pytorch.loggers import CSVLogger
 from lightning.pytorch.utilities.exceptions import SIGTERMException
 
-from autoenc.constraints import constructor_parameters
+from autoenc.core.constraints import constructor_parameters
+from autoenc.core.errors import CheckpointError, UserError
+from autoenc.core.yaml_io import use_for_jsonargparse
 from autoenc.data.module import ImageDataModule
-from autoenc.errors import CheckpointError, UserError
-from autoenc.models.base import CHECKPOINT_KEY, MODELS, AutoencoderModule, upgrade_hparams
-from autoenc.runs import (
+from autoenc.models.autoencoder_module import (
+    CHECKPOINT_KEY,
+    MODELS,
+    AutoencoderModule,
+    upgrade_hparams,
+)
+from autoenc.runs.checkpoints import read_checkpoint
+from autoenc.runs.run import (
     RunLocation,
     check_run_name,
     find_last_checkpoint,
@@ -42,11 +49,9 @@ from autoenc.training.callbacks import (
     ReconstructionGrid,
 )
 from autoenc.training.checkpoint_io import ReusingCheckpointIO
-from autoenc.training.checkpoints import read_checkpoint
 from autoenc.training.interrupts import InterruptWatch, as_interrupt
 from autoenc.training.loggers import ResumedCSVLogger
 from autoenc.training.run_checkpoint import RunCheckpoint
-from autoenc.yaml_io import use_for_jsonargparse
 
 use_for_jsonargparse()  # -c files and option values: duplicate keys refused, one YAML reading
 
@@ -84,7 +89,7 @@ class AutoencCLI(LightningCLI):
     ``model.init_args.input_shape``, so no config states an image size twice.
 
     ``fit`` reserves ``<runs_dir>/<name>/version_N`` atomically before anything is written
-    (see :mod:`autoenc.runs`), keeps ``checkpoints/last.ckpt`` at the last completed epoch
+    (see :mod:`autoenc.runs.run`), keeps ``checkpoints/last.ckpt`` at the last completed epoch
     (and the interrupt), and continues a run in place when ``--ckpt_path`` is ``last`` or a
     checkpoint inside a run directory. A fit that fails before its first checkpoint leaves no
     version directory behind. ``validate`` writes nothing: its results go to stdout.
@@ -189,7 +194,7 @@ class AutoencCLI(LightningCLI):
     def before_instantiate_classes(self) -> None:
         """LightningCLI set the model of a ``--ckpt_path`` from the hyperparameters the file
         recorded; those of an older autoenc are brought to today's class and arguments here
-        (:func:`~autoenc.models.base.upgrade_hparams`, e.g. a pre-split VAE with ``tc_beta``
+        (:func:`~autoenc.models.autoencoder_module.upgrade_hparams`, e.g. a pre-split VAE with ``tc_beta``
         resumes as a BetaTCVAE, and ``optimizer`` is dropped)."""
         model = self._subconfig().get("model")
         if not self._subconfig().get("ckpt_path") or model is None or not model.get("class_path"):
@@ -439,8 +444,8 @@ def _check_model_options(ckpt: dict[str, Any], model_config: Any, ckpt_path: str
     given = init_args.as_dict() if hasattr(init_args, "as_dict") else dict(init_args)
     for key in sorted(set(given) & set(saved) - {"input_shape"}):  # input_shape is linked from the data
         mine, theirs = _plain(given[key]), _plain(saved[key])
-        if _contains_unplain(mine) or _contains_unplain(theirs):
-            continue
+        if mine is None or _contains_unplain(mine) or _contains_unplain(theirs):
+            continue  # null: "not set", filled in by the model (e.g. tc_dataset_size from the data)
         if isinstance(mine, int | float) and isinstance(theirs, int | float) and not isinstance(mine, bool) \
                 and not isinstance(theirs, bool) and float(mine) == float(theirs):
             continue
@@ -470,7 +475,7 @@ def _check_runs_dir(runs_dir: str, run: RunLocation) -> None:
 def _check_trains_something(trainer: Any) -> None:
     """Refuse ``--trainer.max_epochs 0`` (or ``max_steps 0``): the fit would create a run
     directory holding only its config."""
-    from autoenc.constraints import Interval, Null, Options, check_param
+    from autoenc.core.constraints import Interval, Null, Options, check_param
 
     if trainer is None:
         return

@@ -21,16 +21,16 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from autoenc.errors import UserError
-from autoenc.runs import Run
-from autoenc.yaml_io import load_yaml
+from autoenc.core.errors import UserError
+from autoenc.core.yaml_io import load_yaml
+from autoenc.runs.run import Run
 
 __all__ = ["check_option_names", "fit", "load_config", "merge_overrides", "read_yaml"]
 
 
 def read_yaml(path: str | os.PathLike) -> Any:
     """The parsed content of the YAML file ``path``; one UserError line when it is missing,
-    not a file, not YAML, or names a key twice (:mod:`autoenc.yaml_io`)."""
+    not a file, not YAML, or names a key twice (:mod:`autoenc.core.yaml_io`)."""
     import yaml
 
     p = Path(path).expanduser()
@@ -84,7 +84,7 @@ def merge_overrides(config: dict[str, Any], overrides: Mapping[str, Any]) -> dic
 
 def _refuse_unknown(where: str, cls: type, given: Mapping[str, Any], linked: tuple[str, ...] = ()) -> None:
     """One line naming an option ``cls`` does not take, the ones it does, and the closest."""
-    from autoenc.config_errors import accepted_options, not_accepted
+    from autoenc.core.config_errors import accepted_options, not_accepted
 
     accepted = accepted_options(cls)
     for key in given:
@@ -97,9 +97,9 @@ def check_option_names(cfg: Mapping[str, Any]) -> None:
     signatures, before LightningCLI builds anything (its own message is a nested tree)."""
     from lightning.pytorch import Trainer
 
-    from autoenc.constraints import InstanceOf, Null, check_param
+    from autoenc.core.constraints import InstanceOf, Null, check_param
     from autoenc.data.module import ImageDataModule
-    from autoenc.models.base import MODELS
+    from autoenc.models.autoencoder_module import MODELS
 
     for section in ("data", "trainer"):
         check_param(section, [InstanceOf(Mapping, "a mapping of options (e.g. {'max_epochs': 5})"), Null()],
@@ -123,7 +123,7 @@ def fit(config: str | os.PathLike | Mapping[str, Any], *, verbose: bool = False,
 
     Everything ``autoenc fit`` guarantees holds: a version directory of its own under
     ``runs_dir/name``, ``checkpoints/last.ckpt`` after every epoch, ``ckpt_path="last"`` to
-    resume, one-line errors (:class:`~autoenc.errors.UserError`).
+    resume, one-line errors (:class:`~autoenc.core.errors.UserError`).
 
     Args:
         config: a YAML file or its mapping (keys ``model``, ``data``, ``trainer``, ``name``, ...).

@@ -5,9 +5,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from autoenc.config_errors import one_line_error
-from autoenc.errors import UserError, find_user_error, first_line
-from autoenc.quiet import lightning_quiet
+from autoenc.core.config_errors import one_line_error
+from autoenc.core.errors import UserError, find_user_error, first_line
+from autoenc.core.quiet import lightning_quiet
 
 
 def build_cli(args: Any, *, run: bool = True, verbose: bool = False) -> Any:

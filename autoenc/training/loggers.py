@@ -17,7 +17,7 @@ from lightning.fabric.loggers.logger import rank_zero_experiment
 from lightning.pytorch.loggers import CSVLogger
 from lightning.pytorch.loggers.csv_logs import ExperimentWriter
 
-from autoenc.atomic import atomic_file
+from autoenc.core.atomic import atomic_file
 
 
 def _step(row: dict[str, Any]) -> float:

@@ -68,7 +68,7 @@ class RunCheckpoint(ModelCheckpoint):
     def state_key(self) -> str:
         # The best checkpoint keeps the key Lightning's ModelCheckpoint gave it, so runs written
         # before this class resume with their best-k bookkeeping, and readers of the recorded
-        # score (autoenc.training.checkpoints) find it; subclasses keep their own names.
+        # score (autoenc.runs.checkpoints) find it; subclasses keep their own names.
         own = type(self).__qualname__
         key = super().state_key
         return "ModelCheckpoint" + key[len(own):] if type(self) is RunCheckpoint and key.startswith(own) else key

@@ -5,7 +5,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from autoenc.analysis.disentanglement import (
+from autoenc.core.errors import UserError
+from autoenc.measure.disentanglement import (
     METRICS,
     dci,
     dci_from_importance,
@@ -15,7 +16,6 @@ from autoenc.analysis.disentanglement import (
     mutual_info_matrix,
     sap,
 )
-from autoenc.errors import UserError
 
 SIZES = (3, 4, 5)
 #: Smaller factors for DCI: one boosted-tree model per factor value, 100 stages each.

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from autoenc.cli.disentangle import main as disentangle
-from autoenc.errors import UserError
+from autoenc.core.errors import UserError
 
 REPO = Path(__file__).resolve().parents[2]
 FAST = ["--trainer.max_steps", "2", "--trainer.limit_val_batches", "1", "--trainer.enable_progress_bar", "false",
@@ -88,7 +88,7 @@ def test_labels_make_a_one_factor_ground_truth(digits_run: Path, tmp_path: Path)
     (["--n", "0"], "--n must be an integer >= 1"),
     (["--labels", "true"], "--labels needs integer labels"),
     (["--factors", "[Smiling]"], "--factors picks label columns and needs --labels true"),
-    (["--test_fraction", "1.5"], "--test_fraction must be in (0, 1), got 1.5"),
+    (["--test_fraction", "1.5"], "--test_fraction must be a number in (0, 1), got 1.5"),
 ])
 def test_bad_options_on_a_sprites_run_write_nothing(sprites_run: Path, tmp_path: Path, args: list[str],
                                                     message: str) -> None:
@@ -107,18 +107,22 @@ def test_a_run_without_factors_says_which_sources_have_them(digits_run: Path, tm
 
 
 def test_report_section_only_for_data_with_factors(sprites_run: Path, digits_run: Path) -> None:
-    from autoenc.analysis.latents import latent_stats
-    from autoenc.analysis.report import disentanglement_section, render_markdown, summarize
-    from autoenc.training.runs import load_run
+    from autoenc.measure.codes import latent_stats
+    from autoenc.measure.summary import summarize
+    from autoenc.render.report_page import render_markdown
+    from autoenc.runs.run import Run
+    from autoenc.workflows.disentangle_run import disentanglement_section
 
-    model, dm, ckpt = load_run(sprites_run)
+    opened = Run.open(sprites_run)
+    model, dm = opened.model, opened.datamodule
     section = disentanglement_section(model, dm, n=300)
     assert section is not None and set(section.scores) == {"mig", "sap"}
     assert [p.name for p in section.pictures] == ["disentanglement_mi.png"]
     val = dm.arrays("val")
-    summary = summarize(model, val.images, latent_stats(model, val.images), "sprites", ckpt)
+    summary = summarize(model, val.images, latent_stats(model, val.images), "sprites", str(opened.checkpoint))
     page = render_markdown(summary, "run", ["disentanglement_mi.png"], section.notes, section.scores)
     assert "| disentanglement | mig " in page
     assert "## Disentanglement: mutual information with the ground-truth factors" in page
-    digits_model, digits_dm, _ = load_run(digits_run)
+    digits = Run.open(digits_run)
+    digits_model, digits_dm = digits.model, digits.datamodule
     assert disentanglement_section(digits_model, digits_dm) is None

@@ -6,14 +6,14 @@ import numpy as np
 import pytest
 import torch
 
-from autoenc.analysis.disentanglement import beta_vae_score, factor_vae_score, sample_codes
-from autoenc.analysis.disentanglement.api import (
+from autoenc.core.errors import UserError
+from autoenc.data.ground_truth import sample_uniform
+from autoenc.measure.disentanglement import beta_vae_score, factor_vae_score, sample_codes
+from autoenc.workflows.disentangle_run import (
     disentangle,
     disentanglement_pictures,
     write_disentanglement,
 )
-from autoenc.data.ground_truth import sample_uniform
-from autoenc.errors import UserError
 
 
 class ToyGroundTruth:

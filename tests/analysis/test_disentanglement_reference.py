@@ -14,7 +14,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from autoenc.analysis.disentanglement import dci, dci_from_importance, mig, sap
+from autoenc.measure.disentanglement import dci, dci_from_importance, mig, sap
 
 FIXTURE = json.loads((Path(__file__).resolve().parents[1] / "fixtures" / "disent_reference.json").read_text())
 

@@ -9,12 +9,12 @@ import numpy as np
 import pytest
 import torch
 
-from autoenc.analysis.disentanglement import dci, discretize
-from autoenc.analysis.disentanglement.api import check_metrics, disentangle, write_disentanglement
-from autoenc.analysis.disentanglement.interventional import _fixed_factor_points
-from autoenc.analysis.disentanglement.predictors import DCI_REGRESSORS
+from autoenc.core.errors import UserError
 from autoenc.data.ground_truth import LabelledGroundTruth, sample_uniform, split_pool, whole_pool
-from autoenc.errors import UserError
+from autoenc.measure.disentanglement import dci, discretize
+from autoenc.measure.disentanglement.interventional import _fixed_factor_points
+from autoenc.measure.disentanglement.predictors import DCI_REGRESSORS
+from autoenc.workflows.disentangle_run import check_metrics, disentangle, write_disentanglement
 
 
 class Grid:
@@ -48,7 +48,7 @@ def test_split_is_disjoint_and_keeps_identical_images_together() -> None:
     assert facts["test_images"] == 4 * 10
     again, _, _ = split_pool(grid, 1 / 3, seed=0)
     assert np.array_equal(again.items, train.items)
-    with pytest.raises(UserError, match="test_fraction must be in"):
+    with pytest.raises(UserError, match="test_fraction must be a number in"):
         split_pool(grid, 1.0, seed=0)
 
 

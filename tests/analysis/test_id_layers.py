@@ -9,9 +9,9 @@ import warnings
 import pytest
 import torch
 
-from autoenc.analysis.intrinsic_dim.layers import LayerID, id_by_layer, resolve_layers
 from autoenc.cli.main import main
-from autoenc.errors import UserError
+from autoenc.core.errors import UserError
+from autoenc.measure.intrinsic_dim.layer_profile import LayerID, id_by_layer, resolve_layers
 
 
 @pytest.fixture(scope="module")

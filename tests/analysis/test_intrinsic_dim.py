@@ -8,7 +8,8 @@ import warnings
 import numpy as np
 import pytest
 
-from autoenc.analysis.intrinsic_dim import (
+from autoenc.core.errors import UserError
+from autoenc.measure.intrinsic_dim import (
     ESTIMATORS,
     MLE,
     PCA,
@@ -19,9 +20,8 @@ from autoenc.analysis.intrinsic_dim import (
     estimate_all,
     make_estimator,
 )
-from autoenc.analysis.intrinsic_dim.gride import gride_mle
-from autoenc.analysis.intrinsic_dim.result import read_results, write_results
-from autoenc.errors import UserError
+from autoenc.measure.intrinsic_dim.gride import gride_mle
+from autoenc.measure.intrinsic_dim.result import read_results, write_results
 
 
 def plane(n: int = 5000, d: int = 5, ambient: int = 64, seed: int = 0) -> np.ndarray:

@@ -127,7 +127,7 @@ def test_missing_and_non_numeric_files(tmp_path, capsys):
 
 
 def test_help_states_the_estimators_defaults():
-    from autoenc.analysis.intrinsic_dim import ESTIMATORS
+    from autoenc.measure.intrinsic_dim import ESTIMATORS
 
     text = " ".join(id_command.parser().format_help().split())
     flags = {

@@ -6,8 +6,8 @@ import numpy as np
 import pytest
 from sklearn.neighbors import NearestNeighbors
 
-from autoenc.analysis.intrinsic_dim import estimate_all, knn
-from autoenc.errors import UserError
+from autoenc.core.errors import UserError
+from autoenc.measure.intrinsic_dim import estimate_all, knn
 
 
 def sklearn_knn(x: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:

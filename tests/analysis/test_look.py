@@ -10,21 +10,22 @@ import numpy as np
 import pytest
 import torch
 
-from autoenc.analysis.generate import fit_gaussian, interpolate, lerp, sample, slerp
-from autoenc.analysis.latent_map import PROJECTIONS, colour_by, latent_map
-from autoenc.analysis.latents import (
+from autoenc.core.errors import UserError
+from autoenc.data import Digits
+from autoenc.measure.codes import (
     active_units,
     check_dims,
     encode_all,
     latent_stats,
     unit_activity,
 )
-from autoenc.analysis.reconstruct import choose_indices, reconstruct
-from autoenc.analysis.report import evaluate_terms, read_training_curve, render_markdown, summarize
-from autoenc.analysis.traverse import traversal_values, traverse, traverse_code
-from autoenc.data import Digits
-from autoenc.errors import UserError
+from autoenc.measure.generate import fit_gaussian, interpolate, lerp, sample, slerp
+from autoenc.measure.latent_map import PROJECTIONS, colour_by, latent_map
+from autoenc.measure.reconstruction import choose_indices, reconstruct
+from autoenc.measure.summary import evaluate_terms, read_training_curve, summarize
+from autoenc.measure.traversal import traversal_values, traverse, traverse_code
 from autoenc.models import Autoencoder, VariationalAutoencoder
+from autoenc.render.report_page import render_markdown
 
 LATENT = 4
 

@@ -9,9 +9,15 @@ import torch
 from PIL import Image, ImageSequence
 from test_look import digit_images, trained
 
-from autoenc.analysis.generate import sample
-from autoenc.analysis.latents import latent_stats
-from autoenc.analysis.look import (
+from autoenc.core.errors import UserError
+from autoenc.core.png import save_png
+from autoenc.data.source import ImageArrays
+from autoenc.measure.codes import latent_stats
+from autoenc.measure.generate import sample
+from autoenc.measure.traversal import traverse
+from autoenc.render.canvas import MARGIN, PAD, draw_grid, grid_layout
+from autoenc.render.look_figures import samples_figure, save_gif, traversal_figure, traversal_frames
+from autoenc.workflows.views import (
     check_out_dir,
     interpolation_view,
     latent_map_view,
@@ -20,12 +26,6 @@ from autoenc.analysis.look import (
     traversal_view,
     write_pictures,
 )
-from autoenc.analysis.plots.canvas import MARGIN, PAD, draw_grid, grid_layout
-from autoenc.analysis.plots.look import samples_figure, save_gif, traversal_figure, traversal_frames
-from autoenc.analysis.traverse import traverse
-from autoenc.data.base import ImageArrays
-from autoenc.errors import UserError
-from autoenc.imaging import save_png
 
 
 @pytest.fixture(scope="module")

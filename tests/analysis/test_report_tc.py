@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import torch
 
-from autoenc.analysis.latents import latent_stats
-from autoenc.analysis.report import evaluate_terms, render_markdown, summarize
+from autoenc.measure.codes import latent_stats
+from autoenc.measure.summary import evaluate_terms, summarize
 from autoenc.models import BetaTCVAE
+from autoenc.render.report_page import render_markdown
 
 
 def test_report_states_the_tc_batch_size() -> None:

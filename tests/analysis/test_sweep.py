@@ -11,9 +11,9 @@ from pathlib import Path
 import pytest
 import yaml
 
-from autoenc.analysis.sweep import make_plan, read_sweep, run_sweep
-from autoenc.analysis.sweep.plan import MARKER, run_root, run_state
 from autoenc.cli.main import main
+from autoenc.workflows.sweep import make_plan, read_sweep, run_sweep
+from autoenc.workflows.sweep.plan import MARKER, run_root, run_state
 
 CONFIG = {
     "name": "tiny_ae", "seed_everything": 0,

@@ -13,7 +13,7 @@ import lightning as L
 import pytest
 import yaml
 
-from autoenc.errors import UserError
+from autoenc.core.errors import UserError
 
 pytestmark = pytest.mark.slow
 
@@ -49,7 +49,7 @@ class FailAtStart(L.Callback):
 
 
 def _tiny_plan(tmp_path: Path, sizes: list[int], callbacks: list | None = None):
-    from autoenc.analysis.sweep import make_plan
+    from autoenc.workflows.sweep import make_plan
 
     config = tmp_path / "tiny.yaml"
     config.write_text("# Cost: ~40 s for 60 epochs on 2 CPU cores\n" + yaml.safe_dump({
@@ -61,7 +61,7 @@ def _tiny_plan(tmp_path: Path, sizes: list[int], callbacks: list | None = None):
 
 
 def test_a_sweep_says_what_it_will_cost_first(tmp_path: Path) -> None:
-    from autoenc.analysis.sweep.cost import sweep_cost_line
+    from autoenc.workflows.sweep.sweep_cost import sweep_cost_line
 
     line = sweep_cost_line(_tiny_plan(tmp_path, list(range(1, 3001))))
     # 40 s for 60 epochs -> 2 s for the sweep's 3 epochs a run, 6,000 s for 3,000 runs
@@ -69,7 +69,7 @@ def test_a_sweep_says_what_it_will_cost_first(tmp_path: Path) -> None:
 
 
 def test_a_sweep_failing_before_any_checkpoint_leaves_nothing(tmp_path: Path) -> None:
-    from autoenc.analysis.sweep import run_sweep
+    from autoenc.workflows.sweep import run_sweep
 
     plan = _tiny_plan(tmp_path, [2, 3], callbacks=[{"class_path": f"{__name__}.FailAtStart"}])
     lines: list[str] = []

@@ -10,12 +10,12 @@ import pytest
 import torch
 import yaml
 
-from autoenc.analysis.latents import active_units
-from autoenc.analysis.sweep import evaluate_model, make_plan, reconstruction_terms, run_sweep
+from autoenc.core.errors import UserError
 from autoenc.data.module import ImageDataModule
-from autoenc.errors import UserError
+from autoenc.measure.codes import active_units
 from autoenc.models import Autoencoder, VariationalAutoencoder
-from autoenc.models.base import keep_prefix
+from autoenc.models.autoencoder_module import keep_prefix
+from autoenc.workflows.sweep import evaluate_model, make_plan, reconstruction_terms, run_sweep
 
 CONFIG = {
     "name": "tiny_ordered", "seed_everything": 0,
@@ -136,6 +136,6 @@ def test_probe_and_id_on_an_untrained_model(digits: ImageDataModule) -> None:
 
 
 def _no_resampling():
-    from autoenc.analysis.sweep import EvalSettings
+    from autoenc.workflows.sweep import EvalSettings
 
     return EvalSettings(id_repeats=0)

@@ -9,10 +9,10 @@ from pathlib import Path
 import pytest
 import yaml
 
-from autoenc.analysis.sweep import Rule, make_plan, parse_sizes, recommend, summarize
-from autoenc.analysis.sweep.plan import RunSpec, check_sweep_dir, prepare_sweep_dir, run_state
 from autoenc.cli.main import main
-from autoenc.errors import UserError
+from autoenc.core.errors import UserError
+from autoenc.workflows.sweep import Rule, make_plan, parse_sizes, recommend, summarize
+from autoenc.workflows.sweep.plan import RunSpec, check_sweep_dir, prepare_sweep_dir, run_state
 
 SIZES = [2, 4, 8, 16, 32]
 CONFIG = {

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from autoenc.analysis.sweep import make_plan, run_sweep
+from autoenc.workflows.sweep import make_plan, run_sweep
 
 CONFIG = {
     "name": "tiny_vae", "seed_everything": 0,

@@ -11,10 +11,8 @@ import pytest
 import torch
 from _code_kinds import KINDS, SHAPE, digits, make_kind
 
-from autoenc.analysis.generate import interpolate, sample
-from autoenc.analysis.intrinsic_dim import estimate_all
-from autoenc.analysis.latent_map import latent_map
-from autoenc.analysis.latents import (
+from autoenc.core.errors import UserError
+from autoenc.measure.codes import (
     active_units,
     code_size,
     encode_all,
@@ -23,10 +21,12 @@ from autoenc.analysis.latents import (
     per_channel,
     unit_names,
 )
-from autoenc.analysis.reconstruct import reconstruct
-from autoenc.analysis.report import summarize
-from autoenc.analysis.traverse import channel_units, traverse, traverse_channel
-from autoenc.errors import UserError
+from autoenc.measure.generate import interpolate, sample
+from autoenc.measure.intrinsic_dim import estimate_all
+from autoenc.measure.latent_map import latent_map
+from autoenc.measure.reconstruction import reconstruct
+from autoenc.measure.summary import summarize
+from autoenc.measure.traversal import channel_units, traverse, traverse_channel
 
 ALL_KINDS = [*KINDS, "spatial_vae"]
 

@@ -13,7 +13,7 @@ import warnings
 import pytest
 
 from autoenc.cli import main as cli
-from autoenc.errors import UserError
+from autoenc.core.errors import UserError
 
 AUTOENC = [sys.executable, "-c", "import sys; from autoenc.cli.main import main; sys.exit(main())"]
 
@@ -47,7 +47,7 @@ def _warn_then_fail(argv: list[str]) -> int:
         warnings.warn_explicit("You are using torch.load with weights_only=False", FutureWarning,
                                "serialization.py", 1, module="torch.serialization")
         warnings.warn_explicit("a tip", UserWarning, "cli.py", 1, module="lightning.pytorch.cli")
-        warnings.warn_explicit("ours", UserWarning, "look.py", 1, module="autoenc.analysis.look")
+        warnings.warn_explicit("ours", UserWarning, "look.py", 1, module="autoenc.workflows.views")
     print(",".join(str(w.message) for w in seen))
     raise UserError("bad input; fix it")
 
@@ -137,7 +137,7 @@ def test_debug_shows_the_traceback(stand_in, capsys):
 
 # -- the shared writers keep the promise: all files or none, no directory left empty ------------
 def test_staged_files_gives_all_or_nothing(tmp_path):
-    from autoenc.atomic import staged_files
+    from autoenc.core.atomic import staged_files
 
     out = tmp_path / "new" / "out"
     with pytest.raises(RuntimeError), staged_files(out) as stage:
@@ -161,7 +161,7 @@ def test_staged_files_gives_all_or_nothing(tmp_path):
 
 
 def test_atomic_file_on_a_full_disk_names_the_file_and_removes_its_parents(tmp_path, monkeypatch):
-    from autoenc.atomic import atomic_file, file_error_message
+    from autoenc.core.atomic import atomic_file, file_error_message
 
     def fsync(fd):
         raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))

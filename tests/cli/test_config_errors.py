@@ -1,4 +1,4 @@
-"""autoenc.config_errors reads jsonargparse's English messages where its exceptions carry no
+"""autoenc.core.config_errors reads jsonargparse's English messages where its exceptions carry no
 structure: every message form it reads, produced by the installed jsonargparse (a new version
 that words one differently fails here; pyproject.toml bounds the version). The data-module
 forms (class_path, init_args, Union subtypes) are in test_data_cli.py."""
@@ -11,8 +11,13 @@ import pytest
 import yaml
 from jsonargparse import ActionConfigFile, ArgumentParser
 
-from autoenc.cli._checks import Ints
-from autoenc.config_errors import CONFIG_HINT, one_line_error, subclass_names, unrecognized_option
+from autoenc.cli.option_checks import Ints
+from autoenc.core.config_errors import (
+    CONFIG_HINT,
+    one_line_error,
+    subclass_names,
+    unrecognized_option,
+)
 
 
 def _f(*, n: int = 1, rate: float = 0.5, dims: Ints | None = None, name: str = "a") -> None:
@@ -74,7 +79,7 @@ def test_unknown_options(tmp_path: Path) -> None:
 
 
 def test_unknown_class_lists_the_known_ones() -> None:
-    from autoenc.models.base import AutoencoderModule
+    from autoenc.models.autoencoder_module import AutoencoderModule
 
     parser = ArgumentParser(exit_on_error=False)
     parser.add_argument("--model", type=AutoencoderModule | None)

@@ -13,10 +13,10 @@ from jsonargparse import ArgumentParser
 from autoenc.cli._generate import Generated
 from autoenc.cli.main import main
 from autoenc.cli.sources import describe_sources
-from autoenc.config_errors import one_line_error
+from autoenc.core.config_errors import one_line_error
+from autoenc.core.errors import UserError, find_user_error
+from autoenc.core.png import image_grid
 from autoenc.data import MNIST, SOURCES, Digits, ImageDataModule, Patches
-from autoenc.errors import UserError, find_user_error
-from autoenc.imaging import image_grid
 
 CONFIGS = sorted((Path(__file__).parents[2] / "configs").glob("*.yaml"))
 

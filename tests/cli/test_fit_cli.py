@@ -126,7 +126,7 @@ def test_non_finite_loss_stops_at_that_step(tmp_path: Path, capsys: pytest.Captu
     last = torch.load(run_dir / "checkpoints" / "last.ckpt", weights_only=True)
     assert last["global_step"] == 4  # the end of epoch 0: training stopped in epoch 1
     assert all(torch.isfinite(v).all() for v in last["state_dict"].values())
-    from autoenc.training.checkpoints import load_model
+    from autoenc.runs.checkpoints import load_model
 
     assert isinstance(load_model(run_dir / "checkpoints" / "last.ckpt"), Autoencoder)
     with open(run_dir / "metrics.csv", newline="") as f:

@@ -12,7 +12,7 @@ import yaml
 
 from autoenc.cli._generate import Generated, data_options
 from autoenc.cli.main import COMMANDS, main
-from autoenc.errors import UserError
+from autoenc.core.errors import UserError
 
 HAND_WRITTEN = {"fit", "validate"}  # LightningCLI itself
 

@@ -14,10 +14,10 @@ import pytest
 import torch
 from _datafiles import cifar_batch, write_cifar
 
+from autoenc.core.errors import DataError, UserError
 from autoenc.data import CIFAR10
 from autoenc.data.cifar import read_cifar_batch
 from autoenc.data.files import md5sum
-from autoenc.errors import DataError, UserError
 
 TRAIN = ("data_batch_1", "data_batch_2", "data_batch_3", "data_batch_4", "data_batch_5")
 

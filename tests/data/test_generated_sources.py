@@ -5,8 +5,8 @@ from __future__ import annotations
 import pytest
 import torch
 
+from autoenc.core.errors import UserError
 from autoenc.data import Digits, Fake, Patches
-from autoenc.errors import UserError
 
 
 def test_digits_known_answers() -> None:

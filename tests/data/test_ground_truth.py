@@ -6,6 +6,7 @@ import numpy as np
 import pytest
 import torch
 
+from autoenc.core.errors import UserError
 from autoenc.data import Digits, Sprites
 from autoenc.data.ground_truth import (
     GroundTruth,
@@ -14,7 +15,6 @@ from autoenc.data.ground_truth import (
     sources_with_factors,
 )
 from autoenc.data.sprites import SpritesGroundTruth, index_to_factors, render
-from autoenc.errors import UserError
 
 
 def test_sprites_ground_truth_renders_what_load_serves() -> None:

@@ -11,9 +11,9 @@ import pytest
 import torch
 from _datafiles import MNIST_NAMES, idx_bytes, write_idx, write_mnist
 
+from autoenc.core.errors import DataError, UserError
 from autoenc.data import MNIST, FashionMNIST, read_idx
 from autoenc.data.files import md5sum, verify_md5
-from autoenc.errors import DataError, UserError
 
 # Per-class counts of the official MNIST test set (LeCun et al.), a known answer.
 MNIST_TEST_CLASS_COUNTS = [980, 1135, 1032, 1010, 982, 892, 958, 1028, 974, 1009]

@@ -12,9 +12,9 @@ import pytest
 import torch
 from PIL import Image
 
+from autoenc.core.errors import DataError
 from autoenc.data import ImageFolder
 from autoenc.data.image_files import decode_image
-from autoenc.errors import DataError
 
 #: 16-bit grey levels and their 8-bit values, round(v * 255 / 65535)
 LEVELS16 = np.array([[0, 257, 1000, 30000], [32768, 40000, 65278, 65535]], dtype=np.uint16)

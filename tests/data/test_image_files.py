@@ -9,9 +9,9 @@ import pytest
 import torch
 from _datafiles import CELEBA_ATTRS, write_celeba, write_image
 
+from autoenc.core.errors import DataError, UserError
 from autoenc.data import CelebA, ImageFolder
 from autoenc.data.image_files import ImageFileDataset, load_into_memory
-from autoenc.errors import DataError, UserError
 
 
 def q(path: Path) -> str:

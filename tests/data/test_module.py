@@ -10,9 +10,9 @@ import torch
 from _datafiles import write_image
 from torch.utils.data import DataLoader
 
+from autoenc.core.errors import UserError
 from autoenc.data import MNIST, SOURCES, Digits, Fake, ImageDataModule, ImageFolder, make_source
 from autoenc.data.loaders import TensorBatches
-from autoenc.errors import UserError
 
 
 def digits_module(**kwargs) -> ImageDataModule:

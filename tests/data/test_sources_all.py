@@ -15,9 +15,9 @@ import torch
 from _datafiles import write_celeba, write_cifar, write_image, write_mnist
 
 from autoenc.cli._generate import instantiate_datamodule
+from autoenc.core.errors import UserError
 from autoenc.data import SOURCES, ImageDataModule, ImageSource, make_source
 from autoenc.data.module import source_spec
-from autoenc.errors import UserError
 
 
 def _mnist_like(name: str, folder: str) -> Callable[[Path], ImageSource]:

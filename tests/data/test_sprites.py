@@ -8,7 +8,8 @@ import pytest
 import torch
 
 import autoenc.data.sprites as sprites
-from autoenc.data.base import SOURCES
+from autoenc.core.errors import UserError
+from autoenc.data.source import SOURCES
 from autoenc.data.sprites import (
     FACTOR_NAMES,
     FACTOR_SIZES,
@@ -21,7 +22,6 @@ from autoenc.data.sprites import (
     num_images,
     render,
 )
-from autoenc.errors import UserError
 
 SQUARE, ELLIPSE, HEART = range(3)
 FULL = 737_280

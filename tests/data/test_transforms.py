@@ -5,8 +5,8 @@ from __future__ import annotations
 import pytest
 import torch
 
+from autoenc.core.errors import UserError
 from autoenc.data.transforms import conform, convert_channels, resize, to_float
-from autoenc.errors import UserError
 
 
 def test_rgb_to_grey_is_bt601_luma() -> None:

@@ -45,13 +45,13 @@ def trained_ckpt(tmp_path_factory, digits_dm) -> Path:
 
 @pytest.fixture(scope="session")
 def trained_model(trained_ckpt):
-    from autoenc.training.checkpoints import load_model
+    from autoenc.runs.checkpoints import load_model
 
     return load_model(trained_ckpt)
 
 
 @pytest.fixture(scope="session")
 def export_dir(tmp_path_factory, trained_model) -> Path:
-    from autoenc.training.checkpoints import export_encoder
+    from autoenc.runs.checkpoints import export_encoder
 
     return export_encoder(trained_model, tmp_path_factory.mktemp("export") / "enc")

@@ -12,7 +12,7 @@ import warnings
 import numpy as np
 import pytest
 
-from autoenc.errors import CacheError
+from autoenc.core.errors import CacheError
 from autoenc.features import extract_features, open_cache
 from autoenc.features.distributed import build_with_trainer, merge_shards
 from autoenc.features.extract import build_request

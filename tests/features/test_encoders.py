@@ -8,8 +8,8 @@ import numpy as np
 import pytest
 import torch
 
+from autoenc.core.errors import CheckpointError, UserError
 from autoenc.data import ImageArrays
-from autoenc.errors import CheckpointError, UserError
 from autoenc.features import FrozenEncoder, extract_features, load_encoder
 
 

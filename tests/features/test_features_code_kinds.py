@@ -10,11 +10,16 @@ import pytest
 import torch
 from _code_kinds import KINDS, SHAPE, digits, make_kind
 
-from autoenc.data.base import ImageArrays
-from autoenc.errors import CheckpointError
+from autoenc.core.errors import CheckpointError
+from autoenc.data.source import ImageArrays
 from autoenc.features import extract_features, load_encoder
 from autoenc.features.transformer import AutoencoderFeatures
-from autoenc.training.checkpoints import export_encoder, load_exported_encoder
+from autoenc.runs.checkpoints import (
+    METADATA_HASH,
+    export_encoder,
+    load_exported_encoder,
+    metadata_sha256,
+)
 
 ALL_KINDS = [*KINDS, "spatial_vae"]
 
@@ -45,8 +50,9 @@ def test_an_export_with_an_unknown_head_is_refused_in_one_line(tmp_path) -> None
     meta_file = tmp_path / "enc" / "encoder.json"
     meta = json.loads(meta_file.read_text())
     meta["head"] = {"name": "sparsest", "options": {}}
+    meta[METADATA_HASH] = metadata_sha256(meta)  # a consistent edit: the head itself is refused
     meta_file.write_text(json.dumps(meta))
-    with pytest.raises(CheckpointError, match=r"head .*cannot be built") as err:
+    with pytest.raises(CheckpointError, match=r"unknown code head .sparsest.") as err:
         load_exported_encoder(tmp_path / "enc")
     assert "\n" not in str(err.value)
 

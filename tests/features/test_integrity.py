@@ -12,8 +12,8 @@ import pytest
 import torch
 from torch import nn
 
+from autoenc.core.errors import CacheError
 from autoenc.data import ImageArrays
-from autoenc.errors import CacheError
 from autoenc.features import FrozenEncoder, extract_features, open_cache, probe
 from autoenc.features import extract as extract_module
 from autoenc.features.staging import locked_temp_dir, remove_stale_temps

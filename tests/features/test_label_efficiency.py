@@ -8,7 +8,7 @@ import json
 import pytest
 
 from autoenc.cli.main import main
-from autoenc.errors import UserError
+from autoenc.core.errors import UserError
 from autoenc.features.label_efficiency import label_efficiency, parse_counts
 
 

@@ -8,8 +8,8 @@ import numpy as np
 import pytest
 import torch
 
+from autoenc.core.errors import UserError
 from autoenc.data import ImageArrays
-from autoenc.errors import UserError
 from autoenc.features import FrozenEncoder, extract_features, probe
 
 

@@ -12,7 +12,7 @@ import pytest
 import torch
 
 from autoenc.cli.main import main
-from autoenc.errors import UserError
+from autoenc.core.errors import UserError
 
 
 def _run(capsys, *argv):
@@ -176,7 +176,7 @@ def test_distortions_change_images():
 
 
 def _cache_from(tmp_path, name, targets):
-    from autoenc.data.base import ImageArrays
+    from autoenc.data.source import ImageArrays
     from autoenc.features import extract_features
     from autoenc.features.encoders import FrozenEncoder
 
@@ -210,7 +210,7 @@ def test_bad_inputs(capsys, tmp_path, classifier_dir, train_cache):
         (("retrain", str(train_cache.path), "--out", str(tmp_path / "o3"), "--test_fraction", "0.6",
           "--val_fraction", "0.5"), "must be < 1"),
         (("predict", str(tmp_path), str(tmp_path)), "not a usable classifier directory"),
-        (("predict", str(classifier_dir), str(tmp_path), "--top_k", "11"), "--top_k must be <= 10"),
+        (("predict", str(classifier_dir), str(tmp_path), "--top_k", "11"), "--top_k must be an integer in [1, 10]"),
     ]
     for argv, match in cases:
         before = sorted(p.name for p in tmp_path.iterdir())
@@ -222,7 +222,7 @@ def test_bad_inputs(capsys, tmp_path, classifier_dir, train_cache):
 def test_torchvision_encoder_by_reference(tmp_path, digits_dm):
     """A cache of a torchvision backbone (random weights, seed 3, resized): the classifier names the
     model, node, seed and size, and loads the same encoder again (sha256 checked)."""
-    from autoenc.data.base import ImageArrays
+    from autoenc.data.source import ImageArrays
     from autoenc.features import extract_features, load_encoder
     from autoenc.features.classifier import load_classifier
     from autoenc.features.retrain import retrain

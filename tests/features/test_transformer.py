@@ -13,7 +13,7 @@ from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
 from sklearn.utils.estimator_checks import check_estimator
 
-from autoenc.errors import UserError
+from autoenc.core.errors import UserError
 from autoenc.features import AutoencoderFeatures
 
 

@@ -8,7 +8,7 @@ import torch
 from _tiny_models import make_model
 
 from autoenc.models import MODELS
-from autoenc.training.checkpoints import export_encoder, load_exported_encoder
+from autoenc.runs.checkpoints import export_encoder, load_exported_encoder
 
 SHAPE = (1, 8, 8)
 

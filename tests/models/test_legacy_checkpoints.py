@@ -10,10 +10,10 @@ from pathlib import Path
 import pytest
 import torch
 
-from autoenc.errors import UserError
+from autoenc.core.errors import UserError
 from autoenc.models import BetaTCVAE, CapacityVAE, VariationalAutoencoder
-from autoenc.models.base import upgrade_hparams
-from autoenc.training.checkpoints import load_model, read_checkpoint
+from autoenc.models.autoencoder_module import upgrade_hparams
+from autoenc.runs.checkpoints import load_model, read_checkpoint
 
 FIXTURES = Path(__file__).parents[1] / "fixtures"
 EXPECTED = json.loads((FIXTURES / "vae_checkpoints_outputs.json").read_text())

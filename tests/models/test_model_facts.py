@@ -7,9 +7,9 @@ import pytest
 import torch
 from _tiny_models import model_options
 
-from autoenc.analysis.generate import default_interpolation, sample
-from autoenc.analysis.latents import latent_stats, posterior_all
-from autoenc.errors import UserError
+from autoenc.core.errors import UserError
+from autoenc.measure.codes import latent_stats, posterior_all
+from autoenc.measure.generate import default_interpolation, sample
 from autoenc.models import MODELS, Autoencoder, AutoencoderModule
 
 SHAPE = (1, 8, 8)

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from autoenc.errors import UserError
+from autoenc.core.errors import UserError
 from autoenc.models import (
     Autoencoder,
     BetaTCVAE,

@@ -7,7 +7,7 @@ import pytest
 import torch
 from _tiny_models import make_model
 
-from autoenc.errors import UserError
+from autoenc.core.errors import UserError
 from autoenc.models import MODELS
 
 D = 6

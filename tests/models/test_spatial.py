@@ -8,11 +8,11 @@ import pytest
 import torch
 from sklearn.datasets import load_digits
 
-from autoenc.errors import UserError
+from autoenc.core.errors import UserError
 from autoenc.models import MODELS, Autoencoder, VariationalAutoencoder
-from autoenc.models.base import CHECKPOINT_KEY
+from autoenc.models.autoencoder_module import CHECKPOINT_KEY
 from autoenc.nets import ConvNet, MLPNet, ResNetNet
-from autoenc.training.checkpoints import build_model
+from autoenc.runs.checkpoints import build_model
 
 NETS = {"conv": ConvNet(widths=[4, 8]), "resnet": ResNetNet(widths=[2, 4], blocks_per_stage=1)}
 KINDS = {"ae": {}, "dae": {"noise": "masking", "noise_level": 0.3}, "vae": {}}

@@ -7,7 +7,7 @@ import math
 import pytest
 import torch
 
-from autoenc.errors import UserError
+from autoenc.core.errors import UserError
 from autoenc.models import BetaTCVAE, VariationalAutoencoder
 from autoenc.models.total_correlation import total_correlation
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 import torch
 
-from autoenc.errors import UserError
+from autoenc.core.errors import UserError
 from autoenc.models import TopKAutoencoder
 
 SHAPE = (1, 8, 8)

@@ -9,7 +9,7 @@ import math
 import pytest
 import torch
 
-from autoenc.errors import UserError
+from autoenc.core.errors import UserError
 from autoenc.models.total_correlation import (
     TC_ESTIMATORS,
     gaussian_log_density,

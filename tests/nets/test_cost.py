@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from torch import nn
 
-from autoenc.errors import UserError
+from autoenc.core.errors import UserError
 from autoenc.nets.cost import bottleneck_vs_plain, count_cost
 from autoenc.nets.layers import Bottleneck, UpBottleneck
 

@@ -12,10 +12,10 @@ import pytest
 import torch
 from jsonargparse import ArgumentParser
 
-from autoenc.errors import UserError
+from autoenc.core.errors import UserError
 from autoenc.models import Autoencoder, VariationalAutoencoder
 from autoenc.nets import NETS, ConvNet, MLPNet, ResNetNet, net_from_config
-from autoenc.training.checkpoints import load_model
+from autoenc.runs.checkpoints import load_model
 
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures"
 LEGACY = {"legacy_ae_mlp": MLPNet(hidden=[16]), "legacy_vae_conv": ConvNet(widths=[4, 8]),

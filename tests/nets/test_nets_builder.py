@@ -6,7 +6,7 @@ import pytest
 import torch
 from torch import nn
 
-from autoenc.errors import UserError
+from autoenc.core.errors import UserError
 from autoenc.nets import build_decoder, build_encoder
 from autoenc.nets.layers import conv_block
 from autoenc.nets.options import StagedNetOptions, staged_params

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 import torch
 
-from autoenc.errors import UserError
+from autoenc.core.errors import UserError
 from autoenc.nets import NETS, ConvNet, build_decoder, build_encoder
 
 CONV_NETS = ["conv", "resnet"]

@@ -6,8 +6,8 @@ import pytest
 import torch
 from torch import nn
 
-from autoenc.nets._checks import auto_downsamples, stage_strides
 from autoenc.nets.layers import Bottleneck, UpBottleneck, group_count, make_norm
+from autoenc.nets.shape_checks import auto_downsamples, stage_strides
 
 
 def kernel(conv: nn.Module) -> tuple[int, int]:

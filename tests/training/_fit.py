@@ -8,6 +8,10 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parents[2]
 CONFIGS = REPO / "configs"
 #: No progress bar (its output is not ours to test) and Lightning's summary off.
+#: The shared run (conftest's vae_run): digits_vae.yaml with a small net, 256 images, two epochs.
+VAE_RUN_ARGS = ["--data.subset", "256", "--model.init_args.net.init_args.hidden", "[32]",
+                "--trainer.max_epochs", "2", "--trainer.log_every_n_steps", "1"]
+
 QUIET = ["--trainer.enable_progress_bar", "false", "--trainer.enable_model_summary", "false"]
 
 

@@ -5,11 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from _fit import CONFIGS, fit
-
-#: The shared run: digits_vae.yaml with a small net, 256 images, two epochs.
-VAE_RUN_ARGS = ["--data.subset", "256", "--model.init_args.net.init_args.hidden", "[32]",
-                "--trainer.max_epochs", "2", "--trainer.log_every_n_steps", "1"]
+from _fit import CONFIGS, VAE_RUN_ARGS, fit
 
 
 @pytest.fixture(scope="session")

@@ -76,8 +76,8 @@ def test_refused_fits_leave_nothing(tmp_path: Path, args: list[str], says: str,
 
 
 def test_reserving_a_version_that_cannot_be_created_leaves_no_runs_dir(tmp_path: Path) -> None:
-    from autoenc.errors import UserError
-    from autoenc.runs import reserve_version
+    from autoenc.core.errors import UserError
+    from autoenc.runs.run import reserve_version
 
     (tmp_path / "file").write_text("in the way")
     with pytest.raises(UserError, match="--name must be one folder name"):

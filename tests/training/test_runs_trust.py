@@ -9,11 +9,10 @@ from pathlib import Path
 
 import pytest
 import torch
-from _fit import CONFIGS, column, fit, read_metrics
-from conftest import VAE_RUN_ARGS
+from _fit import CONFIGS, VAE_RUN_ARGS, column, fit, read_metrics
 
 from autoenc.cli.main import main
-from autoenc.runs import find_last_checkpoint, locate_run, reserve_version, versions
+from autoenc.runs.run import find_last_checkpoint, locate_run, reserve_version, versions
 
 TINY = ["-c", CONFIGS / "digits_ae.yaml", "--data.subset", "128", "--model.init_args.net.init_args.hidden", "[16]",
         "--trainer.log_every_n_steps", "1"]
@@ -41,12 +40,13 @@ def test_resume_an_explicit_checkpoint_continues_its_run(vae_run: Path, tmp_path
     shutil.copytree(vae_run, runs / "vae" / "version_0")
     best = next((runs / "vae" / "version_0" / "checkpoints").glob("best*.ckpt"))
     start_epoch, start_step = _epoch_and_step(best)
-    code = fit("-c", CONFIGS / "digits_vae.yaml", "--runs_dir", tmp_path / "elsewhere", "--name", "other",
+    # the run's own --runs_dir (another one is refused: tests/training/test_nothing_lost.py)
+    code = fit("-c", CONFIGS / "digits_vae.yaml", "--runs_dir", runs, "--name", "other",
                *VAE_RUN_ARGS, "--trainer.max_epochs", "3", "--ckpt_path", best)
     assert code == 0
     out = capsys.readouterr().out
     assert f"resuming run {runs / 'vae' / 'version_0'} at step {start_step}" in out
-    assert not (tmp_path / "elsewhere").exists()
+    assert not (runs / "other").exists()
     epoch, step = _epoch_and_step(runs / "vae" / "version_0" / "checkpoints" / "last.ckpt")
     assert epoch == 2 and step > start_step
     rows = read_metrics(runs / "vae" / "version_0")
@@ -118,7 +118,7 @@ def test_locate_and_find_last(tmp_path: Path) -> None:
 def test_exports_and_caches_get_the_usual_modes(vae_run: Path, tmp_path: Path) -> None:
     import os
 
-    from autoenc.training.checkpoints import export_encoder, load_model
+    from autoenc.runs.checkpoints import export_encoder, load_model
 
     mask = os.umask(0o022)
     try:
@@ -141,7 +141,7 @@ def test_a_logger_of_the_users_own_decides_where_the_run_goes(tmp_path: Path, ca
 
 
 def test_run_opens_model_data_and_position_from_one_checkpoint(vae_run: Path) -> None:
-    from autoenc.runs import Run
+    from autoenc.runs.run import Run
 
     run = Run.open(vae_run)
     assert run.path == vae_run and run.latent_dim == 10 and run.epoch == 1

@@ -8,7 +8,7 @@ from types import SimpleNamespace
 import pytest
 import torch
 
-from autoenc.errors import NonFiniteLossError
+from autoenc.core.errors import NonFiniteLossError
 from autoenc.training.callbacks import LastCheckpoint, NonFiniteLossGuard
 
 

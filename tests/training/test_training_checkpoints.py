@@ -14,10 +14,10 @@ import torch
 from _fit import column, read_metrics
 from torch.utils.data import DataLoader, TensorDataset
 
-from autoenc.errors import CheckpointError, UserError
+from autoenc.core.errors import CheckpointError, UserError
 from autoenc.models import MODELS, Autoencoder, VariationalAutoencoder
-from autoenc.training import checkpoints
-from autoenc.training.checkpoints import (
+from autoenc.runs import checkpoints
+from autoenc.runs.checkpoints import (
     AtomicCheckpointIO,
     datamodule_config,
     export_encoder,

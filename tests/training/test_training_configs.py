@@ -21,7 +21,7 @@ from _fit import CONFIGS, column, fit, read_metrics
 
 from autoenc.models import MODELS
 from autoenc.nets import net_from_config
-from autoenc.training.checkpoints import load_model, read_checkpoint
+from autoenc.runs.checkpoints import load_model, read_checkpoint
 
 SHARED_MNIST = (Path(__file__).resolve().parents[2] / ".." / "shared" / "data" / "mnist").resolve()
 FAST = ["--trainer.max_epochs", "1", "--trainer.limit_train_batches", "2", "--trainer.limit_val_batches", "1",

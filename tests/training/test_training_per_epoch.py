@@ -86,8 +86,7 @@ def test_fit_writes_best_and_last_of_one_epoch_once(tmp_path, monkeypatch) -> No
     real_save = torch.save
     monkeypatch.setattr(checkpoint_io.torch, "save", lambda obj, f, *a, **k: (saves.append(str(f)), real_save(obj, f)))
     args = {"runs_dir": str(tmp_path), "name": "r", "data": {"source": "digits", "subset": 200, "batch_size": 50},
-            "model": {"class_path": "Autoencoder", "init_args": {"latent_dim": 3, "encoder": "mlp",
-                                                                  "net_options": {"hidden": [16]}}},
+            "model": {"class_path": "Autoencoder", "init_args": {"latent_dim": 3, "net": {"class_path": "MLPNet", "init_args": {"hidden": [16]}}}},
             "trainer": {"max_epochs": 3, "enable_progress_bar": False, "accelerator": "cpu"}}
     AutoencCLI(args={"subcommand": "fit", "fit": args})
     ckpts = tmp_path / "r" / "version_0" / "checkpoints"
@@ -125,7 +124,7 @@ def test_reconstruction_grid_first_last_and_every_t_seconds() -> None:
 @pytest.mark.parametrize(("kwargs", "message"), [({"count": 0}, "count must be an integer >= 1, got 0"),
                                                  ({"every_seconds": -1.0}, "every_seconds must be")])
 def test_reconstruction_grid_options_are_checked(kwargs: dict, message: str) -> None:
-    from autoenc.errors import UserError
+    from autoenc.core.errors import UserError
     from autoenc.training.callbacks import ReconstructionGrid
 
     with pytest.raises(UserError, match=message):
@@ -136,8 +135,7 @@ def test_short_epochs_write_fewer_grids_but_the_first_and_last(tmp_path) -> None
     from autoenc.training.cli import AutoencCLI
 
     args = {"runs_dir": str(tmp_path), "name": "r", "data": {"source": "digits", "subset": 120, "batch_size": 60},
-            "model": {"class_path": "Autoencoder", "init_args": {"latent_dim": 3, "encoder": "mlp",
-                                                                  "net_options": {"hidden": [8]}}},
+            "model": {"class_path": "Autoencoder", "init_args": {"latent_dim": 3, "net": {"class_path": "MLPNet", "init_args": {"hidden": [8]}}}},
             "trainer": {"max_epochs": 6, "enable_progress_bar": False, "accelerator": "cpu"}}
     AutoencCLI(args={"subcommand": "fit", "fit": args})
     pngs = sorted(p.name for p in (tmp_path / "r" / "version_0" / "reconstructions").glob("*.png"))

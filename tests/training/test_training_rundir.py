@@ -9,11 +9,10 @@ from pathlib import Path
 import pytest
 import torch
 import yaml
-from _fit import CONFIGS, column, fit, read_metrics
-from conftest import VAE_RUN_ARGS
+from _fit import CONFIGS, VAE_RUN_ARGS, column, fit, read_metrics
 from PIL import Image
 
-from autoenc.training.checkpoints import load_model
+from autoenc.runs.checkpoints import load_model
 
 
 def test_run_directory_layout(vae_run: Path) -> None:
@@ -79,7 +78,7 @@ def test_explicit_ckpt_path_restarts_from_its_weights(vae_run: Path, tmp_path: P
     ckpt = tmp_path / "weights.ckpt"
     shutil.copy(vae_run / "checkpoints" / "last.ckpt", ckpt)
     code = fit("-c", CONFIGS / "digits_vae.yaml", "--runs_dir", runs, "--name", "again", *VAE_RUN_ARGS,
-               "--model.init_args.net.init_args.hidden", "[8]", "--trainer.max_epochs", "3", "--ckpt_path", ckpt)
+               "--trainer.max_epochs", "3", "--ckpt_path", ckpt)
     assert code == 0
     model = load_model(runs / "again" / "version_0" / "checkpoints" / "last.ckpt")
     assert model.hparams.net["init_args"]["hidden"] == [32]

@@ -13,8 +13,8 @@ import torch
 from _fit import CONFIGS, fit
 
 from autoenc.models import Autoencoder, VariationalAutoencoder
-from autoenc.models.base import align_optimizer_state, fast_adam, has_conv
-from autoenc.training.checkpoints import load_model
+from autoenc.models.autoencoder_module import align_optimizer_state, fast_adam, has_conv
+from autoenc.runs.checkpoints import load_model
 
 TINY = ["--data.subset", "200", "--model.init_args.net.init_args.hidden", "[32]", "--trainer.max_epochs", "2"]
 CONV = {"encoder": "conv", "net_options": {"widths": [4, 8]}}

@@ -1,0 +1,174 @@
+"""``estimate_all``: every requested ID estimator on one array, with error bars and curves."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+from autoenc.core.errors import UserError
+from autoenc.measure.intrinsic_dim.estimators import (
+    SUBSAMPLE_SIZE,
+    Estimate,
+    Estimator,
+    Sample,
+    make_estimator,
+)
+from autoenc.measure.intrinsic_dim.neighbours import DEFAULT_CHUNK_BYTES, knn
+from autoenc.measure.intrinsic_dim.points import as_points, drop_duplicates
+from autoenc.measure.intrinsic_dim.result import IDResult, ScaleCurve
+from autoenc.measure.intrinsic_dim.uncertainty import (
+    check_resampling,
+    jackknife_spread,
+    subsample_sizes,
+    subsamples,
+)
+
+if TYPE_CHECKING:
+    import torch
+
+DEFAULT_ESTIMATORS: tuple[str, ...] = ("twonn", "mle", "gride", "pca")
+
+
+def estimate_all(
+    x: Any,
+    estimators: str | Estimator | Sequence[str | Estimator] = DEFAULT_ESTIMATORS,
+    *,
+    repeats: int = 5,
+    fraction: float = 0.5,
+    levels: int = 4,
+    seed: int = 0,
+    chunk_bytes: int = DEFAULT_CHUNK_BYTES,
+    device: str | torch.device | None = None,
+) -> list[IDResult]:
+    """Intrinsic dimension of a point cloud by several estimators, with uncertainty.
+
+    This is the entry point for any (N, D) float array: raw images, a model's codes,
+    cached features. Exact duplicate points are dropped first (with a warning counting
+    them). One exact k-nearest-neighbour pass (torch; GPU when present) serves all the
+    estimators, k being the largest any of them needs.
+
+    Args:
+        x: (N, D) points, or (N, C, H, W) images flattened to (N, C*H*W); numpy array,
+            torch tensor or nested lists; any real dtype.
+        estimators: one or a list of registered names ("twonn", "mle", "gride", "pca"; see
+            ``ESTIMATORS.list()``) or configured instances, e.g. ``[TwoNN(0.2), MLE(k=10)]``.
+        repeats: subsamples per size for the spread and the size curves; 0 for none
+            (spread None, no size curve), else >= 2.
+        fraction: each subsample keeps ``fraction * N`` points, drawn without replacement.
+        levels: subsample sizes N f, N f^2, ..., N f^levels on the size curves (sizes too
+            small for the neighbours needed are skipped).
+        seed: seed of the subsample draws (the estimate on all N points is deterministic).
+        chunk_bytes: memory bound (bytes) for each chunk of the neighbour search.
+        device: torch device for the neighbour search; default CUDA when available.
+
+    Returns:
+        One :class:`IDResult` per estimator, in the order given.
+
+    Raises:
+        UserError: bad array (not 2-D+, empty, NaN/inf, all points identical), too few
+            points for the neighbours an estimator needs, bad parameters.
+
+    Example:
+        >>> results = estimate_all(codes, ["twonn", "mle"], repeats=5)  # doctest: +SKIP
+        >>> {r.estimator: (r.value, r.spread) for r in results}  # doctest: +SKIP
+    """
+    check_resampling(repeats, fraction, levels)
+    if isinstance(estimators, str | Estimator):  # one estimator, not a sequence of its letters
+        estimators = [estimators]
+    if not isinstance(estimators, Sequence):
+        raise TypeError(f"estimators must be a name, an Estimator or a list of them, got {type(estimators).__name__}")
+    chosen = [make_estimator(e) if isinstance(e, str) else e for e in estimators]
+    if not chosen:
+        raise UserError("no estimators given; choose from twonn, mle, gride, pca")
+    points, duplicates = drop_duplicates(as_points(x))
+    k = max(e.neighbours_needed() for e in chosen)
+    n = len(points)
+    _check_points(n, max(k + 1, 2), chosen, f"{n} unique points are too few")
+
+    def run(idx: np.ndarray | None) -> list[Estimate]:
+        sub = points if idx is None else points[idx]
+        distances = (
+            knn(sub, k, chunk_bytes=chunk_bytes, device=device).distances
+            if k
+            else np.empty((len(sub), 0))
+        )
+        return [e.estimate(Sample(sub, distances)) for e in chosen]
+
+    full = run(None)
+    sizes: list[int] = []
+    by_size: list[list[list[Estimate]]] = []  # size -> repeat -> estimator
+    if repeats:
+        sizes = subsample_sizes(n, fraction, levels, smallest=max(4 * k, 32))
+        _check_points(
+            sizes[0],
+            max(k + 1, 3),
+            chosen,
+            f"a subsample with fraction={fraction} keeps {sizes[0]} of {n} points, too few",
+            hint="raise fraction, pass more points, or use repeats=0",
+        )
+        rng = np.random.default_rng(seed)
+        by_size = [[run(idx) for idx in subsamples(rng, n, s, repeats)] for s in sizes]
+
+    settings = {"repeats": repeats, "fraction": fraction, "levels": levels, "seed": seed}
+    return [
+        _result(
+            est,
+            full[i],
+            [[r[i].value for r in runs] for runs in by_size],
+            sizes,
+            n,
+            fraction,
+            parameters={**est.parameters(), **settings},
+            duplicates=duplicates,
+        )
+        for i, est in enumerate(chosen)
+    ]
+
+
+def _result(
+    est: Estimator,
+    full: Estimate,
+    by_size: list[list[float]],
+    sizes: list[int],
+    n: int,
+    fraction: float,
+    parameters: dict[str, Any],
+    duplicates: int,
+) -> IDResult:
+    """Assemble one estimator's result from its full-data estimate and its subsample values
+    ``by_size[j][r]`` (size ``sizes[j]``, repeat ``r``)."""
+    curve = full.curve
+    if est.curve_axis == SUBSAMPLE_SIZE and by_size:
+        curve = ScaleCurve(
+            SUBSAMPLE_SIZE,
+            x=[float(n), *map(float, sizes)],
+            value=[full.value, *(float(np.mean(v)) for v in by_size)],
+            error=[None, *(float(np.std(v, ddof=1)) for v in by_size)],
+        )
+    return IDResult(
+        estimator=est.name,
+        value=full.value,
+        spread=jackknife_spread(by_size[0], fraction) if by_size else None,
+        n=n,
+        parameters=parameters,
+        linear=est.linear,
+        extra=full.extra,
+        curve=curve,
+        duplicates=duplicates,
+    )
+
+
+def _check_points(
+    n: int, needed: int, chosen: Sequence[Estimator], what: str, hint: str = ""
+) -> None:
+    if n >= needed:
+        return
+    worst = max(chosen, key=lambda e: e.neighbours_needed())
+    params = ", ".join(f"{k}={v}" for k, v in worst.parameters().items())
+    hint = hint or "pass more points or ask for fewer neighbours"
+    raise UserError(
+        f"{what}: {worst.name} ({params}) needs {needed - 1} neighbours per point, "
+        f"so at least {needed} points; {hint}"
+    )

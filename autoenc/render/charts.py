@@ -1,0 +1,83 @@
+"""Matplotlib charts (Agg canvas, no pyplot state): the latent map and the training curve."""
+
+from __future__ import annotations
+
+import os
+from typing import TYPE_CHECKING
+
+import numpy as np
+from matplotlib.backends.backend_agg import FigureCanvasAgg
+from matplotlib.figure import Figure
+
+from autoenc.measure.latent_map import LatentMap
+
+if TYPE_CHECKING:  # the report draws its curve with this module
+    from autoenc.measure.summary import TrainingCurve
+from autoenc.core.atomic import atomic_file
+
+DPI = 100
+
+
+def _figure(width_in: float, height_in: float) -> Figure:
+    fig = Figure(figsize=(width_in, height_in), dpi=DPI)
+    FigureCanvasAgg(fig)
+    return fig
+
+
+def latent_map_figure(m: LatentMap, title: str = "") -> Figure:
+    """Scatter of the projected codes; categories get a legend, continuous values a colour bar."""
+    fig = _figure(6.4, 5.0)
+    ax = fig.add_subplot()
+    x, y = m.points[:, 0], m.points[:, 1]
+    size = 10 if len(x) <= 2000 else 4
+    c = m.colouring
+    if c is None:
+        ax.scatter(x, y, s=size, alpha=0.7, linewidths=0)
+    elif c.categorical:
+        cmap = _categorical_colours(len(c.class_names or []))
+        for i, (value, name) in enumerate(zip(np.unique(c.values), c.class_names or [], strict=False)):
+            sel = c.values == value
+            ax.scatter(x[sel], y[sel], s=size, alpha=0.8, linewidths=0, color=cmap[i], label=name)
+        ax.legend(title=c.name, loc="center left", bbox_to_anchor=(1.01, 0.5), fontsize=8, markerscale=2,
+                  frameon=False)
+    else:
+        points = ax.scatter(x, y, s=size, alpha=0.8, linewidths=0, c=c.values, cmap="viridis")
+        fig.colorbar(points, ax=ax, label=c.name)
+    ax.set_xlabel(m.axis_labels[0])
+    ax.set_ylabel(m.axis_labels[1])
+    ax.set_title(title or f"Codes of {len(x)} images, {m.method.upper()}", fontsize=10)
+    fig.tight_layout()
+    return fig
+
+
+def _categorical_colours(n: int) -> list:
+    from matplotlib import colormaps
+
+    cmap = colormaps["tab10" if n <= 10 else "tab20"]
+    return [cmap(i % cmap.N) for i in range(max(n, 1))]
+
+
+def training_curve_figure(curve: TrainingCurve, names: tuple[str, ...] = ("train/loss", "val/loss", "val/recon",
+                                                                         "val/kl")) -> Figure:
+    """Loss terms against the training step (nats per image)."""
+    fig = _figure(5.0, 3.0)
+    ax = fig.add_subplot()
+    for name in names:
+        if name in curve.series:
+            steps, values = curve.series[name]
+            style = {"lw": 0.8, "alpha": 0.6} if name.startswith("train") else {"lw": 1.5, "marker": "o", "ms": 2}
+            ax.plot(steps, values, label=name, **style)
+    ax.set_xlabel("step")
+    ax.set_ylabel("nats / image")
+    ax.grid(alpha=0.3)
+    if ax.lines:
+        ax.legend(fontsize=8, frameon=False)
+    ax.set_title("Training curve (metrics.csv)", fontsize=10)
+    fig.tight_layout()
+    return fig
+
+
+def save_figure(fig: Figure, path: str | os.PathLike) -> None:
+    """Write ``fig`` as PNG at :data:`DPI`, atomically."""
+    with atomic_file(path) as f:
+        fig.savefig(f, format="png", dpi=DPI)
