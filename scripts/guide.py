@@ -365,7 +365,13 @@ def _verdict(sizes: list[int], stats: dict[int, Any], gaps: dict[int, float]) ->
     else:
         parts.append(f"the validation loss is lowest at {at}, and rises again for wider codes: beyond that, "
                      "width fits the training images better than new ones")
-    return "; ".join(parts) + "."
+    if widest in ties and not gaps[widest] > gaps[narrowest] + spread:
+        short = "No, not on this data: a narrower code neither overfits less nor does better on new images"
+    elif narrowest in ties:
+        short = "Yes, on this data: the narrowest code does best on new images"
+    else:
+        short = "Partly: past a middle width, extra units fit the training images better than new ones"
+    return f"{short}. In detail: " + "; ".join(parts) + "."
 
 
 def _regulariser_figure(sizes: list[int], stats: dict[int, Any], path: Path) -> None:
