@@ -1,7 +1,10 @@
 """Regenerate every number and picture of docs/guide.md.
 
-    python scripts/guide.py                  # CPU scale (< 30 min of CPU on 2 cores): docs/guide.md + docs/guide/
-    python scripts/guide.py --tiny --out /tmp/g --markdown /tmp/g/guide.md   # everything at a tiny size (the test)
+    python scripts/guide.py           # CPU scale (measured 5 min of CPU on 2 cores): docs/guide.md + docs/guide/
+    python scripts/guide.py --tiny    # everything at a tiny size (as the test does), into the work directory
+    python scripts/guide.py --only units --work W   # rerun one section (others' values from docs/guide/values.json;
+                                                    # sections that read the sweep need the same --work)
+    python scripts/guide.py --render  # refill the page from docs/guide/values.json after editing the template
 
 Each section of the guide is one function below. It runs the exact ``autoenc`` commands the guide
 shows (formatted from the same strings at the chosen scale, so the text cannot drift from what
@@ -683,8 +686,10 @@ def _atomic_text(path: Path, text: str) -> None:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--tiny", action="store_true", help="everything at a tiny size (for the test)")
-    parser.add_argument("--out", type=Path, default=REPO / "docs" / "guide", help="pictures directory")
-    parser.add_argument("--markdown", type=Path, default=REPO / "docs" / "guide.md", help="the page to write")
+    parser.add_argument("--out", type=Path, default=None,
+                        help="pictures directory (default: docs/guide; with --tiny: WORK/docs/guide)")
+    parser.add_argument("--markdown", type=Path, default=None,
+                        help="the page to write (default: docs/guide.md; with --tiny: WORK/docs/guide.md)")
     parser.add_argument("--work", type=Path, default=None,
                         help="where the commands run and their runs go (default: a new temporary directory)")
     parser.add_argument("--render", action="store_true",
@@ -693,14 +698,17 @@ def main(argv: list[str] | None = None) -> int:
                         help="run only these sections; the others' values come from --out's values.json")
     args = parser.parse_args(argv)
     if args.render:
-        values = json.loads((args.out / VALUES).read_text())
-        values["_out"] = str(args.out.resolve())  # the pictures are where values.json is
-        write_page(values, args.markdown.resolve())
-        print(f"guide: wrote {args.markdown}")
+        out, markdown = args.out or REPO / "docs" / "guide", args.markdown or REPO / "docs" / "guide.md"
+        values = json.loads((out / VALUES).read_text())
+        values["_out"] = str(out.resolve())  # the pictures are where values.json is
+        write_page(values, markdown.resolve())
+        print(f"guide: wrote {markdown}")
         return 0
     work = args.work or Path(tempfile.mkdtemp(prefix="autoenc_guide_"))
     print(f"guide: scale {'tiny' if args.tiny else 'cpu'}, commands run in {work}")
-    run_guide(TINY if args.tiny else CPU, work.resolve(), args.out.resolve(), args.markdown.resolve(), args.only)
+    docs = work / "docs" if args.tiny else REPO / "docs"  # a tiny run never overwrites the committed page
+    out, markdown = args.out or docs / "guide", args.markdown or docs / "guide.md"
+    run_guide(TINY if args.tiny else CPU, work.resolve(), out.resolve(), markdown.resolve(), args.only)
     return 0
 
 
