@@ -458,6 +458,10 @@ def section_layers(g: Guide) -> None:
         verdict = (f"the lowest ID is at `{lowest['layer']}` ({lowest['id']['value']:.2f} ± "
                    f"{lowest['id']['spread'] or 0:.2f}), not at the code ({code['id']['value']:.2f} ± "
                    f"{code['id']['spread'] or 0:.2f})" if code is not None else "the profile names no code layer")
+        if code is not None and (code["id"]["value"] - lowest["id"]["value"]
+                                 <= (code["id"]["spread"] or 0) + (lowest["id"]["spread"] or 0)):
+            verdict += ("; the two agree within their spreads, so the ID falls through the encoder to the "
+                        "code and stays there, rather than dipping at the code and rising again")
     g.values.update(
         layers_cmd=block(line),
         layers_table=table(["layer", "width (values per image)", "TwoNN ID"], rows),
