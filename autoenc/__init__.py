@@ -17,8 +17,9 @@ and so are the subpackages (``autoenc.features.AutoencoderFeatures``,
 from __future__ import annotations
 
 import importlib
-import importlib.util
 from typing import Any
+
+from autoenc.core.lazy import submodule
 
 __version__ = "0.1.0"
 
@@ -51,17 +52,9 @@ _EXPORTS = {
 __all__ = sorted(_EXPORTS)
 
 
-def _submodule(package: str, name: str) -> Any:
-    """``package.name`` imported on first access (PEP 562), so documented dotted paths work after
-    importing only ``package``; AttributeError, as for any missing attribute, when there is none."""
-    if not name.startswith("_") and importlib.util.find_spec(f"{package}.{name}") is not None:
-        return importlib.import_module(f"{package}.{name}")
-    raise AttributeError(f"module {package!r} has no attribute {name!r}")
-
-
 def __getattr__(name: str) -> Any:
     if name not in _EXPORTS:
-        return _submodule(__name__, name)
+        return submodule(__name__, name)
     module, _, attr = _EXPORTS[name].partition(":")
     value = getattr(importlib.import_module(module), attr or name)
     globals()[name] = value

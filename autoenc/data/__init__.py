@@ -1,5 +1,8 @@
 """Image sources (a registry) and the Lightning data module that serves them."""
 
+from types import ModuleType
+
+from autoenc.core.lazy import submodule
 from autoenc.data import sklearn_sources as _sklearn_sources  # noqa: F401  (registers)
 from autoenc.data.celeba import CelebA
 from autoenc.data.cifar import CIFAR10
@@ -16,3 +19,7 @@ __all__ = [
     "Digits", "Patches", "MNIST", "FashionMNIST", "CIFAR10", "CelebA", "ImageFolder", "Fake",
     "Sprites", "read_idx",
 ]
+
+
+def __getattr__(name: str) -> ModuleType:  # submodules on first use (autoenc.core.lazy)
+    return submodule(__name__, name)

@@ -14,6 +14,8 @@ from __future__ import annotations
 import importlib
 from typing import Any
 
+from autoenc.core.lazy import submodule
+
 #: public name -> module that defines it
 _EXPORTS = {
     "FeatureCache": "autoenc.features.cache",
@@ -34,10 +36,7 @@ __all__ = sorted(_EXPORTS)
 
 def __getattr__(name: str) -> Any:
     if name not in _EXPORTS:
-        try:  # a submodule (autoenc.features.retrain), as after an eager import
-            return importlib.import_module(f"{__name__}.{name}")
-        except ModuleNotFoundError:
-            raise AttributeError(f"module 'autoenc.features' has no attribute {name!r}") from None
+        return submodule(__name__, name)  # a submodule (autoenc.features.retrain) on first use
     value = getattr(importlib.import_module(_EXPORTS[name]), name)
     globals()[name] = value
     return value

@@ -1,5 +1,8 @@
 """Autoencoder models (a registry): ``ae``, ``dae``, ``vae``, ``capacity_vae``, ``tcvae``, ``topk``, sharing one interface."""
 
+from types import ModuleType
+
+from autoenc.core.lazy import submodule
 from autoenc.models.autoencoder import Autoencoder, DenoisingAutoencoder
 from autoenc.models.autoencoder_module import MODELS, AutoencoderModule, AutoencoderOutput
 from autoenc.models.heads import HEADS, CodeHead
@@ -13,3 +16,7 @@ __all__ = [
     "Autoencoder", "DenoisingAutoencoder", "VariationalAutoencoder", "CapacityVAE", "BetaTCVAE", "gaussian_kl",
     "TopKAutoencoder", "HEADS", "CodeHead",
 ]
+
+
+def __getattr__(name: str) -> ModuleType:  # submodules on first use (autoenc.core.lazy)
+    return submodule(__name__, name)

@@ -12,6 +12,9 @@ as many stages as keep them integers and >= 4 pixels unless ``downsamples`` is g
 (see :mod:`autoenc.nets.conv`). Decoders return logits.
 """
 
+from types import ModuleType
+
+from autoenc.core.lazy import submodule
 from autoenc.nets.factory import build_decoder, build_encoder, net_options
 from autoenc.nets.options import NETS, NetOptions, net_from_config
 
@@ -43,3 +46,7 @@ __all__ = [
     "net_from_config",
     "net_options",
 ]
+
+
+def __getattr__(name: str) -> ModuleType:  # submodules on first use (autoenc.core.lazy)
+    return submodule(__name__, name)

@@ -1,1 +1,9 @@
 """Layer 4: every picture. Takes result dataclasses, never computes them; the only user of matplotlib."""
+
+from types import ModuleType
+
+from autoenc.core.lazy import submodule
+
+
+def __getattr__(name: str) -> ModuleType:  # submodules on first use (autoenc.core.lazy)
+    return submodule(__name__, name)

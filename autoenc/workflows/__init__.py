@@ -1,1 +1,9 @@
 """Layer 6: what trains models or writes files: report, sweep, disentangle, the Python look API."""
+
+from types import ModuleType
+
+from autoenc.core.lazy import submodule
+
+
+def __getattr__(name: str) -> ModuleType:  # submodules on first use (autoenc.core.lazy)
+    return submodule(__name__, name)

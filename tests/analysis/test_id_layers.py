@@ -12,6 +12,7 @@ import torch
 from autoenc.cli.main import main
 from autoenc.core.errors import UserError
 from autoenc.measure.intrinsic_dim.layer_profile import LayerID, id_by_layer, resolve_layers
+from autoenc.workflows.layer_ids import id_by_layer as id_by_layer_of
 
 
 @pytest.fixture(scope="module")
@@ -38,7 +39,7 @@ def digits_run(tmp_path_factory):
 
 def test_autoencoder_profile_dips_at_the_code(digits_run):
     path, images = digits_run
-    profile = id_by_layer(str(path), images, repeats=4)
+    profile = id_by_layer_of(str(path), images, repeats=4)  # a run path, opened by the workflow
     names = [layer.layer for layer in profile]
     assert names[0] == "input" and names[-1] == "recon" and "code" in names
     k = names.index("code")

@@ -5,6 +5,7 @@ scripts/device_check.sh runs these on a GPU machine."""
 
 from __future__ import annotations
 
+import lightning as L
 import pytest
 import torch
 
@@ -17,8 +18,6 @@ CONV = {"encoder": "conv", "net_options": {"widths": [8, 16]}}
 
 
 def _fit(tmp_path, model, max_steps: int = 6, **trainer):
-    import lightning as L
-
     from autoenc.data import ImageDataModule
 
     dm = ImageDataModule("digits", subset=400, batch_size=64)
@@ -29,12 +28,22 @@ def _fit(tmp_path, model, max_steps: int = 6, **trainer):
     return t, dm
 
 
+class _Where(L.Callback):
+    """Where the model and its batches are while it trains (Lightning moves the model back to
+    the CPU when fit ends)."""
+
+    def on_train_batch_end(self, trainer, module, outputs, batch, batch_idx) -> None:  # noqa: ANN001
+        self.device = module.device.type
+        self.batch_device = batch[0].device.type
+
+
 def test_data_lives_on_the_gpu_and_training_is_finite(tmp_path) -> None:
     model = VariationalAutoencoder((1, 8, 8), 4, **CONV)
-    trainer, dm = _fit(tmp_path, model)
+    where = _Where()
+    trainer, dm = _fit(tmp_path, model, callbacks=[where])
     assert dm.data.images.device.type == "cuda"
     assert trainer.global_step == 6 and torch.isfinite(trainer.callback_metrics["val/loss"])
-    assert model.device.type == "cuda" and all(p.is_contiguous() for p in model.parameters())
+    assert (where.device, where.batch_device) == ("cuda", "cuda")
 
 
 def test_default_optimizer_is_fused_adam_on_cuda() -> None:
