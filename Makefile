@@ -19,7 +19,7 @@ demo: $(STAMP)
 test: $(STAMP)
 	$(BIN)/python -m pytest -q
 
-# Regenerates docs/guide.md and its pictures in docs/guide/ (scripts/guide.py; measured 5.0 min of CPU, 5.2 min wall on 2 quiet cores).
+# Regenerates docs/guide.md and its pictures in docs/guide/ (scripts/guide.py; measured 5.1 min of CPU, 5.3 min wall on 2 quiet cores).
 guide: $(STAMP)
 	$(BIN)/python scripts/guide.py
 
