@@ -141,7 +141,7 @@ def _quiet_trainer(root: str) -> dict[str, Any]:
 
 
 def _cli(config: dict[str, Any]):
-    from autoenc.cli.train import lightning_quiet
+    from autoenc.core.quiet import lightning_quiet
     from autoenc.training.cli import AutoencCLI
 
     with lightning_quiet():
@@ -151,7 +151,7 @@ def _cli(config: dict[str, Any]):
 def bench_config(path: Path, warmup: int, steps: int) -> Cost:
     """Time ``steps`` training and validation batches of the config at ``path`` after
     ``warmup`` batches, on stand-in data, and extrapolate to the config's full run."""
-    from autoenc.cli.train import lightning_quiet
+    from autoenc.core.quiet import lightning_quiet
     from autoenc.core.errors import UserError
     from autoenc.training.callbacks import NonFiniteLossGuard
 
