@@ -16,10 +16,9 @@ and so are the subpackages (``autoenc.features.AutoencoderFeatures``,
 
 from __future__ import annotations
 
-import importlib
 from typing import Any
 
-from autoenc.core.lazy import submodule
+from autoenc.core.lazy import exported
 
 __version__ = "0.1.0"
 
@@ -53,11 +52,7 @@ __all__ = sorted(_EXPORTS)
 
 
 def __getattr__(name: str) -> Any:
-    if name not in _EXPORTS:
-        return submodule(__name__, name)
-    module, _, attr = _EXPORTS[name].partition(":")
-    value = getattr(importlib.import_module(module), attr or name)
-    globals()[name] = value
+    value = globals()[name] = exported(__name__, _EXPORTS, name)
     return value
 
 

@@ -151,8 +151,8 @@ def _cli(config: dict[str, Any]):
 def bench_config(path: Path, warmup: int, steps: int) -> Cost:
     """Time ``steps`` training and validation batches of the config at ``path`` after
     ``warmup`` batches, on stand-in data, and extrapolate to the config's full run."""
-    from autoenc.core.quiet import lightning_quiet
     from autoenc.core.errors import UserError
+    from autoenc.core.quiet import lightning_quiet
     from autoenc.training.callbacks import NonFiniteLossGuard
 
     raw = load_yaml(path.read_text())

@@ -11,10 +11,9 @@ The names below are imported on first use, so importing a torch-free module of t
 
 from __future__ import annotations
 
-import importlib
 from typing import Any
 
-from autoenc.core.lazy import submodule
+from autoenc.core.lazy import exported
 
 #: public name -> module that defines it
 _EXPORTS = {
@@ -35,10 +34,7 @@ __all__ = sorted(_EXPORTS)
 
 
 def __getattr__(name: str) -> Any:
-    if name not in _EXPORTS:
-        return submodule(__name__, name)  # a submodule (autoenc.features.retrain) on first use
-    value = getattr(importlib.import_module(_EXPORTS[name]), name)
-    globals()[name] = value
+    value = globals()[name] = exported(__name__, _EXPORTS, name)
     return value
 
 
