@@ -4,8 +4,8 @@ Each kind is the same conv autoencoder (``--widths``) with a code of ``--code`` 
 
 * ``flat``: ``Autoencoder(latent_dim=code)``, the conv net's linear bottleneck;
 * ``spatial``: ``Autoencoder(latent_channels=C)`` with C * h * w = code (h x w set by the
-  net's stride-2 stages; 28 -> 7 with two): skipped, with a note, while the models do not
-  take ``latent_channels`` (issue 19 item 1);
+  net's stride-2 stages; 28 -> 7 with two, so 49 numbers are 1 channel x 7 x 7): the same
+  conv stages, the linear bottleneck replaced by a 1x1 squeeze / 1x1 expansion;
 * ``topk``: ``TopKAutoencoder(latent_dim=code, k=--k)`` with AuxK, the same net.
 
 Every model is trained with a plain PyTorch loop (``model.training_output``, Adam, one torch
@@ -19,21 +19,22 @@ steps). A traversal picture of each kind (seed 0) is written next to the documen
 
 Speed targets (issue 19 item 6): spatial >= 0.9x the flat conv model's steps/s; a TopK step
 <= 1.2x a plain (flat) autoencoder step. Measured apart from training, with fresh models
-stepping in turn on the same batches (median step time), because on a shared machine the
-load drifts between the training runs (their steps/s column is what each run saw).
+stepping in turn on the same batches (median CPU time of the process per step, one torch
+thread), because on a shared machine the load drifts between the training runs (their
+steps/s column is the wall clock each run saw) and wall time counts other processes' turns.
 
     cd autoenc && nice .venv/bin/python scripts/bench_bottlenecks.py \\
         --data.source mnist --data.source.init_args.root ../shared/data/mnist \\
         --data.source.init_args.download false --data.source.init_args.split test
 
-(the defaults take about 10 min on 2 busy CPU cores; ``--steps 40 --no-doc`` is a smoke test).
+(the defaults take about 2 min on 2 quiet CPU cores, about 6 min at load average 17;
+``--steps 40 --no-doc`` is a smoke test).
 """
 
 from __future__ import annotations
 
 import argparse
 import datetime as dt
-import inspect
 import os
 import platform
 import statistics
@@ -64,12 +65,6 @@ class Result:
     extra: dict[str, Any] = field(default_factory=dict)
 
 
-def spatial_supported() -> bool:
-    from autoenc.models import AutoencoderModule
-
-    return "latent_channels" in inspect.signature(AutoencoderModule.__init__).parameters
-
-
 def build(kind: str, shape: tuple[int, int, int], code: int, k: int, widths: list[int], seed: int) -> Any:
     """The model of ``kind`` with a code of ``code`` numbers (legacy net keywords, which the
     typed-net models still read)."""
@@ -81,11 +76,11 @@ def build(kind: str, shape: tuple[int, int, int], code: int, k: int, widths: lis
         return Autoencoder(shape, latent_dim=code, **net)
     if kind == "topk":
         return TopKAutoencoder(shape, latent_dim=code, k=k, aux_k=2 * k, dead_after=4096, **net)
-    grid = shape[1] // 2 ** len(widths), shape[2] // 2 ** len(widths)
-    channels = code // (grid[0] * grid[1])
-    if channels * grid[0] * grid[1] != code:
-        raise SystemExit(f"--code {code} is not C * {grid[0]} * {grid[1]} for the spatial model; use a multiple "
-                         f"of {grid[0] * grid[1]}")
+    _, h, w = Autoencoder(shape, latent_channels=1, **net).latent_shape  # h x w: the net's, not assumed here
+    channels = code // (h * w)
+    if channels < 1 or channels * h * w != code:
+        raise SystemExit(f"--code {code} is not C * {h} * {w} for the spatial model; use a multiple of {h * w}")
+    torch.manual_seed(seed)
     return Autoencoder(shape, latent_channels=channels, **net)
 
 
@@ -162,8 +157,10 @@ def load(args: argparse.Namespace) -> tuple[torch.Tensor, np.ndarray, torch.Tens
 
 def interleaved_step_times(models: dict[str, Any], images: torch.Tensor, batch: int, rounds: int,
                            seed: int = 0) -> dict[str, float]:
-    """Median seconds per training step of each model, the models stepping in turn on the same
-    batch (A, B, C, A, B, C ...), so load changes on a shared machine hit all of them alike."""
+    """Median CPU seconds (``time.process_time``) per training step of each model, the models
+    stepping in turn on the same batch (A, B, C, A, B, C ...), so load changes on a shared
+    machine hit all of them alike; CPU time rather than wall time, so another process's turn on
+    the core is not counted as this step's (one torch thread: the step runs on this thread)."""
     from autoenc.models.autoencoder_module import fast_adam
 
     optimizers = {kind: fast_adam(m.train().parameters(), lr=1e-3) for kind, m in models.items()}
@@ -172,19 +169,20 @@ def interleaved_step_times(models: dict[str, Any], images: torch.Tensor, batch: 
     for r in range(rounds + 3):  # 3 untimed rounds first
         x = images[torch.randint(0, len(images), (batch,), generator=g)].float().div_(255)
         for kind, model in models.items():
-            started = time.perf_counter()
+            started = time.process_time()
             loss = model.training_output(x).loss
             optimizers[kind].zero_grad(set_to_none=True)
             loss.backward()
             optimizers[kind].step()
             if r >= 3:
-                times[kind].append(time.perf_counter() - started)
+                times[kind].append(time.process_time() - started)
     return {kind: statistics.median(t) for kind, t in times.items()}
 
 
-def speed_lines(step_s: dict[str, float], rounds: int) -> list[str]:
-    lines = [f"Median seconds per training step, {rounds} steps of each model taken in turn on the same "
-             "batches: " + ", ".join(f"{kind} {1000 * t:.1f} ms" for kind, t in step_s.items()) + ".", ""]
+def speed_lines(step_s: dict[str, float], rounds: int, load: tuple[float, float]) -> list[str]:
+    lines = [f"Median CPU time per training step (one torch thread), {rounds} steps of each model taken in turn "
+             "on the same batches: " + ", ".join(f"{kind} {1000 * t:.1f} ms" for kind, t in step_s.items())
+             + f"; 1-minute load average {load[0]:.1f} before, {load[1]:.1f} after.", ""]
     flat, spatial, topk = step_s.get("flat"), step_s.get("spatial"), step_s.get("topk")
     if flat and topk:
         ratio = topk / flat
@@ -194,8 +192,6 @@ def speed_lines(step_s: dict[str, float], rounds: int) -> list[str]:
         ratio = flat / spatial
         lines.append(f"- spatial steps/s / flat conv steps/s: **{ratio:.2f}x** (target >= 0.9x: "
                      f"{'met' if ratio >= 0.9 else 'NOT met'})")
-    elif flat:
-        lines.append("- spatial vs flat: not measured (the models do not take latent_channels on this branch)")
     return lines
 
 
@@ -233,7 +229,7 @@ def write_doc(results: list[Result], args: argparse.Namespace, command: str, sec
         "bottlenecks at equal budget, they are not converged values.",
         "",
         "| kind | code shape | val recon (nats/image) | linear probe accuracy (%) | TwoNN ID of codes | "
-        "parameters | training steps/s |",
+        "parameters | training steps/s (wall clock) |",
         "| --- | --- | --- | --- | --- | --- | --- |",
         *rows,
         "",
@@ -245,6 +241,10 @@ def write_doc(results: list[Result], args: argparse.Namespace, command: str, sec
     if extras:
         lines += ["## Sparsity", "", *extras, ""]
     lines += ["## Traversals (seed 0, the 8 most varying units of image 0's code)", ""]
+    if any(len(r.latent_shape) == 3 for r in results):
+        lines += ["A spatial code's unit `zi` is one position of one channel of the (C, h, w) code: channel "
+                  "`i // (h * w)`, row `i % (h * w) // w`, column `i % w` (on 1 x 7 x 7, `z23` is row 3, column 2).",
+                  ""]
     lines += [f"### {kind}\n\n![{kind} traversal]({path})\n" for kind, path in pictures.items()]
     return "\n".join(lines)
 
@@ -274,9 +274,7 @@ def main() -> None:
     started = time.perf_counter()
     train_x, train_y, val_x, val_y = load(args)
     shape = tuple(int(s) for s in train_x.shape[1:])
-    kinds = [k for k in args.kinds if k != "spatial" or spatial_supported()]
-    if len(kinds) < len(args.kinds):
-        print("spatial: skipped, the models do not take latent_channels on this branch")
+    kinds = list(args.kinds)
     results, pictures = [], {}
     for seed in args.seeds:
         for kind in kinds:
@@ -291,7 +289,9 @@ def main() -> None:
                 traversal_picture(model, val_x, path)
                 pictures[kind] = os.path.relpath(path, DOC.parent)
     models = {kind: build(kind, shape, args.code, args.k, args.widths, 0) for kind in kinds}
-    speed = speed_lines(interleaved_step_times(models, train_x, args.batch, args.speed_rounds), args.speed_rounds)
+    load_before = os.getloadavg()[0]
+    step_s = interleaved_step_times(models, train_x, args.batch, args.speed_rounds)
+    speed = speed_lines(step_s, args.speed_rounds, (load_before, os.getloadavg()[0]))
     for line in speed:
         print(line)
     if not args.no_doc:
