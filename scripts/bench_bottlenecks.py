@@ -195,6 +195,23 @@ def speed_lines(step_s: dict[str, float], rounds: int, load: tuple[float, float]
     return lines
 
 
+def block_cost_lines() -> list[str]:
+    """The textbook reason for the ResNet bottleneck block, counted from the project's own
+    modules (:func:`autoenc.nets.cost.bottleneck_vs_plain`)."""
+    from autoenc.nets.cost import bottleneck_vs_plain
+
+    costs = bottleneck_vs_plain()
+    block, plain = costs["bottleneck"], costs["two_3x3"]
+    return ["## The ResNet bottleneck block vs two 3x3 convolutions (256 channels, 56 x 56)", "",
+            "`python -c \"from autoenc.nets.cost import bottleneck_vs_plain; print(bottleneck_vs_plain())\"`: "
+            "the 1x1 (256 -> 64), 3x3 (64 -> 64), 1x1 (64 -> 256) block of `autoenc.nets.resnet` against two "
+            "3x3 conv blocks at 256 channels (`autoenc.nets.layers.conv_block`), batch norm included.", "",
+            "| block | parameters | multiply-adds per image |", "| --- | ---: | ---: |",
+            f"| bottleneck 256-64-64-256 | {block.params:,} | {block.macs:,} |",
+            f"| two 3x3 at 256 | {plain.params:,} | {plain.macs:,} |",
+            f"| ratio | {plain.params / block.params:.1f}x fewer | {plain.macs / block.macs:.1f}x fewer |", ""]
+
+
 def write_doc(results: list[Result], args: argparse.Namespace, command: str, seconds: float,
               pictures: dict[str, str], speed: list[str]) -> str:
     kinds = list(dict.fromkeys(r.kind for r in results))
@@ -240,6 +257,7 @@ def write_doc(results: list[Result], args: argparse.Namespace, command: str, sec
     ]
     if extras:
         lines += ["## Sparsity", "", *extras, ""]
+    lines += block_cost_lines()
     lines += ["## Traversals (seed 0, the 8 most varying units of image 0's code)", ""]
     if any(len(r.latent_shape) == 3 for r in results):
         lines += ["A spatial code's unit `zi` is one position of one channel of the (C, h, w) code: channel "
