@@ -86,9 +86,10 @@ def evaluate(run: Path, n: int, vote_points: int, seed: int, repeats: int = 1, r
 
 
 def pictures(label: str, run: Path, report, folder: Path) -> dict[str, str]:  # type: ignore[no-untyped-def]
+    from autoenc.render.pictures import Picture, write_pictures
     from autoenc.runs.run import Run
     from autoenc.workflows.disentangle_run import disentanglement_pictures
-    from autoenc.workflows.views import Picture, traversal_view, write_pictures
+    from autoenc.workflows.views import traversal_view
 
     opened = Run.open(run)
 

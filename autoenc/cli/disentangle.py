@@ -66,10 +66,10 @@ def disentangle_run(run: str, *, out: Path | None = None, n: int = 10_000, metri
     names = None if metrics is None else [m.strip() for m in metrics if m.strip()]
     check_metrics(names)
 
+    from autoenc.render.pictures import check_out_dir
     from autoenc.runs.checkpoints import resolve_checkpoint
-    from autoenc.runs.run import Run, check_input_shape
+    from autoenc.runs.run import Run, check_input_shape, run_directory
     from autoenc.workflows.disentangle_run import disentangle_model, write_disentanglement
-    from autoenc.workflows.views import check_out_dir, run_directory
 
     directory = check_out_dir(out if out is not None else run_directory(resolve_checkpoint(run)) / "disentanglement")
     opened = Run.open(run)

@@ -68,9 +68,9 @@ def load_for_look(run: str, out: Path | None, split: str, batch_size: int, seed:
                   out_name: str = "look") -> tuple[Any, Any, Path]:
     """(model, ImageArrays of ``split``, output directory) for the common options. Refuses an
     output directory that cannot be created before anything is loaded."""
+    from autoenc.render.pictures import check_out_dir
     from autoenc.runs.checkpoints import resolve_checkpoint
-    from autoenc.runs.run import Run, check_input_shape
-    from autoenc.workflows.views import check_out_dir, run_directory
+    from autoenc.runs.run import Run, check_input_shape, run_directory
 
     directory = check_out_dir(out if out is not None else run_directory(resolve_checkpoint(run)) / out_name)
     opened = Run.open(run)
@@ -83,7 +83,7 @@ def finish(pictures: list, out: Path) -> int:
     """Write ``pictures`` into ``out``: all of them or, on any failure, none (and no directory
     created for them); then name each file written."""
     from autoenc.core.atomic import staged_files
-    from autoenc.workflows.views import write_pictures
+    from autoenc.render.pictures import write_pictures
 
     with staged_files(out) as stage:
         names = [path.name for path in write_pictures(pictures, stage)]

@@ -35,8 +35,10 @@ def report_run(run: str, *, out: Path | None = None, seed: int = 0, tsne: bool =
         data: data to use instead of the run's own (only the options given override it).
     """
     from autoenc.core.atomic import staged_files
+    from autoenc.render.pictures import check_out_dir
     from autoenc.runs.checkpoints import resolve_checkpoint
-    from autoenc.workflows.views import check_out_dir, run_directory, write_report
+    from autoenc.runs.run import run_directory
+    from autoenc.workflows.views import write_report
 
     ckpt = resolve_checkpoint(run)
     directory = check_out_dir(out if out is not None else run_directory(ckpt) / "report")

@@ -8,7 +8,7 @@ or a model with its images).
     autoenc.traverse(run)[0]          # a Picture; shown inline in Jupyter, .write(dir) saves it
     autoenc.estimate_id(run.encode())  # intrinsic dimension of the validation codes
 
-Each look function returns :class:`~autoenc.workflows.views.Picture` objects (a PNG array, a
+Each look function returns :class:`~autoenc.render.pictures.Picture` objects (a PNG array, a
 GIF's frames or a figure) and writes nothing unless ``out`` is given.
 """
 
@@ -24,15 +24,14 @@ from autoenc.core.errors import UserError
 from autoenc.core.image_inputs import unit_images
 from autoenc.data.source import ImageArrays
 from autoenc.models.autoencoder_module import AutoencoderModule
+from autoenc.render.pictures import Picture, write_pictures
 from autoenc.runs.run import Run
 from autoenc.workflows.views import (
-    Picture,
     interpolation_view,
     latent_map_view,
     reconstructions_view,
     samples_view,
     traversal_view,
-    write_pictures,
 )
 
 __all__ = ["latent_map", "load", "reconstruct", "sample", "interpolate", "traverse"]

@@ -29,8 +29,8 @@ from autoenc.measure.latent_map import PROJECTIONS, colour_by, latent_map
 from autoenc.measure.reconstruction import choose_indices, reconstruct
 from autoenc.measure.traversal import DEFAULT_SIGMA, check_steps, tail_probability, traverse
 from autoenc.models.autoencoder_module import AutoencoderModule
-from autoenc.render.pictures import Picture, check_out_dir, prepare_out_dir, write_pictures  # noqa: F401
-from autoenc.runs.run import Run, check_input_shape, run_directory  # noqa: F401 (run_directory: the cli imports it from here)
+from autoenc.render.pictures import Picture, check_out_dir, write_pictures
+from autoenc.runs.run import Run, check_input_shape
 
 #: GIF steps per sweep: 2 * (16 - 1) = 30 frames forth and back.
 GIF_STEPS = 16

@@ -17,14 +17,13 @@ from autoenc.measure.generate import sample
 from autoenc.measure.traversal import traverse
 from autoenc.render.canvas import MARGIN, PAD, draw_grid, grid_layout
 from autoenc.render.look_figures import samples_figure, save_gif, traversal_figure, traversal_frames
+from autoenc.render.pictures import check_out_dir, write_pictures
 from autoenc.workflows.views import (
-    check_out_dir,
     interpolation_view,
     latent_map_view,
     reconstructions_view,
     samples_view,
     traversal_view,
-    write_pictures,
 )
 
 
