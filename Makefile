@@ -12,7 +12,7 @@ $(STAMP): pyproject.toml
 	$(BIN)/python -m pip install --quiet -e '.[dev]'
 	touch $(STAMP)
 
-# Trains the digits VAE (no download, ~1-2 min on 2 cores) and writes its report.
+# Trains the digits VAE (no download, ~16 s on 2 idle cores) and writes its report.
 demo: $(STAMP)
 	$(BIN)/autoenc fit -c configs/digits_vae.yaml --report true
 
