@@ -4,6 +4,8 @@ recommend. Generated from :func:`sweep_latent_sizes`.
     autoenc sweep configs/digits_vae.yaml --latent_dims 2,4,8,16,32 --seeds 3 --jobs 2
     autoenc sweep configs/digits_ae.yaml --latent_dims '[2,4,8,16,32]' --ordered true
     autoenc sweep CONFIG --latent_dims 2,8 --fit '{data.subset: 500}'   # options of every fit
+    autoenc sweep configs/digits_spatial_vae.yaml --size_option latent_channels --latent_dims 1,2,4
+    autoenc sweep configs/digits_topk.yaml --size_option k --latent_dims 2,4,8
 
 Every run is a normal ``autoenc fit`` run directory under ``<out>/runs``. Rerunning the same
 command resumes: finished runs are skipped, interrupted ones resumed from their last.ckpt.
@@ -13,7 +15,7 @@ Writes sweep.csv, sweep.json, sweep.png and recommendation.txt to ``--out``.
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 from autoenc.cli._generate import Generated
 from autoenc.cli.option_checks import FLAG, OPTIONAL_PATH, PATH, Ints
@@ -34,6 +36,7 @@ def sweep_latent_sizes(
     id_tolerance: float = 0.10,
     id_repeats: int = 5,
     probe: bool = True,
+    size_option: Literal["latent_dim", "latent_channels", "k"] = "latent_dim",
 ) -> int:
     """Train a config at several latent sizes (or one ordered nested-dropout model), measure each
     size on the validation split (reconstruction in nats, negative ELBO and active units for a
@@ -54,6 +57,9 @@ def sweep_latent_sizes(
         id_tolerance: relative ID growth above a size that counts as stopped.
         id_repeats: TwoNN subsamples for its spread (0, or >= 2).
         probe: fit the linear probe on the codes.
+        size_option: the model option the sizes set: latent_dim (flat code units), latent_channels
+            (channels of a spatial code) or k (active units of a TopK code); --ordered takes
+            latent_dim only.
     """
     from autoenc.workflows.sweep.plan import check_sizes
 
@@ -63,7 +69,8 @@ def sweep_latent_sizes(
     from autoenc.workflows.sweep import EvalSettings, Rule, make_plan, run_sweep, write_outputs
 
     rule = Rule(recon_tolerance, id_tolerance)
-    plan = make_plan(config, sizes, seeds, out=out, ordered=ordered, max_epochs=max_epochs, overrides=fit)
+    plan = make_plan(config, sizes, seeds, out=out, ordered=ordered, max_epochs=max_epochs, overrides=fit,
+                     size_option=size_option)
     settings = EvalSettings(id_repeats=id_repeats, probe=probe)
     result = run_sweep(plan, jobs=jobs, settings=settings, rule=rule, write=False,
                        log=lambda s: print(f"sweep: {s}", flush=True))
@@ -75,7 +82,7 @@ def sweep_latent_sizes(
     print()
     print(result.table())
     print()
-    print(result.recommendation.text())
+    print(result.recommendation_text())
     print(f"\nwrote {plan.out}/sweep.csv, sweep.json, sweep.png, recommendation.txt")
     return 0
 
@@ -85,4 +92,4 @@ main = Generated(sweep_latent_sizes, "autoenc sweep", positional=("config",), pa
     "jobs": [POSITIVE_INT], "out": OPTIONAL_PATH, "max_epochs": [POSITIVE_INT, Null()], "ordered": [FLAG],
     "fit": [InstanceOf(dict, "a mapping of option to value"), Null()], "recon_tolerance": [Interval(float, 0, 1, closed="left")],
     "id_tolerance": [Interval(float, 0, None, closed="left")], "id_repeats": [Options([0]), Interval(int, 2, None, closed="left")],
-    "probe": [FLAG]})
+    "probe": [FLAG], "size_option": [Options(["latent_dim", "latent_channels", "k"])]})

@@ -220,6 +220,7 @@ class SweepCurves:
         sizes, seeds: what was swept.
         summary: per size, means and standard deviations over seeds (:class:`SizeSummary`).
         recommendation: the chosen size, the rule and the numbers behind it.
+        size_option: the model option the sweep varied (``latent_dim``, ``latent_channels`` or ``k``).
     """
 
     name: str
@@ -228,3 +229,4 @@ class SweepCurves:
     seeds: list[int]
     summary: list[SizeSummary]
     recommendation: Recommendation
+    size_option: str = "latent_dim"

@@ -35,6 +35,8 @@ def compare_figure(results: Mapping[str, SweepCurves], title: str = "", mark_rec
     FigureCanvasAgg(fig)
     axes = fig.subplots(rows, cols, squeeze=False).ravel()
     sizes = sorted({k for r in results.values() for k in r.sizes})
+    options = sorted({r.size_option for r in results.values()})
+    x_label = "latent size" if options == ["latent_dim"] else f"{' / '.join(options)} (swept)"
     for ax, metric in zip(axes, metrics, strict=False):
         for i, (label, result) in enumerate(results.items()):
             xs = [s.latent_dim for s in result.summary]
@@ -43,7 +45,7 @@ def compare_figure(results: Mapping[str, SweepCurves], title: str = "", mark_rec
             ax.errorbar(xs, ys, yerr=errs, marker="os^v"[i % 4], ms=4, capsize=3, color=f"C{i}", label=label)
             if mark_recommendation:
                 ax.axvline(result.recommendation.latent_dim, color=f"C{i}", ls=":", lw=1)
-        if metric.name in _BOUNDED_BY_SIZE:
+        if metric.name in _BOUNDED_BY_SIZE and options == ["latent_dim"]:  # channels, k: the code is not that size
             top = max((s.mean[metric.name] + (s.std[metric.name] if math.isfinite(s.std[metric.name]) else 0.0)
                        for r in results.values() for s in r.summary if math.isfinite(s.mean[metric.name])),
                       default=float(max(sizes)))
@@ -52,7 +54,7 @@ def compare_figure(results: Mapping[str, SweepCurves], title: str = "", mark_rec
         ax.set_xscale("log", base=2)
         ax.set_xticks(sizes, [str(k) for k in sizes])
         ax.minorticks_off()
-        ax.set_xlabel("latent size")
+        ax.set_xlabel(x_label)
         better = f" ({metric.better} is better)" if metric.better else ""
         ax.set_title(metric.label + better, fontsize=9)
         ax.grid(alpha=0.3)
@@ -71,5 +73,9 @@ def sweep_figure(result: SweepCurves) -> Figure:
     mode = "one ordered (nested-dropout) model per seed" if result.ordered else "one model per size"
     label = "ordered prefixes" if result.ordered else "separate models"
     title = (f"{result.name}: {mode}, {seeds} seed{'s' if seeds > 1 else ''}; "
-             f"recommended latent size {result.recommendation.latent_dim}")
+             f"recommended {_size_name(result.size_option)} {result.recommendation.latent_dim}")
     return compare_figure({label: result}, title=title, mark_recommendation=True)
+
+
+def _size_name(option: str) -> str:
+    return "latent size" if option == "latent_dim" else option

@@ -147,7 +147,7 @@ def probe_accuracy(train_codes: np.ndarray, train_labels: np.ndarray, val_codes:
     return float(probe.score(val_codes, val_labels))
 
 
-def evaluate_model(model: AutoencoderModule, val_images: torch.Tensor, prefixes: Sequence[int], *,
+def evaluate_model(model: AutoencoderModule, val_images: torch.Tensor, prefixes: Sequence[int] | None, *,
                    val_targets: torch.Tensor | None = None, train_images: torch.Tensor | None = None,
                    train_targets: torch.Tensor | None = None,
                    settings: EvalSettings = EvalSettings()) -> list[CodeMetrics]:
@@ -155,14 +155,15 @@ def evaluate_model(model: AutoencoderModule, val_images: torch.Tensor, prefixes:
 
     Args:
         val_images: (N, C, H, W) uint8 or float in [0, 1], N >= 3; the split measured.
-        prefixes: code sizes in 1..latent_dim (latent_dim alone for a model trained at its size).
+        prefixes: code sizes in 1..latent_dim (latent_dim alone for a model trained at its size);
+            None: the whole code (C*h*w numbers for a spatial code, latent_dim units for TopK).
         val_targets, train_images, train_targets: class labels of the validation images and the
             training split with its labels, for the linear probe (skipped when any is missing).
 
     Returns:
         One :class:`CodeMetrics` per size, in the order given.
     """
-    prefixes = check_prefixes(prefixes, model.latent_dim)
+    prefixes = check_prefixes([model.latent_dim] if prefixes is None else prefixes, model.latent_dim)
     model.eval()
     terms = reconstruction_terms(model, val_images, prefixes, seed=settings.seed, batch_size=settings.batch_size)
     codes = encode_all(model, val_images, settings.batch_size).double().numpy()
@@ -186,10 +187,11 @@ def evaluate_model(model: AutoencoderModule, val_images: torch.Tensor, prefixes:
     return results
 
 
-def evaluate_run(run_dir: str | Path, prefixes: Sequence[int],
+def evaluate_run(run_dir: str | Path, prefixes: Sequence[int] | None,
                  settings: EvalSettings = EvalSettings()) -> list[CodeMetrics]:
     """Load a run directory's best checkpoint and its data, and measure it on the validation
-    split at each code size (the probe trains on the training split)."""
+    split at each code size, or over the whole code when ``prefixes`` is None (the probe trains
+    on the training split)."""
     from autoenc.runs.run import Run
 
     opened = Run.open(run_dir)

@@ -51,7 +51,7 @@ JSON_NAME = "sweep.json"
 FIGURE_NAME = "sweep.png"
 TEXT_NAME = "recommendation.txt"
 ROW_COLUMNS = ("latent_dim", "seed", "mode", "trained_dim", "run", "recon", "kl", "neg_elbo", "active_units",
-               "twonn", "twonn_spread", "probe_accuracy", "n_val", "train_seconds")
+               "twonn", "twonn_spread", "probe_accuracy", "n_val", "train_seconds", "size_option", "code_size")
 
 Log = Callable[[str], None]
 
@@ -63,7 +63,8 @@ class SweepResult(SweepCurves):
     Attributes:
         name: the config's run name; ordered: one nested-dropout model per seed, or one model per size.
         sizes, seeds: what was swept.
-        rows: one dict per size and seed with :data:`ROW_COLUMNS` (None: undefined here).
+        rows: one dict per size and seed with :data:`ROW_COLUMNS` (None: undefined here); its
+            ``latent_dim`` is the swept value (of ``size_option``), ``code_size`` the numbers measured.
         summary: per size, means and standard deviations over seeds.
         recommendation: the chosen size, the rule and the numbers behind it.
         variational: the model has a posterior (negative ELBO and active units are reported).
@@ -75,7 +76,8 @@ class SweepResult(SweepCurves):
     trained: list[TrainOutcome] = field(default_factory=list)
 
     def to_dict(self) -> dict[str, Any]:
-        return {"format": FORMAT, "name": self.name, "ordered": self.ordered, "latent_dims": self.sizes,
+        return {"format": FORMAT, "name": self.name, "ordered": self.ordered, "size_option": self.size_option,
+                "latent_dims": self.sizes,
                 "seeds": self.seeds, "variational": self.variational,
                 "recommendation": self.recommendation.to_dict(),
                 "summary": [s.to_dict() for s in self.summary], "rows": [_json_row(r) for r in self.rows]}
@@ -87,14 +89,22 @@ class SweepResult(SweepCurves):
                                {k: nan(v) for k, v in s["std"].items()}) for s in data["summary"]]
         return cls(name=data["name"], ordered=bool(data["ordered"]), sizes=list(data["latent_dims"]),
                    seeds=list(data["seeds"]), rows=list(data["rows"]), summary=summary,
-                   recommendation=Recommendation(**data["recommendation"]), variational=bool(data["variational"]))
+                   recommendation=Recommendation(**data["recommendation"]), variational=bool(data["variational"]),
+                   size_option=str(data.get("size_option", "latent_dim")))
+
+    def recommendation_text(self) -> str:
+        """The recommendation, naming the swept option when it is not ``latent_dim``."""
+        text = self.recommendation.text()
+        if self.size_option == "latent_dim":
+            return text
+        return text.replace("recommended latent size:", f"recommended {self.size_option}:", 1)
 
     def table(self) -> str:
         """The per-size means (± standard deviation over seeds) as aligned text."""
         columns = [("recon", "recon nats", 2), ("neg_elbo", "-ELBO nats", 2), ("active_units", "active", 1),
                    ("twonn", "TwoNN ID", 2), ("probe_accuracy", "probe acc", 3)]
         shown = [c for c in columns if any(math.isfinite(s.mean[c[0]]) for s in self.summary)]
-        header = f"{'size':>5}  " + "  ".join(f"{title:>16}" for _, title, _ in shown)
+        header = f"{'size' if self.size_option == 'latent_dim' else self.size_option:>5}  " + "  ".join(f"{title:>16}" for _, title, _ in shown)
         lines = [header]
         for s in self.summary:
             cells = []
@@ -126,7 +136,7 @@ def _cached_metrics(root: Path, key: dict[str, Any]) -> list[CodeMetrics] | None
         return None
 
 
-def _evaluation_key(run_dir: Path, prefixes: list[int], settings: EvalSettings) -> dict[str, Any]:
+def _evaluation_key(run_dir: Path, prefixes: list[int] | None, settings: EvalSettings) -> dict[str, Any]:
     from autoenc.runs.checkpoints import resolve_checkpoint
 
     ckpt = resolve_checkpoint(run_dir)
@@ -150,13 +160,17 @@ def evaluate_sweep(plan: SweepPlan, settings: EvalSettings = EvalSettings(), log
         key = _evaluation_key(run_dir, prefixes, settings)
         metrics = _cached_metrics(root, key)
         if metrics is None:
-            log(f"evaluating {run.name} at size{'s' if len(prefixes) > 1 else ''} {','.join(map(str, prefixes))}")
+            sizes = "its whole code" if prefixes is None else \
+                f"size{'s' if len(prefixes) > 1 else ''} {','.join(map(str, prefixes))}"
+            log(f"evaluating {run.name} at {sizes}")
             metrics = evaluate_run(run_dir, prefixes, settings)
             with atomic_file(root / EVALUATION, "w") as f:
                 json.dump({"key": key, "metrics": [_json_row(m.to_dict()) for m in metrics]}, f, indent=1)
         for m in metrics:
+            swept = m.latent_dim if prefixes is not None else run.latent_dim  # channels, k: the run's value
             row = {"seed": run.seed, "mode": "ordered" if run.ordered else "separate", "trained_dim": run.latent_dim,
-                   "run": str(run_dir.relative_to(plan.out)), **m.to_dict(),
+                   "run": str(run_dir.relative_to(plan.out)), **m.to_dict(), "latent_dim": swept,
+                   "code_size": m.latent_dim, "size_option": plan.size_option,
                    "train_seconds": marker.get("train_seconds")}
             rows.append({c: _nan_if_none(row.get(c), c) for c in ROW_COLUMNS})
     return sorted(rows, key=lambda r: (r["latent_dim"], r["seed"]))
@@ -192,7 +206,8 @@ def run_sweep(plan: SweepPlan, *, jobs: int = 1, settings: EvalSettings = EvalSe
     summary = summarize(rows)
     result = SweepResult(name=plan.name, ordered=plan.ordered, sizes=list(plan.sizes), seeds=list(plan.seeds),
                          rows=rows, summary=summary, recommendation=recommend_summary(summary, rule),
-                         variational=any(r["neg_elbo"] is not None for r in rows), trained=trained)
+                         variational=any(r["neg_elbo"] is not None for r in rows), trained=trained,
+                         size_option=plan.size_option)
     if write:
         write_outputs(result, plan.out)
     return result
@@ -239,7 +254,7 @@ def write_outputs(result: SweepResult, out: str | os.PathLike) -> dict[str, Path
     with atomic_file(paths["json"], "w") as f:
         json.dump(result.to_dict(), f, indent=1)
     with atomic_file(paths["text"], "w") as f:
-        f.write(result.recommendation.text() + "\n\n" + result.table() + "\n")
+        f.write(result.recommendation_text() + "\n\n" + result.table() + "\n")
     save_figure(sweep_figure(result), paths["figure"])
     return paths
 

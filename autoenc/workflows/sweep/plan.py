@@ -8,8 +8,9 @@ A sweep directory is::
     <out>/runs/<name>/evaluation.json cached metrics of that run
     <out>/sweep.csv, sweep.json, sweep.png, recommendation.txt
 
-``<name>`` is ``d8_s0`` (latent size 8, seed 0) or, for an ordered sweep, ``ordered_d32_s0``:
-one nested-dropout model at the largest size per seed, evaluated at every prefix size.
+``<name>`` is ``d8_s0`` (latent size 8, seed 0; ``c2_s0`` for 2 latent channels, ``k4_s0`` for
+k = 4) or, for an ordered sweep, ``ordered_d32_s0``: one nested-dropout model at the largest size
+per seed, evaluated at every prefix size.
 A directory is reused only by the same sweep (same config content, sizes, seeds, mode,
 epochs, fit arguments); finished runs are skipped, half-finished ones resumed.
 """
@@ -33,6 +34,10 @@ EVALUATION = "evaluation.json"
 FORMAT = 1
 
 RunState = Literal["done", "partial", "new"]
+SizeOption = Literal["latent_dim", "latent_channels", "k"]
+
+#: The model options a sweep can vary, with the prefix of their run names.
+SIZE_OPTIONS: dict[str, str] = {"latent_dim": "d", "latent_channels": "c", "k": "k"}
 
 
 @dataclass(frozen=True)
@@ -43,15 +48,18 @@ class RunSpec:
         latent_dim: the size trained (for an ordered run: the largest size).
         seed: ``seed_everything`` of the run (weights, sampling; the data split is the config's).
         ordered: trained with nested dropout, evaluated at every prefix size.
+        size_option: the model option ``latent_dim`` sets (:data:`SIZE_OPTIONS`).
     """
 
     latent_dim: int
     seed: int
     ordered: bool = False
+    size_option: SizeOption = "latent_dim"
 
     @property
     def name(self) -> str:
-        return f"{'ordered_' if self.ordered else ''}d{self.latent_dim}_s{self.seed}"
+        prefix = SIZE_OPTIONS[self.size_option]
+        return f"{'ordered_' if self.ordered else ''}{prefix}{self.latent_dim}_s{self.seed}"
 
 
 @dataclass(frozen=True)
@@ -68,6 +76,8 @@ class SweepPlan:
         max_epochs: ``trainer.max_epochs`` of every run (None: the config's).
         overrides: further options of every run, with ``autoenc.fit``'s names (dotted keys,
             e.g. ``{"data.subset": 500}``).
+        size_option: the model option each size sets: ``latent_dim`` (flat code units),
+            ``latent_channels`` (channels of a spatial code) or ``k`` (active units of a TopK code).
     """
 
     config_path: Path
@@ -78,6 +88,7 @@ class SweepPlan:
     ordered: bool = False
     max_epochs: int | None = None
     overrides: dict[str, Any] = field(default_factory=dict)
+    size_option: SizeOption = "latent_dim"
 
     @property
     def runs_dir(self) -> Path:
@@ -93,11 +104,14 @@ class SweepPlan:
         """Every training of the sweep, smallest size first, seeds inner."""
         if self.ordered:
             return [RunSpec(max(self.sizes), s, ordered=True) for s in self.seeds]
-        return [RunSpec(k, s) for k in self.sizes for s in self.seeds]
+        return [RunSpec(k, s, size_option=self.size_option) for k in self.sizes for s in self.seeds]
 
-    def prefixes(self, run: RunSpec) -> list[int]:
-        """Code sizes at which ``run`` is evaluated: every size for an ordered run."""
-        return list(self.sizes) if run.ordered else [run.latent_dim]
+    def prefixes(self, run: RunSpec) -> list[int] | None:
+        """Code sizes at which ``run`` is evaluated: every size for an ordered run, its latent
+        size for a flat run, None (the whole code) when channels or k were swept."""
+        if run.ordered:
+            return list(self.sizes)
+        return [run.latent_dim] if self.size_option == "latent_dim" else None
 
     def record(self) -> dict[str, Any]:
         """The identity of the sweep, as written to ``sweep_config.yaml``."""
@@ -110,6 +124,8 @@ class SweepPlan:
             "ordered": self.ordered,
             "max_epochs": self.max_epochs,
             "overrides": dict(self.overrides),
+            # only when not latent_dim, so sweep directories written before the option still match
+            **({"size_option": self.size_option} if self.size_option != "latent_dim" else {}),
         }
 
     def fit_overrides(self, run: RunSpec, resume: bool) -> dict[str, Any]:
@@ -117,7 +133,7 @@ class SweepPlan:
         last.ckpt if asked): its latent size and seed, its place in the sweep directory, and
         the sweep's own overrides."""
         options: dict[str, Any] = {
-            "model.init_args.latent_dim": run.latent_dim,
+            f"model.init_args.{self.size_option}": run.latent_dim,
             "seed_everything": run.seed,
             "runs_dir": str(self.runs_dir),
             "name": run.name,
@@ -216,9 +232,45 @@ def base_seed(config: dict[str, Any]) -> int:
     return seed if isinstance(seed, int) and not isinstance(seed, bool) else 0
 
 
+def model_options(cls: type) -> set[str]:
+    """Names of the constructor arguments a model class takes (its own and, through
+    ``**kwargs``, those of its base classes)."""
+    import inspect
+
+    names: set[str] = set()
+    for klass in cls.__mro__:
+        init = klass.__dict__.get("__init__")
+        if init is None:
+            continue
+        params = inspect.signature(init).parameters.values()
+        names |= {p.name for p in params if p.kind in (p.POSITIONAL_OR_KEYWORD, p.KEYWORD_ONLY)}
+        if not any(p.kind is p.VAR_KEYWORD for p in params):
+            break
+    return names - {"self"}
+
+
+def check_size_option(config: dict[str, Any], size_option: str, ordered: bool) -> SizeOption:
+    """Refuse a size option that is not one of :data:`SIZE_OPTIONS`, one the config's model does
+    not take, and ``ordered`` with any option but ``latent_dim``."""
+    if size_option not in SIZE_OPTIONS:
+        raise UserError(f"--size_option must be one of {', '.join(SIZE_OPTIONS)}, got {size_option!r}")
+    class_path = config["model"]["class_path"]
+    cls = model_class(class_path)
+    takes = [o for o in SIZE_OPTIONS if cls is not None and o in model_options(cls)]
+    if size_option not in takes:
+        raise UserError(f"--size_option {size_option}: model {class_path} does not take {size_option}; "
+                        f"it takes {', '.join(takes) or 'none of ' + ', '.join(SIZE_OPTIONS)}")
+    if ordered and size_option != "latent_dim":
+        why = ("a TopK code is sparse, so it has no prefix to cut" if size_option == "k"
+               else "prefix evaluation cuts flat units, not channels")
+        raise UserError(f"--ordered sweeps latent_dim only ({why}); drop --ordered to train one model per "
+                        f"{size_option}")
+    return size_option  # type: ignore[return-value]
+
+
 def make_plan(config_path: str | os.PathLike, sizes: Sequence[int], seeds: int = 1, *,
               out: str | os.PathLike | None = None, ordered: bool = False, max_epochs: int | None = None,
-              overrides: dict[str, Any] | None = None) -> SweepPlan:
+              overrides: dict[str, Any] | None = None, size_option: str = "latent_dim") -> SweepPlan:
     """Check the inputs and describe the sweep (nothing is written).
 
     Args:
@@ -229,16 +281,20 @@ def make_plan(config_path: str | os.PathLike, sizes: Sequence[int], seeds: int =
         ordered: train one nested-dropout model at the largest size per seed.
         max_epochs: epochs per run (default: the config's).
         overrides: further options of every run (``autoenc.fit`` names, e.g. ``{"data.subset": 500}``).
+        size_option: the model option the sizes set (``latent_dim``, ``latent_channels``, ``k``).
     """
     sizes = check_sizes(sizes)
     check_positive(seeds, "--seeds")
     check_positive(max_epochs, "--max_epochs")
     path = Path(config_path).expanduser().resolve()
     config = read_model_config(path)
+    option = check_size_option(config, size_option, ordered)
     first = base_seed(config)
     plan = SweepPlan(config_path=path, config=config, sizes=sizes, seeds=tuple(range(first, first + seeds)),
-                     out=Path("."), ordered=ordered, max_epochs=max_epochs, overrides=dict(overrides or {}))
-    default = Path("sweeps") / f"{plan.name}{'_ordered' if ordered else ''}"
+                     out=Path("."), ordered=ordered, max_epochs=max_epochs, overrides=dict(overrides or {}),
+                     size_option=option)
+    suffix = "_ordered" if ordered else "" if option == "latent_dim" else f"_{option}"
+    default = Path("sweeps") / f"{plan.name}{suffix}"
     return replace(plan, out=Path(out) if out is not None else default)
 
 
@@ -327,7 +383,8 @@ def read_marker(root: Path) -> dict[str, Any] | None:
 
 def write_marker(root: Path, run: RunSpec, run_dir: Path, seconds: float, resumed: bool) -> dict[str, Any]:
     """Mark a run finished (atomically): its run directory and training time."""
-    marker = {"format": FORMAT, "run": run.name, "latent_dim": run.latent_dim, "seed": run.seed,
+    marker = {"format": FORMAT, "run": run.name, "latent_dim": run.latent_dim, "size_option": run.size_option,
+              "seed": run.seed,
               "ordered": run.ordered, "run_dir": run_dir.name, "train_seconds": round(seconds, 3),
               "resumed": resumed}
     with atomic_file(root / MARKER, "w") as f:

@@ -57,7 +57,7 @@ def check_config_builds(plan: SweepPlan) -> None:
     from autoenc.training.fit import check_option_names, load_config, merge_overrides
     from autoenc.training.lightning_cli import build_cli
 
-    run = RunSpec(max(plan.sizes), plan.seeds[0], plan.ordered)
+    run = RunSpec(max(plan.sizes), plan.seeds[0], plan.ordered, plan.size_option)
     config = merge_overrides(load_config(plan.config_path), plan.fit_overrides(run, resume=False))
     for key in ("runs_dir", "name", "ckpt_path"):  # fit's own options, not the model's
         config.pop(key, None)
