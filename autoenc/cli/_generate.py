@@ -66,9 +66,10 @@ class Generated:
             check_param(f"--{name}", constraints, kwargs[name])
         return int(self.function(**kwargs) or 0)
 
-    def parser(self, data_defaults: Mapping[str, Any] | None = None) -> Any:
+    def parser(self, data_defaults: Mapping[str, Any] | None = None, for_help: bool = False) -> Any:
         """The jsonargparse ``ArgumentParser`` of this command (``data_defaults``: those of
-        ``--data.*``, default :attr:`data_defaults`)."""
+        ``--data.*``, default :attr:`data_defaults`; ``for_help``: the data options described
+        from ImageDataModule's source text, so ``--help`` imports no torch)."""
         from jsonargparse import ActionConfigFile, ArgumentParser
 
         doc = _docstring(self.function)
@@ -76,7 +77,7 @@ class Generated:
         parser = ArgumentParser(prog=self.prog, description=description or None, exit_on_error=False)
         parser.add_argument("-c", "--config", action=ActionConfigFile, help="options from a YAML file")
         signature = inspect.signature(self.function)
-        hints = _hints(self.function, with_data=self.data is not None)
+        hints = _hints(self.function, with_data=self.data is not None and not for_help)
         for name in self.positional:  # the main input, by position; optional when it has a default
             default = signature.parameters[name].default
             optional = {} if default is inspect.Parameter.empty else {"nargs": "?", "default": default}
@@ -84,6 +85,13 @@ class Generated:
             if getattr(hint, "__origin__", None) is list:  # list[X] by position: one or more X
                 hint, optional = hint.__args__[0], {"nargs": "+"}
             parser.add_argument(name, type=hint, help=_param_help(doc, name), **optional)
+        if for_help and self.data is not None:  # jsonargparse would resolve data's type: torch
+            for name, param in signature.parameters.items():
+                if name not in (DATA, *self.positional):
+                    parser.add_argument(f"--{name}", type=hints[name], default=param.default,
+                                        help=_param_help(doc, name))
+            _describe_data_options(parser)
+            return parser
         parser.add_function_arguments(self.function, as_group=False, skip={DATA, *self.positional})
         if self.data is not None:
             from autoenc.data.module import ImageDataModule
@@ -100,6 +108,8 @@ class Generated:
         Raises:
             UserError: a bad option or value (one line naming it).
         """
+        if self.data is not None and ({"-h", "--help"} & set(argv)):
+            _parse(self, self.parser(for_help=True), ["--help"])  # prints the help, exits 0
         argv, given = data_options(argv) if self.data is not None else (list(argv), [])
         defaults = dict(self.data_defaults)
         if self.run is not None and self.data is not None:
@@ -293,12 +303,35 @@ def _param_help(doc: Any, name: str) -> str | None:
     return next((p.description for p in doc.params if p.arg_name == name), None)
 
 
+def _describe_data_options(parser: Any) -> None:
+    """``--data.*`` for ``--help`` only: ImageDataModule's parameters, defaults and docstring read
+    from its source file (importing it imports torch and Lightning: seconds per command)."""
+    import ast
+
+    import docstring_parser
+
+    # the file itself: finding the module's spec would import its package (every source: torch)
+    tree = ast.parse((Path(__file__).resolve().parents[1] / "data" / "module.py").read_text())
+    cls = next(n for n in tree.body if isinstance(n, ast.ClassDef) and n.name == "ImageDataModule")
+    init = next(n for n in cls.body if isinstance(n, ast.FunctionDef) and n.name == "__init__")
+    docs = {p.arg_name: p.description for p in docstring_parser.parse(ast.get_docstring(cls) or "").params}
+    args = init.args.args[1:]
+    defaults = [None] * (len(args) - len(init.args.defaults)) + list(init.args.defaults)
+    group = parser.add_argument_group("data options (default: the run's own data; as `autoenc fit` takes them)")
+    group.add_argument(f"--{DATA}", help="a YAML file: a data section or a whole fit config")
+    for arg, default in zip(args, defaults, strict=True):
+        kind = ast.unparse(arg.annotation) if arg.annotation is not None else "any"
+        value = ast.unparse(default) if default is not None else "required"
+        group.add_argument(f"--{DATA}.{arg.arg}", metavar=kind.upper().replace(" ", ""),
+                           help=f"{docs.get(arg.arg, '')} (default: {value})")
+
+
 def _hints(function: Callable[..., Any], with_data: bool) -> dict[str, Any]:
     """The resolved annotations of ``function``; ``data: ImageDataModule`` may be imported
     only for type checkers in its module (torch is not needed to list its options)."""
     import typing
 
-    local = {}
+    local: dict[str, Any] = {"ImageDataModule": Any}  # --help describes the data options instead
     if with_data:
         from autoenc.data.module import ImageDataModule
 
