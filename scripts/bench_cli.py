@@ -56,8 +56,9 @@ def main() -> None:
     lines = ["## CLI --help", "",
              f"`python scripts/bench_cli.py --repeats {args.repeats}`: median wall time of `python -m autoenc COMMAND "
              f"--help` in a fresh interpreter; {platform.platform()}, {os.cpu_count()} CPUs, Python "
-             f"{platform.python_version()}, load average {load:.1f} when it finished. Commands with data options "
-             "import torch for ImageDataModule's signature.", "",
+             f"{platform.python_version()}, load average {load:.1f} when it finished. fit and validate are "
+             "LightningCLI and import torch; every other command describes its data options from "
+             "ImageDataModule's source text.", "",
              "| command | s | imports torch |", "| --- | --- | --- |"]
     lines += [f"| {c} | {s:.2f} | {'yes' if t else 'no'} |" for c, s, t in rows]
     print("\n".join(lines))
