@@ -164,3 +164,19 @@ def test_every_dci_regressor_scores_the_ideal_codes_high(regressor: str) -> None
     assert mixed["disentanglement"] < ideal["disentanglement"] - 0.2
     with pytest.raises(UserError, match="unknown DCI regressor 'svm'"):
         dci(codes, factors, regressor="svm")
+
+
+def test_hist_gbt_with_fewer_shuffles_keeps_d_and_c(monkeypatch) -> None:
+    from autoenc.measure.disentanglement import predictors
+
+    rng = np.random.default_rng(1)
+    factors = np.stack([rng.integers(0, 4, 800), rng.integers(0, 5, 800)], 1)
+    codes = np.concatenate([factors @ np.array([[1.0, 0.3], [0.2, 1.0]]) + 0.3 * rng.normal(size=(800, 2)),
+                            rng.normal(size=(800, 2))], 1)
+    found = dci(codes, factors, regressor="hist_gbt", n_jobs=1)
+    monkeypatch.setattr(predictors, "PERMUTATION_REPEATS", 5)
+    five = dci(codes, factors, regressor="hist_gbt", n_jobs=1)
+    assert predictors.PERMUTATION_REPEATS == 5 and found.details == five.details
+    assert abs(found["disentanglement"] - five["disentanglement"]) < 0.02
+    assert abs(found["completeness"] - five["completeness"]) < 0.02
+    assert found["informativeness_test"] == five["informativeness_test"]
