@@ -305,8 +305,8 @@ def speed(args: argparse.Namespace) -> None:
                 "11,520 images") + f"; FactorVAE and beta-VAE on {votes} training and {votes // 2} evaluation "
              "points). Target (issue 20): <= 30 s on 2 cores; "
              + ("met." if cpu <= 30 else f"NOT met: {cpu:.0f} s of CPU time even before the machine's load "
-                "(the interventional scores encode 1.5 x 64 x vote-points images, twice that for beta-VAE pairs; "
-                "`--vote-points 250` cuts them fourfold).") + " Per part (wall seconds):",
+                "(the DCI regressor's fits and permutation importances are most of it; on a shared machine "
+                "set OMP_NUM_THREADS=1).") + " Per part (wall seconds):",
              "", "| part | seconds |", "| --- | --- |"]
     lines += [f"| {k} | {v:.1f} |" for k, v in report.seconds.items()]
     print("\n".join(lines), flush=True)

@@ -271,6 +271,13 @@ class ImagePool:
                             f"({', '.join(self.factor_names)})")
         return self.items[order[lo + (rng.random(len(wanted)) * (hi - lo)).astype(np.int64)]]
 
+    @property
+    def renders_by_item(self) -> bool:
+        """True when an item's image is always the same (rendering draws nothing from ``rng``): a
+        labelled set's images, or a ground truth that says so with ``deterministic_render = True``."""
+        return callable(getattr(self.parent, "render_items", None)) or \
+            getattr(self.parent, "deterministic_render", False) is True
+
     def render(self, positions: np.ndarray, rng: np.random.Generator | None = None) -> torch.Tensor:
         """(n,) pool positions -> (n, C, H, W) uint8 images."""
         return _render_items(self.parent, self.items[positions], rng)

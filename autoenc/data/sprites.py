@@ -541,6 +541,8 @@ class SpritesGroundTruth:
 
     #: Largest grid (bytes of one-channel images) kept in memory after the first render.
     TABLE_BYTES = 64 * 2**20
+    #: ``render`` draws nothing from its ``rng``: the metrics may encode each image once.
+    deterministic_render = True
 
     def __init__(self, subsets: Subsets | None = None, image_size: int = NATIVE_IMAGE_SIZE, channels: int = 1) -> None:
         check_channels(channels)

@@ -12,7 +12,11 @@ import torch
 from autoenc.core.errors import UserError
 from autoenc.data.ground_truth import LabelledGroundTruth, sample_uniform, split_pool, whole_pool
 from autoenc.measure.disentanglement import dci, discretize
-from autoenc.measure.disentanglement.interventional import _fixed_factor_points
+from autoenc.measure.disentanglement.interventional import (
+    _fixed_factor_points,
+    beta_vae_score,
+    factor_vae_score,
+)
 from autoenc.measure.disentanglement.predictors import DCI_REGRESSORS
 from autoenc.workflows.disentangle_run import check_metrics, disentangle, write_disentanglement
 
@@ -72,14 +76,35 @@ def test_disentangle_draws_codes_from_disjoint_images_and_says_so(tmp_path) -> N
 def test_beta_vae_pairs_share_the_fixed_value_drawn_per_pair() -> None:
     pool = whole_pool(Grid((10, 12, 8)))
     fixed, (first, second) = next(_fixed_factor_points(pool, 4, 64, np.random.default_rng(0), True, 4096))
-    a, b = identity(first).reshape(4, 64, 3), identity(second).reshape(4, 64, 3)
+    a, b = pool.factors[first].reshape(4, 64, 3), pool.factors[second].reshape(4, 64, 3)
     for point, k in enumerate(fixed):
         assert np.array_equal(a[point, :, k], b[point, :, k])  # each pair shares factor k
         assert len(np.unique(a[point, :, k])) > 1  # ... with a value drawn for each pair
     fixed, (batch,) = next(_fixed_factor_points(pool, 4, 64, np.random.default_rng(0), False, 4096))
-    c = identity(batch).reshape(4, 64, 3)
+    c = pool.factors[batch].reshape(4, 64, 3)
     for point, k in enumerate(fixed):
         assert len(np.unique(c[point, :, k])) == 1  # FactorVAE: one value for the whole batch
+
+
+class FixedGrid(Grid):
+    deterministic_render = True  # the image is the factor vector: nothing drawn
+
+
+@pytest.mark.parametrize("score", [factor_vae_score, beta_vae_score])
+def test_encoding_each_image_once_gives_the_same_scores(score) -> None:
+    calls = []
+
+    def counted(images: torch.Tensor) -> np.ndarray:
+        calls.append(len(images))
+        return identity(images) + 0.1 * np.sin(identity(images).sum(axis=1, keepdims=True))
+
+    kwargs = {"seed": 3, "batch_size": 16, "num_train": 200, "num_eval": 100, "chunk_images": 500}
+    drawn = score(counted, Grid((6, 5, 4)), **kwargs)
+    fresh = sum(calls)
+    calls.clear()
+    cached = score(counted, FixedGrid((6, 5, 4)), **kwargs)
+    assert cached.scores == drawn.scores and cached.details == drawn.details
+    assert sum(calls) <= 120 < fresh  # each of the 120 images encoded at most once
 
 
 def test_one_factor_refuses_metrics_that_need_two() -> None:
@@ -139,3 +164,19 @@ def test_every_dci_regressor_scores_the_ideal_codes_high(regressor: str) -> None
     assert mixed["disentanglement"] < ideal["disentanglement"] - 0.2
     with pytest.raises(UserError, match="unknown DCI regressor 'svm'"):
         dci(codes, factors, regressor="svm")
+
+
+def test_hist_gbt_with_fewer_shuffles_keeps_d_and_c(monkeypatch) -> None:
+    from autoenc.measure.disentanglement import predictors
+
+    rng = np.random.default_rng(1)
+    factors = np.stack([rng.integers(0, 4, 800), rng.integers(0, 5, 800)], 1)
+    codes = np.concatenate([factors @ np.array([[1.0, 0.3], [0.2, 1.0]]) + 0.3 * rng.normal(size=(800, 2)),
+                            rng.normal(size=(800, 2))], 1)
+    found = dci(codes, factors, regressor="hist_gbt", n_jobs=1)
+    monkeypatch.setattr(predictors, "PERMUTATION_REPEATS", 5)
+    five = dci(codes, factors, regressor="hist_gbt", n_jobs=1)
+    assert predictors.PERMUTATION_REPEATS == 5 and found.details == five.details
+    assert abs(found["disentanglement"] - five["disentanglement"]) < 0.02
+    assert abs(found["completeness"] - five["completeness"]) < 0.02
+    assert found["informativeness_test"] == five["informativeness_test"]

@@ -19,10 +19,16 @@ Training points are drawn from one side of a split of the ground truth's images 
 evaluation points from the other (:func:`autoenc.data.ground_truth.split_pool`), so the score
 is measured on images the classifier never saw. Images are rendered and encoded a chunk of
 points at a time (``chunk_images``). ``encode`` maps uint8 images (n, C, H, W) to codes (n, D).
+
+When a pool's images depend on the item alone (:attr:`ImagePool.renders_by_item`), each image is
+encoded once per ``encode`` and its code reused by every later draw and metric on that pool (the
+scores draw hundreds of thousands of images from a few thousand items); the draws and the codes
+are the same as when every draw is encoded afresh, provided ``encode`` is a function of the image.
 """
 
 from __future__ import annotations
 
+import weakref
 from collections.abc import Callable, Iterator
 from typing import Any
 
@@ -58,6 +64,37 @@ def _encode(encode: Encode, images: torch.Tensor) -> np.ndarray:
     return codes
 
 
+#: pool -> encode -> (codes (M, D) float64, which positions are encoded (M,) bool)
+_CODE_CACHE: weakref.WeakKeyDictionary[ImagePool, dict[Encode, tuple[np.ndarray, np.ndarray]]] = \
+    weakref.WeakKeyDictionary()
+
+
+def pool_codes(encode: Encode, pool: ImagePool, positions: np.ndarray, rng: np.random.Generator,
+               chunk_images: int = DEFAULT_CHUNK_IMAGES) -> np.ndarray:
+    """Codes (n, D) float64 of the images at ``positions`` (n,) of ``pool``.
+
+    A pool whose images depend on the item alone has each image rendered and encoded once per
+    ``encode`` (only positions not seen before are encoded, a chunk at a time); other pools are
+    rendered with ``rng`` and encoded a chunk at a time on every call.
+    """
+    if not pool.renders_by_item:
+        return np.concatenate([_encode(encode, pool.render(positions[i : i + chunk_images], rng))
+                               for i in range(0, len(positions), chunk_images)])
+    per_encode = _CODE_CACHE.setdefault(pool, {})
+    codes, done = per_encode.get(encode, (None, np.zeros(len(pool), dtype=bool)))
+    new = np.unique(positions[~done[positions]])
+    for i in range(0, len(new), chunk_images):
+        part = _encode(encode, pool.render(new[i : i + chunk_images]))
+        if codes is None:
+            codes = np.full((len(pool), part.shape[1]), np.nan)
+        if part.shape[1] != codes.shape[1]:
+            raise UserError(f"encode returned codes of {part.shape[1]} dimensions after {codes.shape[1]}")
+        codes[new[i : i + chunk_images]] = part
+        done[new[i : i + chunk_images]] = True
+    per_encode[encode] = (codes, done)
+    return codes[positions]
+
+
 def draw_codes(encode: Encode, pool: ImagePool, n: int, rng: np.random.Generator,
                chunk_images: int = DEFAULT_CHUNK_IMAGES) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Codes of ``n`` images drawn uniformly (with replacement) from ``pool``.
@@ -67,8 +104,7 @@ def draw_codes(encode: Encode, pool: ImagePool, n: int, rng: np.random.Generator
     """
     n, chunk = _positive(n, "number of codes"), _positive(chunk_images, "chunk_images")
     positions = pool.sample(n, rng)
-    codes = [_encode(encode, pool.render(positions[i : i + chunk], rng)) for i in range(0, n, chunk)]
-    return np.concatenate(codes), pool.factors[positions], pool.items[positions]
+    return pool_codes(encode, pool, positions, rng, chunk), pool.factors[positions], pool.items[positions]
 
 
 def sample_codes(encode: Encode, ground_truth: GroundTruth | ImagePool, n: int, seed: int = 0,
@@ -97,12 +133,13 @@ def _pools(ground_truth: GroundTruth | ImagePool, ground_truth_eval: GroundTruth
 
 
 def _fixed_factor_points(pool: ImagePool, points: int, batch_size: int, rng: np.random.Generator,
-                         pairs: bool, chunk_images: int) -> Iterator[tuple[np.ndarray, list[torch.Tensor]]]:
-    """Chunks of points: (fixed factor (m,), images). Each point fixes one factor drawn uniformly.
+                         pairs: bool, chunk_images: int) -> Iterator[tuple[np.ndarray, list[np.ndarray]]]:
+    """Chunks of points: (fixed factor (m,), pool positions). Each point fixes one factor drawn
+    uniformly. The caller encodes each chunk before taking the next (``rng`` order as drawn).
 
-    ``pairs=False`` (FactorVAE): one (m * batch_size, C, H, W) tensor; the fixed factor has one
-    value across each batch (that of a uniformly drawn image), the others vary.
-    ``pairs=True`` (beta-VAE): two such tensors, first and second image of each pair; each pair
+    ``pairs=False`` (FactorVAE): one (m * batch_size,) array; the fixed factor has one value
+    across each batch (that of a uniformly drawn image), the others vary.
+    ``pairs=True`` (beta-VAE): two such arrays, first and second image of each pair; each pair
     shares the fixed factor's value, drawn afresh for every pair.
     """
     k = len(pool.factor_sizes)
@@ -114,11 +151,11 @@ def _fixed_factor_points(pool: ImagePool, points: int, batch_size: int, rng: np.
         if pairs:
             first = pool.sample(m * batch_size, rng)
             second = pool.sample_given(factor, pool.factors[first, factor], rng)
-            yield fixed, [pool.render(first, rng), pool.render(second, rng)]
+            yield fixed, [first, second]
         else:
             held = pool.factors[pool.sample(m, rng), fixed]
             batch = pool.sample_given(factor, np.repeat(held, batch_size), rng)
-            yield fixed, [pool.render(batch, rng)]
+            yield fixed, [batch]
 
 
 def _factor_vae_votes(encode: Encode, pool: ImagePool, points: int, batch_size: int,
@@ -127,8 +164,8 @@ def _factor_vae_votes(encode: Encode, pool: ImagePool, points: int, batch_size: 
     """(K, D) votes: how often latent j had the smallest normalised variance when factor k was fixed."""
     votes = np.zeros((len(pool.factor_sizes), len(scale)), dtype=np.int64)
     active_index = np.flatnonzero(active)
-    for fixed, (images,) in _fixed_factor_points(pool, points, batch_size, rng, False, chunk_images):
-        codes = _encode(encode, images).reshape(len(fixed), batch_size, -1)
+    for fixed, (batch,) in _fixed_factor_points(pool, points, batch_size, rng, False, chunk_images):
+        codes = pool_codes(encode, pool, batch, rng, chunk_images).reshape(len(fixed), batch_size, -1)
         local = codes.var(axis=1, ddof=1)[:, active] / scale[active] ** 2
         np.add.at(votes, (fixed, active_index[local.argmin(axis=1)]), 1)
     return votes
@@ -185,7 +222,8 @@ def _beta_vae_points(encode: Encode, pool: ImagePool, points: int, batch_size: i
                      rng: np.random.Generator, chunk_images: int) -> tuple[np.ndarray, np.ndarray]:
     features, labels = [], []
     for fixed, (first, second) in _fixed_factor_points(pool, points, batch_size, rng, True, chunk_images):
-        diff = np.abs(_encode(encode, first) - _encode(encode, second)).reshape(len(fixed), batch_size, -1)
+        diff = np.abs(pool_codes(encode, pool, first, rng, chunk_images)
+                      - pool_codes(encode, pool, second, rng, chunk_images)).reshape(len(fixed), batch_size, -1)
         features.append(diff.mean(axis=1))
         labels.append(fixed)
     return np.concatenate(features), np.concatenate(labels)
