@@ -392,6 +392,13 @@ class AutoencoderModule(L.LightningModule):
         return fast_adam(self.parameters(), lr=self.hparams.lr)
 
     # -- training-speed levers (fit only) ---------------------------------------------------------
+    @property
+    def cuda_graph_outputs(self) -> bool:
+        """Whether the nets run as CUDA graphs (``compile: reduce-overhead``): their outputs live
+        in a memory pool the next graph replay may overwrite, so an output read after another
+        net ran must be cloned first."""
+        return self._compiled and self.hparams.get("compile") == "reduce-overhead"
+
     def setup(self, stage: str) -> None:
         """Before the Trainer builds the optimiser: channels-last weights for conv nets, and
         the compiled nets, when asked for (``channels_last``, ``compile``)."""

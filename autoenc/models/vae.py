@@ -65,6 +65,8 @@ class VariationalAutoencoder(AutoencoderModule):
         """x: (B, C, H, W) -> (mu, logvar), each (B, *latent_shape) (a spatial code: mean and
         log-variance maps)."""
         mu, logvar = self.encoder(x).chunk(2, dim=1)
+        if self.cuda_graph_outputs:  # the decoder's replay may reuse the encoder's output memory
+            mu = mu.clone()
         return mu, logvar.clamp(-30.0, 20.0)
 
     def code_head(self) -> CodeHead:
