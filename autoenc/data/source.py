@@ -11,13 +11,11 @@ from __future__ import annotations
 
 import os
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any, ClassVar
 
 import torch
 
 from autoenc.core.constraints import Constraint, Interval, Null, Options, check_param
-from autoenc.core.errors import UserError
 from autoenc.core.registry import Registry
 
 #: What ``image_size`` and ``channels`` accept wherever they are given (data module, sources).
@@ -123,18 +121,8 @@ def default_root() -> str:
     return os.environ.get("AUTOENC_DATA", "data")
 
 
-def check_image_size(image_size: int | None) -> None:
-    """Refuse image sizes no net can take (see :data:`IMAGE_SIZE`)."""
-    check_param("image_size", IMAGE_SIZE, image_size)
-
-
 def check_channels(channels: int | None) -> None:
     """Refuse channel counts other than 1 and 3 (see :data:`CHANNELS`)."""
     check_param("channels", CHANNELS, channels)
 
 
-def existing_dir(path: str | os.PathLike, what: str) -> Path:
-    p = Path(path).expanduser()
-    if not p.is_dir():
-        raise UserError(f"{what} {str(p)!r} is not a directory")
-    return p
