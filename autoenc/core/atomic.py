@@ -232,12 +232,19 @@ def atomic_file(path: str | os.PathLike, mode: str = "wb") -> Iterator:
 
 
 @contextlib.contextmanager
+def refuse_existing(path: str | os.PathLike, overwrite: bool, error: type[UserError] = UserError) -> Path:
+    """``path`` (user-expanded) unless it exists and ``overwrite`` is false: then ``error``, one
+    line saying how to replace it."""
+    path = Path(path).expanduser()
+    if path.exists() and not overwrite:
+        raise error(f"{str(path)!r} already exists; pass overwrite (--overwrite) or choose another directory")
+    return path
+
+
 def atomic_dir(path: str | os.PathLike, overwrite: bool = False) -> Iterator[Path]:
     """Yield a temporary sibling directory to fill; rename it to ``path`` on success (replacing
     an existing directory only when ``overwrite``), delete it on failure."""
-    path = Path(path)
-    if path.exists() and not overwrite:
-        raise UserError(f"{str(path)!r} already exists; pass overwrite (--overwrite) or choose another directory")
+    path = refuse_existing(path, overwrite)
     top = first_missing(path.parent)
     try:
         ensure_parent(path)

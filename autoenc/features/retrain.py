@@ -150,11 +150,9 @@ def _per_class(y: np.ndarray, predicted: np.ndarray, names: list[str]) -> dict[s
 def _check_out(out: str | os.PathLike | None, overwrite: bool) -> Path | None:
     if out is None:
         return None
-    from autoenc.core.atomic import check_dir_creatable
+    from autoenc.core.atomic import check_dir_creatable, refuse_existing
 
-    path = Path(out).expanduser()
-    if path.exists() and not overwrite:
-        raise UserError(f"{str(path)!r} already exists; pass overwrite (--overwrite) or choose another directory")
+    path = refuse_existing(out, overwrite)
     check_dir_creatable(path.parent)
     return path
 

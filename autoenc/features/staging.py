@@ -22,7 +22,7 @@ from pathlib import Path
 
 from filelock import FileLock, Timeout
 
-from autoenc.core.atomic import ensure_parent, usual_modes
+from autoenc.core.atomic import ensure_parent, refuse_existing, usual_modes
 from autoenc.core.errors import CacheError
 
 log = logging.getLogger(__name__)
@@ -125,9 +125,7 @@ def staged_dir(path: str | os.PathLike, overwrite: bool = False) -> Iterator[Pat
 
     Stale temporary siblings of earlier, killed builds are removed first.
     """
-    path = Path(path)
-    if path.exists() and not overwrite:
-        raise CacheError(f"{str(path)!r} already exists; pass overwrite (--overwrite) or choose another directory")
+    path = refuse_existing(path, overwrite, CacheError)
     remove_stale_temps(path)
     with locked_temp_dir(path) as tmp:
         yield tmp
