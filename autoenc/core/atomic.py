@@ -231,7 +231,6 @@ def atomic_file(path: str | os.PathLike, mode: str = "wb") -> Iterator:
         raise
 
 
-@contextlib.contextmanager
 def refuse_existing(path: str | os.PathLike, overwrite: bool, error: type[UserError] = UserError) -> Path:
     """``path`` (user-expanded) unless it exists and ``overwrite`` is false: then ``error``, one
     line saying how to replace it."""
@@ -241,6 +240,7 @@ def refuse_existing(path: str | os.PathLike, overwrite: bool, error: type[UserEr
     return path
 
 
+@contextlib.contextmanager
 def atomic_dir(path: str | os.PathLike, overwrite: bool = False) -> Iterator[Path]:
     """Yield a temporary sibling directory to fill; rename it to ``path`` on success (replacing
     an existing directory only when ``overwrite``), delete it on failure."""
