@@ -166,8 +166,8 @@ def ground_truth_of(source: Any, image_size: int | None = None, channels: int | 
     if not callable(make):
         name = getattr(source, "name", type(source).__name__)
         raise UserError(f"data source {name!r} has no ground-truth factors; sources with factors: "
-                        f"{', '.join(sources_with_factors())}; labelled data can serve as a one-factor "
-                        "ground truth (the class label)")
+                        f"{', '.join(sources_with_factors())}; for labelled data pass --labels true to use the "
+                        "class label as one factor")
     return make(image_size, channels)
 
 
