@@ -143,7 +143,7 @@ def _parse(command: Generated, parser: Any, argv: list[str], **kwargs: Any) -> A
     try:
         return top.parse_args([name, *argv], **kwargs)[name]
     except (ArgumentError, ValueError, TypeError, KeyError) as err:
-        known = [f"--{key}" for key in parser.get_defaults().keys()]
+        known = [flag for action in parser._actions for flag in action.option_strings if flag.startswith("--")]
         message = unrecognized_option(one_line_error(err), known)
         if message.startswith("the following arguments are required:"):  # named inside the subcommand
             message = message.replace(f" {name}.", " ").replace(f",{name}.", ",")

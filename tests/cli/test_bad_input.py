@@ -73,6 +73,8 @@ LOOK = [
     (["reconstruct", "{tmp}/no_run", "--data.source.init_args.root", "{tmp}"], r"run '.*no_run': no such file", None),
     (["reconstruct", "{run}", "--columns", "0"], r"--columns must be an integer >= 1, got 0", None),
     (["reconstruct", "{run}", "--ncol", "4"], r"unrecognized arguments: --ncol 4 \(did you mean '--columns'\?\)", None),
+    # a positional is never offered as an option (it was: --rum -> "did you mean '--run'?")
+    (["reconstruct", "{run}", "--rum", "4"], r"unrecognized arguments: --rum 4(?! \(did you mean '--run')", None),
     (["reconstruct", "{run}", "--indices", "[a,b]"], r"indices: expected integers separated by commas", None),
     (["reconstruct", "{run}", "--batch_size", "0"], r"--batch_size must be an integer >= 1, got 0", None),
     (["reconstruct", "{run}", "--out", "{file}"], r"is a file", None),
