@@ -82,14 +82,13 @@ def sweep_latent_sizes(
     settings = EvalSettings(id_repeats=id_repeats, probe=probe, labels_per_class=labels_per_class, draws=draws)
     result = run_sweep(plan, jobs=jobs, settings=settings, rule=rule, write=False,
                        log=lambda s: print(f"sweep: {s}", flush=True))
-    with staged_files(plan.out) as stage:  # the four result files appear together or not at all
+    with staged_files(plan.out) as stage:  # the result files appear together or not at all
         write_outputs(result, stage)
     skipped = sum(t.status == "skipped" for t in result.trained)
     if skipped:
         print(f"sweep: {skipped} of {len(result.trained)} runs were already finished (skipped)")
     print()
     print(result.table())
-    print()
     print()
     if result.label_curves:
         print(result.label_table())
