@@ -6,10 +6,12 @@ recommend. Generated from :func:`sweep_latent_sizes`.
     autoenc sweep CONFIG --latent_dims 2,8 --fit '{data.subset: 500}'   # options of every fit
     autoenc sweep configs/digits_spatial_vae.yaml --size_option latent_channels --latent_dims 1,2,4
     autoenc sweep configs/digits_topk.yaml --size_option k --latent_dims 2,4,8
+    autoenc sweep configs/digits_ae.yaml --latent_dims 2,8,32 --labels_per_class 1,10,100,all
 
 Every run is a normal ``autoenc fit`` run directory under ``<out>/runs``. Rerunning the same
 command resumes: finished runs are skipped, interrupted ones resumed from their last.ckpt.
-Writes sweep.csv, sweep.json, sweep.png and recommendation.txt to ``--out``.
+Writes sweep.csv, sweep.json, sweep.png and recommendation.txt to ``--out`` (and
+sweep_labels.png with --labels_per_class).
 """
 
 from __future__ import annotations
@@ -18,7 +20,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 from autoenc.cli._generate import Generated
-from autoenc.cli.option_checks import FLAG, OPTIONAL_PATH, PATH, Ints
+from autoenc.cli.option_checks import FLAG, NAME, OPTIONAL_PATH, PATH, Ints
 from autoenc.core.constraints import POSITIVE_INT, InstanceOf, Interval, ListOf, Null, Options
 
 
@@ -37,6 +39,8 @@ def sweep_latent_sizes(
     id_repeats: int = 5,
     probe: bool = True,
     size_option: Literal["latent_dim", "latent_channels", "k"] = "latent_dim",
+    labels_per_class: str | None = None,
+    draws: int = 5,
 ) -> int:
     """Train a config at several latent sizes (or one ordered nested-dropout model), measure each
     size on the validation split (reconstruction in nats, negative ELBO and active units for a
@@ -60,6 +64,10 @@ def sweep_latent_sizes(
         size_option: the model option the sizes set: latent_dim (flat code units), latent_channels
             (channels of a spatial code) or k (active units of a TopK code); --ordered takes
             latent_dim only.
+        labels_per_class: counts of labelled training items per class, e.g. 1,10,100,all: the linear
+            probe's validation accuracy against the number of labels, per size (a table and
+            sweep_labels.png); needs class labels.
+        draws: label efficiency: random draws per count (the interval is over them).
     """
     from autoenc.workflows.sweep.plan import check_sizes
 
@@ -71,10 +79,10 @@ def sweep_latent_sizes(
     rule = Rule(recon_tolerance, id_tolerance)
     plan = make_plan(config, sizes, seeds, out=out, ordered=ordered, max_epochs=max_epochs, overrides=fit,
                      size_option=size_option)
-    settings = EvalSettings(id_repeats=id_repeats, probe=probe)
+    settings = EvalSettings(id_repeats=id_repeats, probe=probe, labels_per_class=labels_per_class, draws=draws)
     result = run_sweep(plan, jobs=jobs, settings=settings, rule=rule, write=False,
                        log=lambda s: print(f"sweep: {s}", flush=True))
-    with staged_files(plan.out) as stage:  # the four result files appear together or not at all
+    with staged_files(plan.out) as stage:  # the result files appear together or not at all
         write_outputs(result, stage)
     skipped = sum(t.status == "skipped" for t in result.trained)
     if skipped:
@@ -82,8 +90,12 @@ def sweep_latent_sizes(
     print()
     print(result.table())
     print()
+    if result.label_curves:
+        print(result.label_table())
+        print()
     print(result.recommendation_text())
-    print(f"\nwrote {plan.out}/sweep.csv, sweep.json, sweep.png, recommendation.txt")
+    extra = ", sweep_labels.png" if result.label_curves else ""
+    print(f"\nwrote {plan.out}/sweep.csv, sweep.json, sweep.png{extra}, recommendation.txt")
     return 0
 
 
@@ -92,4 +104,5 @@ main = Generated(sweep_latent_sizes, "autoenc sweep", positional=("config",), pa
     "jobs": [POSITIVE_INT], "out": OPTIONAL_PATH, "max_epochs": [POSITIVE_INT, Null()], "ordered": [FLAG],
     "fit": [InstanceOf(dict, "a mapping of option to value"), Null()], "recon_tolerance": [Interval(float, 0, 1, closed="left")],
     "id_tolerance": [Interval(float, 0, None, closed="left")], "id_repeats": [Options([0]), Interval(int, 2, None, closed="left")],
-    "probe": [FLAG], "size_option": [Options(["latent_dim", "latent_channels", "k"])]})
+    "probe": [FLAG], "size_option": [Options(["latent_dim", "latent_channels", "k"])],
+    "labels_per_class": [NAME, Null()], "draws": [POSITIVE_INT]})

@@ -2,16 +2,16 @@
 
 The question users ask of a narrower bottleneck: how many labels does a classifier on these
 features need, and how much accuracy does compression cost? :func:`label_efficiency` splits a
-cache once into a pool and a test split (seeded, stratified), then for each count ``m`` draws
-``m`` items per class from the pool ``draws`` times, fits a probe
-(:data:`~autoenc.features.probes.PROBES`) on each draw and scores it on the same test items.
-The spread over draws is what the reported interval describes (a t interval of the mean
-accuracy); ``all`` uses the whole pool once.
+cache once into a pool and a test split (seeded, stratified), then
+:func:`label_efficiency_arrays` for each count ``m`` draws ``m`` items per class from the pool
+``draws`` times, fits a probe (:data:`~autoenc.features.probes.PROBES`) on each draw and scores
+it on the same test items. The spread over draws is what the reported interval describes (a t
+interval of the mean accuracy); ``all`` uses the whole pool once. A bottleneck sweep calls
+:func:`label_efficiency_arrays` on the codes of each size.
 """
 
 from __future__ import annotations
 
-import math
 import os
 from collections.abc import Sequence
 from typing import Any
@@ -45,25 +45,31 @@ def parse_counts(counts: str | Sequence[int | str]) -> list[int | str]:
     return out
 
 
-def _t_interval(values: np.ndarray) -> tuple[float, float]:
-    mean = float(values.mean())
-    if len(values) < 2:
-        return mean, mean
-    try:
-        from scipy.stats import t
+def check_counts(y_pool: np.ndarray, counts: Sequence[int | str]) -> int:
+    """Refuse a pool of fewer than 2 classes and counts larger than its smallest class (one line);
+    returns that class's size.
 
-        quantile = float(t.ppf(0.975, len(values) - 1))
-    except ImportError:  # the normal quantile: a little narrower than t for few draws
-        quantile = 1.959964
-    half = quantile * float(values.std(ddof=1)) / math.sqrt(len(values))
-    return max(0.0, mean - half), min(1.0, mean + half)
+    Args:
+        y_pool: (N,) class labels of the items labels are drawn from.
+        counts: parsed counts (:func:`parse_counts`).
+    """
+    classes, sizes = np.unique(y_pool, return_counts=True)
+    if len(classes) < 2:
+        raise UserError(f"the training items hold {len(classes)} class; label efficiency needs at least 2")
+    smallest = int(sizes.min())
+    too_many = [m for m in counts if m != ALL and m > smallest]
+    if too_many:
+        raise UserError(f"labels_per_class {too_many[0]} is larger than the smallest class ({smallest} training "
+                        f"items of class {classes[sizes.argmin()]}); use counts <= {smallest} or 'all'")
+    return smallest
 
 
 def label_efficiency(cache: FeatureCache | str | os.PathLike, labels_per_class: str | Sequence[int | str], *,
                      kind: str = "linear", draws: int = 5, test_fraction: float = 0.25,
                      test_cache: FeatureCache | str | os.PathLike | None = None, seed: int = 0,
                      target_column: int | None = None, **options: Any) -> LabelEfficiency:
-    """Probe accuracy against the number of labelled items per class.
+    """Probe accuracy against the number of labelled items per class, on a feature cache
+    (:func:`label_efficiency_arrays` of its split).
 
     Args:
         cache: a cache (or its path) with (N, D) features and class labels.
@@ -81,20 +87,41 @@ def label_efficiency(cache: FeatureCache | str | os.PathLike, labels_per_class: 
     """
     counts = parse_counts(labels_per_class)
     check_params(PARAMS, {"draws": draws})
-    builder = PROBES.get(kind)
-    _check_arguments(kind, builder, test_fraction, seed, target_column, options)
+    _check_arguments(kind, PROBES.get(kind), test_fraction, seed, target_column, options)
     train = cache if isinstance(cache, FeatureCache) else open_cache(cache)
     x_pool, y_pool, x_test, y_test = _split(train, test_cache, test_fraction, seed, target_column)
-    classes, sizes = np.unique(y_pool, return_counts=True)
-    if len(classes) < 2:
-        raise UserError(f"the training items hold {len(classes)} class; label efficiency needs at least 2")
-    smallest = int(sizes.min())
-    too_many = [m for m in counts if m != ALL and m > smallest]
-    if too_many:
-        raise UserError(f"labels_per_class {too_many[0]} is larger than the smallest class ({smallest} training "
-                        f"items of class {classes[sizes.argmin()]}); use counts <= {smallest} or 'all'")
+    return label_efficiency_arrays(x_pool, y_pool, x_test, y_test, counts, kind=kind, draws=draws, seed=seed,
+                                   **options)
+
+
+def label_efficiency_arrays(x_pool: np.ndarray, y_pool: np.ndarray, x_test: np.ndarray, y_test: np.ndarray,
+                            labels_per_class: str | Sequence[int | str], *, kind: str = "linear", draws: int = 5,
+                            seed: int = 0, **options: Any) -> LabelEfficiency:
+    """Probe accuracy against the number of labelled items per class, on arrays.
+
+    For each count m, ``draws`` times: m items of each class drawn from the pool (seeded by
+    ``seed``, so the same items for any features of the same pool), a probe fitted on them and
+    scored on every test item; ``all`` fits the whole pool once.
+
+    Args:
+        x_pool: (N, D) features labels are drawn from; y_pool: (N,) their class labels.
+        x_test: (M, D) features scored; y_test: (M,) their class labels.
+        labels_per_class, kind, draws, options: as :func:`label_efficiency`.
+        seed: seed of the draws and of the probe.
+
+    Returns:
+        one :class:`LabelPoint` per count, in the order given.
+
+    Raises:
+        UserError: bad counts, draws or options; fewer than 2 classes or a count larger than the
+            smallest class of the pool.
+    """
+    counts = parse_counts(labels_per_class)
+    check_params(PARAMS, {"draws": draws})
+    builder = PROBES.get(kind)
+    smallest = check_counts(y_pool, counts)
     rng = np.random.default_rng(seed)
-    by_class = [np.flatnonzero(y_pool == c) for c in classes]
+    by_class = [np.flatnonzero(y_pool == c) for c in np.unique(y_pool)]
     points = []
     for m in counts:
         accuracies = []
@@ -104,9 +131,6 @@ def label_efficiency(cache: FeatureCache | str | os.PathLike, labels_per_class: 
             model = builder(seed=seed, n_train=len(idx), **options)
             model.fit(x_pool[idx], y_pool[idx])
             accuracies.append(float(np.mean(model.predict(x_test) == y_test)))
-        values = np.array(accuracies)
-        low, high = _t_interval(values)
-        points.append(LabelPoint(m, len(idx), accuracies, float(values.mean()),
-                                 float(values.std(ddof=1)) if len(values) > 1 else 0.0, low, high))
+        points.append(LabelPoint.of(m, len(idx), accuracies))
     _, test_counts = np.unique(y_test, return_counts=True)
-    return LabelEfficiency(kind, points, float(test_counts.max() / len(y_test)), len(y_test), len(classes), smallest)
+    return LabelEfficiency(kind, points, float(test_counts.max() / len(y_test)), len(y_test), len(by_class), smallest)

@@ -1,4 +1,5 @@
-"""Figures of a bottleneck-size sweep: each metric against the latent size, error bars over seeds."""
+"""Figures of a bottleneck-size sweep: each metric against the latent size, error bars over seeds;
+probe accuracy against labels per class, one line per size."""
 
 from __future__ import annotations
 
@@ -8,7 +9,9 @@ from collections.abc import Mapping
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 
+from autoenc.measure.label_curve import LabelEfficiency
 from autoenc.measure.recommend import METRICS, Metric, SweepCurves
+from autoenc.render.label_efficiency_plots import plot_label_efficiency
 
 #: Metrics whose value can at most equal the number of units: drawn with the line y = size.
 _BOUNDED_BY_SIZE = ("twonn", "active_units")
@@ -79,3 +82,15 @@ def sweep_figure(result: SweepCurves) -> Figure:
 
 def _size_name(option: str) -> str:
     return "latent size" if option == "latent_dim" else option
+
+
+def sweep_labels_figure(curves: Mapping[int, LabelEfficiency], size_option: str = "latent_dim",
+                        title: str | None = None) -> Figure:
+    """Probe accuracy against labelled items per class (log axis), one line per bottleneck size,
+    error bars = 95% interval over draws (and seeds).
+
+    Args:
+        curves: size -> its label-efficiency curve, all on the same validation items.
+        size_option: the option the sweep varied, for the legend.
+    """
+    return plot_label_efficiency({f"{_size_name(size_option)} {k}": c for k, c in curves.items()}, title=title)

@@ -13,6 +13,10 @@ trains it; k = latent_dim is the model as trained) and we measure:
 * ``probe_accuracy``: a linear probe (the ``linear`` probe of :mod:`autoenc.features.probes`)
   fitted on the training split's codes and scored on the validation codes, when the data has
   class labels.
+* ``label_efficiency`` (with ``labels_per_class``): that probe's accuracy on the validation codes
+  against the number of labelled training items per class, over random draws
+  (:func:`autoenc.features.label_efficiency.label_efficiency_arrays`; the same draws for every
+  size, so sizes are compared on the same labelled items).
 """
 
 from __future__ import annotations
@@ -36,6 +40,7 @@ from autoenc.measure.codes import (
     encode_all,
     unit_activity,
 )
+from autoenc.measure.label_curve import LabelEfficiency
 from autoenc.models.autoencoder_module import AutoencoderModule, keep_prefix
 from autoenc.models.vae import gaussian_kl
 
@@ -49,17 +54,32 @@ class EvalSettings:
         seed: seed of the VAE's posterior samples, the TwoNN subsamples and the probe.
         batch_size: images per forward pass.
         probe: fit the linear probe when the data has class labels.
+        labels_per_class: label efficiency: counts of labelled training items per class, e.g.
+            ``"1,10,100,all"`` or ``(1, 10, "all")`` (stored parsed, as a tuple); None: none.
+        draws: label efficiency: random draws of the labelled items per count.
     """
 
     id_repeats: int = 5
     seed: int = 0
     batch_size: int = DEFAULT_BATCH_SIZE
     probe: bool = True
+    labels_per_class: tuple[int | str, ...] | str | None = None
+    draws: int = 5
+
+    def __post_init__(self) -> None:
+        # checked here, so a bad count fails before any training
+        from autoenc.core.constraints import check_params
+        from autoenc.features.label_efficiency import PARAMS, parse_counts
+
+        check_params(PARAMS, {"draws": self.draws})
+        if self.labels_per_class is not None:
+            object.__setattr__(self, "labels_per_class", tuple(parse_counts(self.labels_per_class)))
 
 
 @dataclass(frozen=True)
 class CodeMetrics:
-    """One model measured at one code size (None: not defined for this model or data)."""
+    """One model measured at one code size (None: not defined for this model or data, or not
+    asked for: ``label_efficiency`` only with ``EvalSettings.labels_per_class``)."""
 
     latent_dim: int
     recon: float
@@ -70,9 +90,16 @@ class CodeMetrics:
     twonn_spread: float | None
     probe_accuracy: float | None
     n_val: int
+    label_efficiency: LabelEfficiency | None = None
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> CodeMetrics:
+        """The inverse of :meth:`to_dict` (a cached evaluation read back)."""
+        curve = data.get("label_efficiency")
+        return cls(**{**data, "label_efficiency": None if curve is None else LabelEfficiency.from_dict(curve)})
 
 
 def check_prefixes(prefixes: Sequence[int], latent_dim: int) -> list[int]:
@@ -133,6 +160,19 @@ def class_labels(targets: torch.Tensor | None) -> np.ndarray | None:
     return targets.cpu().numpy()
 
 
+def curve_labels(targets: torch.Tensor | None, labels_per_class: Sequence[int | str]) -> np.ndarray:
+    """(N,) class labels of a training split for label efficiency; refuses data without class
+    labels and counts its smallest class cannot give (one line each)."""
+    from autoenc.features.label_efficiency import check_counts
+
+    labels = class_labels(targets)
+    if labels is None:
+        raise UserError("labels_per_class needs class labels, and this data has none (unlabelled, or factor "
+                        "values); drop labels_per_class")
+    check_counts(labels, labels_per_class)
+    return labels
+
+
 def probe_accuracy(train_codes: np.ndarray, train_labels: np.ndarray, val_codes: np.ndarray,
                    val_labels: np.ndarray, seed: int = 0) -> float | None:
     """Accuracy in [0, 1] of a linear probe fitted on (N_train, k) codes and scored on
@@ -158,7 +198,8 @@ def evaluate_model(model: AutoencoderModule, val_images: torch.Tensor, prefixes:
         prefixes: code sizes in 1..latent_dim (latent_dim alone for a model trained at its size);
             None: the whole code (C*h*w numbers for a spatial code, latent_dim units for TopK).
         val_targets, train_images, train_targets: class labels of the validation images and the
-            training split with its labels, for the linear probe (skipped when any is missing).
+            training split with its labels, for the linear probe (skipped when any is missing)
+            and label efficiency (``settings.labels_per_class``; required then).
 
     Returns:
         One :class:`CodeMetrics` per size, in the order given.
@@ -169,22 +210,42 @@ def evaluate_model(model: AutoencoderModule, val_images: torch.Tensor, prefixes:
     codes = encode_all(model, val_images, settings.batch_size).double().numpy()
     activity = unit_activity(model, val_images, settings.batch_size) if model.has_prior else None
     y_val, y_train = class_labels(val_targets), class_labels(train_targets)
+    curves = settings.labels_per_class is not None
+    if curves:
+        y_train = curve_labels(train_targets, settings.labels_per_class)
+        if y_val is None or train_images is None:
+            raise UserError("labels_per_class needs the validation labels (val_targets) and the training images "
+                            "(train_images)")
     train_codes = None
-    if settings.probe and y_val is not None and y_train is not None and train_images is not None:
+    if (settings.probe or curves) and y_val is not None and y_train is not None and train_images is not None:
         train_codes = encode_all(model, train_images, settings.batch_size).double().numpy()
     results = []
     for k in prefixes:
         recon, kl = terms[k]
         twonn_value, spread = twonn(codes[:, :k], settings.id_repeats, settings.seed)
         accuracy = None
-        if train_codes is not None:
+        if settings.probe and train_codes is not None:
             accuracy = probe_accuracy(train_codes[:, :k], y_train, codes[:, :k], y_val, settings.seed)
         results.append(CodeMetrics(
             latent_dim=k, recon=recon, kl=kl, neg_elbo=None if kl is None else recon + kl,
             active_units=None if activity is None else int((activity[:k] > ACTIVE_THRESHOLD).sum()),
             twonn=twonn_value, twonn_spread=spread, probe_accuracy=accuracy, n_val=len(val_images),
+            label_efficiency=label_curve(train_codes[:, :k], y_train, codes[:, :k], y_val, settings) if curves
+            else None,
         ))
     return results
+
+
+def label_curve(train_codes: np.ndarray, train_labels: np.ndarray, val_codes: np.ndarray, val_labels: np.ndarray,
+                settings: EvalSettings) -> LabelEfficiency:
+    """Label efficiency of (N_train, k) codes: linear-probe accuracy on the (N_val, k) codes against
+    ``settings.labels_per_class`` labelled training items per class, over ``settings.draws`` draws."""
+    from autoenc.features.label_efficiency import label_efficiency_arrays
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # ConvergenceWarning on tiny codes, as for probe_accuracy
+        return label_efficiency_arrays(train_codes, train_labels, val_codes, val_labels, settings.labels_per_class,
+                                       kind="linear", draws=settings.draws, seed=settings.seed)
 
 
 def evaluate_run(run_dir: str | Path, prefixes: Sequence[int] | None,
@@ -197,7 +258,8 @@ def evaluate_run(run_dir: str | Path, prefixes: Sequence[int] | None,
     opened = Run.open(run_dir)
     model, dm = opened.model, opened.datamodule
     val = dm.arrays("val")
-    train = dm.arrays("train") if settings.probe and val.targets is not None else None
+    wanted = (settings.probe and val.targets is not None) or settings.labels_per_class is not None
+    train = dm.arrays("train") if wanted else None
     return evaluate_model(model, val.images, prefixes, val_targets=val.targets,
                           train_images=None if train is None else train.images,
                           train_targets=None if train is None else train.targets, settings=settings)

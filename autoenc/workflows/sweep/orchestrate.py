@@ -7,7 +7,9 @@
 Outputs in the sweep directory: ``sweep.csv`` (one row per size and seed), ``sweep.json``
 (rows, per-size means and standard deviations, the recommendation and its rule),
 ``sweep.png`` (each metric against the latent size, error bars over seeds) and
-``recommendation.txt``.
+``recommendation.txt``; with ``EvalSettings.labels_per_class`` also ``sweep_labels.png``
+(probe accuracy against labels per class, one line per size), and the label-efficiency curves
+in ``sweep.json`` and ``recommendation.txt``.
 """
 
 from __future__ import annotations
@@ -21,10 +23,11 @@ import shutil
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from autoenc.core.atomic import atomic_file
 from autoenc.core.errors import UserError
+from autoenc.measure.label_curve import LabelEfficiency, pool_curves
 from autoenc.measure.recommend import (
     Recommendation,
     Rule,
@@ -33,7 +36,7 @@ from autoenc.measure.recommend import (
     recommend_summary,
     summarize,
 )
-from autoenc.workflows.sweep.evaluate import CodeMetrics, EvalSettings, evaluate_run
+from autoenc.workflows.sweep.evaluate import CodeMetrics, EvalSettings, curve_labels, evaluate_run
 from autoenc.workflows.sweep.plan import (
     EVALUATION,
     FORMAT,
@@ -42,14 +45,19 @@ from autoenc.workflows.sweep.plan import (
     prepare_sweep_dir,
     read_marker,
     run_root,
+    run_state,
 )
 from autoenc.workflows.sweep.runner import TrainOutcome, check_config_builds, train_all
 from autoenc.workflows.sweep.sweep_cost import sweep_cost_line
+
+if TYPE_CHECKING:
+    from autoenc.data.module import ImageDataModule
 
 CSV_NAME = "sweep.csv"
 JSON_NAME = "sweep.json"
 FIGURE_NAME = "sweep.png"
 TEXT_NAME = "recommendation.txt"
+LABELS_FIGURE_NAME = "sweep_labels.png"
 ROW_COLUMNS = ("latent_dim", "seed", "mode", "trained_dim", "run", "recon", "kl", "neg_elbo", "active_units",
                "twonn", "twonn_spread", "probe_accuracy", "n_val", "train_seconds", "size_option", "code_size")
 
@@ -69,18 +77,23 @@ class SweepResult(SweepCurves):
         recommendation: the chosen size, the rule and the numbers behind it.
         variational: the model has a posterior (negative ELBO and active units are reported).
         trained: what this invocation did to each run (empty when read back from disk).
+        label_curves: size -> probe accuracy against labels per class, pooled over seeds
+            (:func:`~autoenc.measure.label_curve.pool_curves`); empty without ``labels_per_class``.
     """
 
     rows: list[dict[str, Any]] = field(default_factory=list)
     variational: bool = False
     trained: list[TrainOutcome] = field(default_factory=list)
+    label_curves: dict[int, LabelEfficiency] = field(default_factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
+        curves = {"label_efficiency": [{"latent_dim": k, **c.to_dict()} for k, c in self.label_curves.items()]}
         return {"format": FORMAT, "name": self.name, "ordered": self.ordered, "size_option": self.size_option,
                 "latent_dims": self.sizes,
                 "seeds": self.seeds, "variational": self.variational,
                 "recommendation": self.recommendation.to_dict(),
-                "summary": [s.to_dict() for s in self.summary], "rows": [_json_row(r) for r in self.rows]}
+                "summary": [s.to_dict() for s in self.summary], "rows": [_json_row(r) for r in self.rows],
+                **(curves if self.label_curves else {})}
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> SweepResult:
@@ -90,7 +103,9 @@ class SweepResult(SweepCurves):
         return cls(name=data["name"], ordered=bool(data["ordered"]), sizes=list(data["latent_dims"]),
                    seeds=list(data["seeds"]), rows=list(data["rows"]), summary=summary,
                    recommendation=Recommendation(**data["recommendation"]), variational=bool(data["variational"]),
-                   size_option=str(data.get("size_option", "latent_dim")))
+                   size_option=str(data.get("size_option", "latent_dim")),
+                   label_curves={int(c.pop("latent_dim")): LabelEfficiency.from_dict(c)
+                                 for c in map(dict, data.get("label_efficiency", []))})
 
     def recommendation_text(self) -> str:
         """The recommendation, naming the swept option when it is not ``latent_dim``."""
@@ -99,12 +114,16 @@ class SweepResult(SweepCurves):
             return text
         return text.replace("recommended latent size:", f"recommended {self.size_option}:", 1)
 
+    @property
+    def _size_column(self) -> str:
+        return "size" if self.size_option == "latent_dim" else self.size_option
+
     def table(self) -> str:
         """The per-size means (± standard deviation over seeds) as aligned text."""
         columns = [("recon", "recon nats", 2), ("neg_elbo", "-ELBO nats", 2), ("active_units", "active", 1),
                    ("twonn", "TwoNN ID", 2), ("probe_accuracy", "probe acc", 3)]
         shown = [c for c in columns if any(math.isfinite(s.mean[c[0]]) for s in self.summary)]
-        header = f"{'size' if self.size_option == 'latent_dim' else self.size_option:>5}  " + "  ".join(f"{title:>16}" for _, title, _ in shown)
+        header = f"{self._size_column:>5}  " + "  ".join(f"{title:>16}" for _, title, _ in shown)
         lines = [header]
         for s in self.summary:
             cells = []
@@ -115,6 +134,22 @@ class SweepResult(SweepCurves):
                 cells.append(f"{text:>16}")
             marker = "  <-" if s.latent_dim == self.recommendation.latent_dim else ""
             lines.append(f"{s.latent_dim:>5}  " + "  ".join(cells) + marker)
+        return "\n".join(lines)
+
+    def label_table(self) -> str:
+        """Probe accuracy against labels per class, one row per size: the mean over draws (and
+        seeds) with its 95% t interval; empty without label-efficiency curves."""
+        if not self.label_curves:
+            return ""
+        first = next(iter(self.label_curves.values()))
+        counts = [p.labels_per_class for p in first.points]
+        draws = "/".join(str(len(p.accuracies)) for p in first.points)
+        lines = [f"{first.kind} probe accuracy against labelled training items per class ({first.n_test} validation "
+                 f"items, chance {first.chance:.3f}): mean over {draws} draws (95% interval)",
+                 f"{self._size_column:>5}  " + "  ".join(f"{m!s:>19}" for m in counts)]
+        for size, curve in self.label_curves.items():
+            cells = [f"{p.mean:.3f} ({p.ci_low:.3f}-{p.ci_high:.3f})" for p in curve.points]
+            lines.append(f"{size:>5}  " + "  ".join(f"{c:>19}" for c in cells))
         return "\n".join(lines)
 
 
@@ -131,7 +166,7 @@ def _cached_metrics(root: Path, key: dict[str, Any]) -> list[CodeMetrics] | None
     if not isinstance(cached, dict) or cached.get("key") != key:
         return None
     try:
-        return [CodeMetrics(**m) for m in cached["metrics"]]
+        return [CodeMetrics.from_dict(m) for m in cached["metrics"]]
     except (KeyError, TypeError):
         return None
 
@@ -141,14 +176,23 @@ def _evaluation_key(run_dir: Path, prefixes: list[int] | None, settings: EvalSet
 
     ckpt = resolve_checkpoint(run_dir)
     stat = ckpt.stat()
-    return {"format": FORMAT, "checkpoint": str(ckpt.relative_to(run_dir)), "mtime_ns": stat.st_mtime_ns,
-            "size": stat.st_size, "prefixes": prefixes, "settings": asdict(settings)}
+    measured = asdict(settings)
+    if settings.labels_per_class is None:  # so evaluations cached before the option still match
+        del measured["labels_per_class"], measured["draws"]
+    key = {"format": FORMAT, "checkpoint": str(ckpt.relative_to(run_dir)), "mtime_ns": stat.st_mtime_ns,
+           "size": stat.st_size, "prefixes": prefixes, "settings": measured}
+    return json.loads(json.dumps(key))  # as read back from evaluation.json (tuples as lists)
 
 
 def evaluate_sweep(plan: SweepPlan, settings: EvalSettings = EvalSettings(), log: Log = print) -> list[dict[str, Any]]:
     """Measure every finished run of ``plan`` at its code sizes (metrics cached in each run's
     ``evaluation.json``, keyed by its checkpoint and ``settings``). Returns rows with
     :data:`ROW_COLUMNS`, ordered by size then seed."""
+    return [row for row, _ in _evaluate(plan, settings, log)]
+
+
+def _evaluate(plan: SweepPlan, settings: EvalSettings, log: Log) -> list[tuple[dict[str, Any], CodeMetrics]]:
+    """:func:`evaluate_sweep`'s rows, each with the metrics it came from."""
     rows = []
     for run in plan.runs():
         root = run_root(plan, run)
@@ -172,8 +216,31 @@ def evaluate_sweep(plan: SweepPlan, settings: EvalSettings = EvalSettings(), log
                    "run": str(run_dir.relative_to(plan.out)), **m.to_dict(), "latent_dim": swept,
                    "code_size": m.latent_dim, "size_option": plan.size_option,
                    "train_seconds": marker.get("train_seconds")}
-            rows.append({c: _nan_if_none(row.get(c), c) for c in ROW_COLUMNS})
-    return sorted(rows, key=lambda r: (r["latent_dim"], r["seed"]))
+            rows.append(({c: _nan_if_none(row.get(c), c) for c in ROW_COLUMNS}, m))
+    return sorted(rows, key=lambda r: (r[0]["latent_dim"], r[0]["seed"]))
+
+
+def _label_curves(measured: list[tuple[dict[str, Any], CodeMetrics]]) -> dict[int, LabelEfficiency]:
+    """Size -> its seeds' label-efficiency curves pooled (none when not measured)."""
+    by_size: dict[int, list[LabelEfficiency]] = {}
+    for row, metrics in measured:
+        if metrics.label_efficiency is not None:
+            by_size.setdefault(row["latent_dim"], []).append(metrics.label_efficiency)
+    return {size: pool_curves(curves) for size, curves in by_size.items()}
+
+
+def check_labels_before_training(plan: SweepPlan, settings: EvalSettings, datamodule: ImageDataModule | None = None
+                                 ) -> None:
+    """With ``labels_per_class`` and runs left to train: refuse data without class labels and
+    counts larger than the training split's smallest class now, not after the training.
+
+    Args:
+        datamodule: the sweep's data module, when already built (:func:`check_config_builds`).
+    """
+    if settings.labels_per_class is None or all(run_state(plan, run) == "done" for run in plan.runs()):
+        return  # evaluation, which comes next, says the same
+    datamodule = datamodule or check_config_builds(plan)
+    curve_labels(datamodule.arrays("train").targets, settings.labels_per_class)
 
 
 def _nan_if_none(value: Any, column: str) -> Any:
@@ -192,8 +259,9 @@ def run_sweep(plan: SweepPlan, *, jobs: int = 1, settings: EvalSettings = EvalSe
     """
     if isinstance(jobs, bool) or not isinstance(jobs, int) or jobs < 1:
         raise UserError(f"--jobs must be an integer >= 1, got {jobs!r}")
-    if not check_sweep_dir(plan):
-        check_config_builds(plan)  # a typo fails here, before a directory is made
+    # a typo fails here, before a directory is made
+    datamodule = None if check_sweep_dir(plan) else check_config_builds(plan)
+    check_labels_before_training(plan, settings, datamodule)
     log(sweep_cost_line(plan))
     fresh = not plan.out.exists()
     prepare_sweep_dir(plan)
@@ -202,12 +270,13 @@ def run_sweep(plan: SweepPlan, *, jobs: int = 1, settings: EvalSettings = EvalSe
     except BaseException as err:
         _after_failed_training(plan, fresh, err)
         raise
-    rows = evaluate_sweep(plan, settings, log=log)
+    measured = _evaluate(plan, settings, log)
+    rows = [row for row, _ in measured]
     summary = summarize(rows)
     result = SweepResult(name=plan.name, ordered=plan.ordered, sizes=list(plan.sizes), seeds=list(plan.seeds),
                          rows=rows, summary=summary, recommendation=recommend_summary(summary, rule),
                          variational=any(r["neg_elbo"] is not None for r in rows), trained=trained,
-                         size_option=plan.size_option)
+                         size_option=plan.size_option, label_curves=_label_curves(measured))
     if write:
         write_outputs(result, plan.out)
     return result
@@ -243,9 +312,10 @@ def rows_csv(rows: list[dict[str, Any]]) -> str:
 
 
 def write_outputs(result: SweepResult, out: str | os.PathLike) -> dict[str, Path]:
-    """Write sweep.csv, sweep.json, sweep.png and recommendation.txt into ``out`` (atomically)."""
+    """Write sweep.csv, sweep.json, sweep.png and recommendation.txt into ``out`` (atomically),
+    and sweep_labels.png when the sweep measured label efficiency."""
     from autoenc.render.charts import save_figure
-    from autoenc.render.sweep_plots import sweep_figure
+    from autoenc.render.sweep_plots import sweep_figure, sweep_labels_figure
 
     out = Path(out)
     paths = {"csv": out / CSV_NAME, "json": out / JSON_NAME, "figure": out / FIGURE_NAME, "text": out / TEXT_NAME}
@@ -254,8 +324,12 @@ def write_outputs(result: SweepResult, out: str | os.PathLike) -> dict[str, Path
     with atomic_file(paths["json"], "w") as f:
         json.dump(result.to_dict(), f, indent=1)
     with atomic_file(paths["text"], "w") as f:
-        f.write(result.recommendation_text() + "\n\n" + result.table() + "\n")
+        f.write("\n\n".join(filter(None, [result.recommendation_text(), result.table(), result.label_table()])) + "\n")
     save_figure(sweep_figure(result), paths["figure"])
+    if result.label_curves:
+        paths["labels_figure"] = out / LABELS_FIGURE_NAME
+        save_figure(sweep_labels_figure(result.label_curves, result.size_option, title=f"{result.name}: accuracy "
+                                        "vs labels per bottleneck size"), paths["labels_figure"])
     return paths
 
 

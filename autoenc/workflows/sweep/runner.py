@@ -18,7 +18,7 @@ from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 from autoenc.core.errors import UserError
 from autoenc.workflows.sweep.plan import (
@@ -30,6 +30,9 @@ from autoenc.workflows.sweep.plan import (
     version_dir,
     write_marker,
 )
+
+if TYPE_CHECKING:
+    from autoenc.data.module import ImageDataModule
 
 TRAIN_LOG = "train.log"
 Log = Callable[[str], None]
@@ -51,9 +54,10 @@ class TrainOutcome:
     run_dir: Path
 
 
-def check_config_builds(plan: SweepPlan) -> None:
+def check_config_builds(plan: SweepPlan) -> ImageDataModule:
     """Build model, data module and Trainer of the largest run without training or writing
-    anything, so a typo in the config or in the overrides fails before the first run."""
+    anything, so a typo in the config or in the overrides fails before the first run; returns
+    the data module (not set up)."""
     from autoenc.training.fit import check_option_names, load_config, merge_overrides
     from autoenc.training.lightning_cli import build_cli
 
@@ -63,7 +67,7 @@ def check_config_builds(plan: SweepPlan) -> None:
         config.pop(key, None)
     try:
         check_option_names(config)
-        build_cli(config, run=False)
+        return build_cli(config, run=False).datamodule
     except UserError as err:
         raise UserError(f"config {str(plan.config_path)!r}: {err}") from None
 
