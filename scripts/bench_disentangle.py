@@ -253,7 +253,7 @@ def _time(fn, repeats: int) -> float:  # type: ignore[no-untyped-def]
 
 def _model_and_truth(run: str | None):  # type: ignore[no-untyped-def]
     """A trained run's model and ground truth, or an untrained configs/sprites_vae_small.yaml model
-    (encoding costs the same) on that config's 11,520-image sprites grid."""
+    (encoding costs the same; torch seed 0) on that config's 11,520-image sprites grid."""
     from autoenc.data.ground_truth import ground_truth_of
 
     if run:
@@ -263,15 +263,18 @@ def _model_and_truth(run: str | None):  # type: ignore[no-untyped-def]
 
         model, dm = opened.model, opened.datamodule
         return model.eval(), ground_truth_of(dm.source, dm.image_size, dm.channels)
+    import torch
     import yaml
 
     from autoenc.data import Sprites
     from autoenc.models.vae import VariationalAutoencoder
+    from autoenc.nets.options import net_from_config
 
     config = yaml.safe_load((REPO / "configs" / "sprites_vae_small.yaml").read_text())
     init = config["model"]["init_args"]
-    model = VariationalAutoencoder(input_shape=(1, 32, 32), latent_dim=init["latent_dim"], encoder=init["encoder"],
-                                   net_options=init["net_options"], likelihood=init["likelihood"])
+    torch.manual_seed(0)  # the same untrained weights, so the same codes, in every run
+    model = VariationalAutoencoder(input_shape=(1, 32, 32), latent_dim=init["latent_dim"],
+                                   net=net_from_config(init["net"]), likelihood=init["likelihood"])
     source = Sprites(**config["data"]["source"]["init_args"])
     return model.eval(), source.ground_truth(32, 1)
 

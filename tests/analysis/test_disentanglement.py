@@ -141,6 +141,45 @@ def test_dci_same_numbers_in_one_process_and_in_two() -> None:
     assert one.scores != dci(z, f, seed=5, n_jobs=1).scores
 
 
+def _openmp_threads() -> list[int]:
+    from threadpoolctl import threadpool_info
+
+    return [lib["num_threads"] for lib in threadpool_info() if lib["user_api"] == "openmp"]
+
+
+def test_threads_per_job_shares_the_cores() -> None:
+    from threadpoolctl import threadpool_limits
+
+    from autoenc.measure.disentanglement.predictors import threads_per_job
+
+    assert [threads_per_job(j, 8) for j in (1, 2, 3, 5, 8, 9)] == [8, 4, 2, 1, 1, 1]
+    assert threads_per_job(2, 2) == 1 and threads_per_job(0, 4) == 4
+    with threadpool_limits(limits=1, user_api="openmp"):  # an enclosing limit is kept, not raised
+        assert threads_per_job(1) == 1
+
+
+def test_parallel_dci_fits_run_under_their_thread_limit(monkeypatch) -> None:
+    """Each of the joblib threads fitting a factor runs with threads_per_job's OpenMP limit (here
+    set to 3, which neither OMP_NUM_THREADS=1 nor a 2-core default would give), and the caller's
+    own limit is unchanged afterwards."""
+    from autoenc.measure.disentanglement import predictors
+
+    hist_gbt = predictors.DCI_REGRESSORS.get("hist_gbt")
+    seen: list[list[int]] = []
+
+    def probe(*args):  # type: ignore[no-untyped-def]
+        seen.append(_openmp_threads())
+        return hist_gbt.fit(*args)
+
+    monkeypatch.setattr(predictors.DCI_REGRESSORS, "get", lambda name: predictors.DciRegressor(probe, "probe"))
+    monkeypatch.setattr(predictors, "threads_per_job", lambda jobs: 3)
+    before = _openmp_threads()
+    f = factors(200, DCI_SIZES)
+    found = dci(ideal_codes(f), f, n_jobs=2, regressor="hist_gbt")
+    assert len(seen) == len(DCI_SIZES) and all(s and set(s) == {3} for s in seen)
+    assert _openmp_threads() == before and found["informativeness_test"] > 0.9
+
+
 def test_non_contiguous_factor_indices_are_classes() -> None:
     f = factors()
     z = ideal_codes(f)

@@ -7,7 +7,8 @@
   sum_j rho_j (1 - H_K(P_j.)) with P_jk = R_jk / sum_k R_jk and rho_j the share of latent j
   in the total importance; completeness is the same over factors (1 - H_D(P~_.k)),
   informativeness the classifiers' accuracy on the training and test codes. The per-factor
-  fits are independent and run in parallel (joblib). The predictor is a registry choice
+  fits are independent and run in parallel (joblib threads, each limited to its share of the
+  cores' OpenMP threads: :func:`threads_per_job`). The predictor is a registry choice
   (:data:`DCI_REGRESSORS`): ``gbt`` (disentanglement_lib's, the default), ``hist_gbt``
   (scikit-learn's histogram boosting with permutation importances: the fast one; its
   agreement with ``gbt`` is measured by ``scripts/bench_disentangle.py speed``), ``lasso``
@@ -24,7 +25,6 @@
 
 from __future__ import annotations
 
-import os
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -44,8 +44,34 @@ PERMUTATION_REPEATS = 2
 
 def _n_jobs(n_jobs: int | None, tasks: int) -> int:
     if n_jobs is None or n_jobs < 1:
-        n_jobs = os.cpu_count() or 1
+        from joblib import cpu_count
+
+        n_jobs = cpu_count()
     return max(1, min(n_jobs, tasks))
+
+
+def threads_per_job(jobs: int, available: int | None = None) -> int:
+    """OpenMP threads each of ``jobs`` fits running at once may use, so that jobs x threads stays
+    within ``available`` (default: the cores joblib sees, affinity and cgroup quotas included, capped
+    by the caller's OpenMP limit, i.e. OMP_NUM_THREADS or an enclosing ``threadpool_limits``); at least 1."""
+    if available is None:
+        import sklearn.ensemble  # noqa: F401  (loads scikit-learn's OpenMP runtime, so threadpoolctl sees it)
+        from joblib import cpu_count
+        from threadpoolctl import threadpool_info
+
+        limits = [lib["num_threads"] for lib in threadpool_info() if lib["user_api"] == "openmp"]
+        available = min([cpu_count(), *limits])
+    return max(1, available // max(1, jobs))
+
+
+def _fit_limited(fit: Callable[..., Fit], threads: int, *args: Any) -> Fit:
+    """``fit(*args)`` with at most ``threads`` OpenMP threads (histogram boosting's). OpenMP's limit
+    holds for the calling thread only, so each joblib worker thread sets its own; BLAS limits are
+    process-wide, and setting them from several threads at once would race, so they are left alone."""
+    from threadpoolctl import threadpool_limits
+
+    with threadpool_limits(limits=threads, user_api="openmp"):
+        return fit(*args)
 
 
 def _one_minus_entropy(weights: np.ndarray) -> np.ndarray:
@@ -144,7 +170,8 @@ def dci(codes: Any, factors: Any, codes_test: Any = None, factors_test: Any = No
         codes_test, factors_test: held-out codes and factors (M, D), (M, K); when None, a
             seeded ``test_fraction`` of the codes is held out.
         seed: the split and the trees' random state; same seed, same numbers.
-        n_jobs: processes for the K independent fits (None: one per CPU, at most K).
+        n_jobs: threads for the K independent fits (None: one per CPU, at most K); each may use
+            :func:`threads_per_job` OpenMP threads, so the fits do not oversubscribe the cores.
         regressor: a name in :data:`DCI_REGRESSORS` (gbt, hist_gbt, lasso, forest).
 
     Returns:
@@ -163,7 +190,9 @@ def dci(codes: Any, factors: Any, codes_test: Any = None, factors_test: Any = No
     else:
         from joblib import Parallel, delayed
 
-        fits = Parallel(n_jobs=jobs, prefer="threads")(delayed(fit)(x, y[:, i], x_test, y_test[:, i], seed) for i in range(k))
+        threads = threads_per_job(jobs)
+        fits = Parallel(n_jobs=jobs, prefer="threads")(delayed(_fit_limited)(fit, threads, x, y[:, i], x_test,
+                                                                             y_test[:, i], seed) for i in range(k))
     importance = np.stack([f[0] for f in fits], axis=1)
     d, c = dci_from_importance(importance)
     return MetricResult(
