@@ -8,22 +8,11 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from autoenc.core.errors import UserError
-from autoenc.measure.intrinsic_dim.estimators import (
-    SUBSAMPLE_SIZE,
-    Estimate,
-    Estimator,
-    Sample,
-    make_estimator,
-)
+from autoenc.measure.intrinsic_dim.estimators import SUBSAMPLE_SIZE, Estimate, Estimator, Sample, make_estimator
 from autoenc.measure.intrinsic_dim.neighbours import DEFAULT_CHUNK_BYTES, knn
 from autoenc.measure.intrinsic_dim.points import as_points, drop_duplicates
 from autoenc.measure.intrinsic_dim.result import IDResult, ScaleCurve
-from autoenc.measure.intrinsic_dim.uncertainty import (
-    check_resampling,
-    jackknife_spread,
-    subsample_sizes,
-    subsamples,
-)
+from autoenc.measure.intrinsic_dim.uncertainty import check_resampling, jackknife_spread, subsample_sizes
 
 if TYPE_CHECKING:
     import torch
@@ -31,17 +20,9 @@ if TYPE_CHECKING:
 DEFAULT_ESTIMATORS: tuple[str, ...] = ("twonn", "mle", "gride", "pca")
 
 
-def estimate_all(
-    x: Any,
-    estimators: str | Estimator | Sequence[str | Estimator] = DEFAULT_ESTIMATORS,
-    *,
-    repeats: int = 5,
-    fraction: float = 0.5,
-    levels: int = 4,
-    seed: int = 0,
-    chunk_bytes: int = DEFAULT_CHUNK_BYTES,
-    device: str | torch.device | None = None,
-) -> list[IDResult]:
+def estimate_all(x: Any, estimators: str | Estimator | Sequence[str | Estimator] = DEFAULT_ESTIMATORS, *,
+                 repeats: int = 5, fraction: float = 0.5, levels: int = 4, seed: int = 0,
+                 chunk_bytes: int = DEFAULT_CHUNK_BYTES, device: str | torch.device | None = None) -> list[IDResult]:
     """Intrinsic dimension of a point cloud by several estimators, with uncertainty.
 
     This is the entry point for any (N, D) float array: raw images, a model's codes,
@@ -89,11 +70,7 @@ def estimate_all(
 
     def run(idx: np.ndarray | None) -> list[Estimate]:
         sub = points if idx is None else points[idx]
-        distances = (
-            knn(sub, k, chunk_bytes=chunk_bytes, device=device).distances
-            if k
-            else np.empty((len(sub), 0))
-        )
+        distances = knn(sub, k, chunk_bytes=chunk_bytes, device=device).distances if k else np.empty((len(sub), 0))
         return [e.estimate(Sample(sub, distances)) for e in chosen]
 
     full = run(None)
@@ -101,74 +78,32 @@ def estimate_all(
     by_size: list[list[list[Estimate]]] = []  # size -> repeat -> estimator
     if repeats:
         sizes = subsample_sizes(n, fraction, levels, smallest=max(4 * k, 32))
-        _check_points(
-            sizes[0],
-            max(k + 1, 3),
-            chosen,
-            f"a subsample with fraction={fraction} keeps {sizes[0]} of {n} points, too few",
-            hint="raise fraction, pass more points, or use repeats=0",
-        )
+        _check_points(sizes[0], max(k + 1, 3), chosen,
+                      f"a subsample with fraction={fraction} keeps {sizes[0]} of {n} points, too few",
+                      hint="raise fraction, pass more points, or use repeats=0")
         rng = np.random.default_rng(seed)
-        by_size = [[run(idx) for idx in subsamples(rng, n, s, repeats)] for s in sizes]
+        by_size = [[run(np.sort(rng.choice(n, size=s, replace=False))) for _ in range(repeats)] for s in sizes]
 
     settings = {"repeats": repeats, "fraction": fraction, "levels": levels, "seed": seed}
-    return [
-        _result(
-            est,
-            full[i],
-            [[r[i].value for r in runs] for runs in by_size],
-            sizes,
-            n,
-            fraction,
-            parameters={**est.parameters(), **settings},
-            duplicates=duplicates,
-        )
-        for i, est in enumerate(chosen)
-    ]
+    results = []
+    for i, est in enumerate(chosen):
+        values = [[r[i].value for r in runs] for runs in by_size]  # values[j][r]: size sizes[j], repeat r
+        curve = full[i].curve
+        if est.curve_axis == SUBSAMPLE_SIZE and values:
+            curve = ScaleCurve(SUBSAMPLE_SIZE, x=[float(n), *map(float, sizes)],
+                               value=[full[i].value, *(float(np.mean(v)) for v in values)],
+                               error=[None, *(float(np.std(v, ddof=1)) for v in values)])
+        spread = jackknife_spread(values[0], fraction) if values else None
+        results.append(IDResult(estimator=est.name, value=full[i].value, spread=spread, n=n,
+                                parameters={**est.parameters(), **settings}, linear=est.linear,
+                                extra=full[i].extra, curve=curve, duplicates=duplicates))
+    return results
 
 
-def _result(
-    est: Estimator,
-    full: Estimate,
-    by_size: list[list[float]],
-    sizes: list[int],
-    n: int,
-    fraction: float,
-    parameters: dict[str, Any],
-    duplicates: int,
-) -> IDResult:
-    """Assemble one estimator's result from its full-data estimate and its subsample values
-    ``by_size[j][r]`` (size ``sizes[j]``, repeat ``r``)."""
-    curve = full.curve
-    if est.curve_axis == SUBSAMPLE_SIZE and by_size:
-        curve = ScaleCurve(
-            SUBSAMPLE_SIZE,
-            x=[float(n), *map(float, sizes)],
-            value=[full.value, *(float(np.mean(v)) for v in by_size)],
-            error=[None, *(float(np.std(v, ddof=1)) for v in by_size)],
-        )
-    return IDResult(
-        estimator=est.name,
-        value=full.value,
-        spread=jackknife_spread(by_size[0], fraction) if by_size else None,
-        n=n,
-        parameters=parameters,
-        linear=est.linear,
-        extra=full.extra,
-        curve=curve,
-        duplicates=duplicates,
-    )
-
-
-def _check_points(
-    n: int, needed: int, chosen: Sequence[Estimator], what: str, hint: str = ""
-) -> None:
-    if n >= needed:
-        return
-    worst = max(chosen, key=lambda e: e.neighbours_needed())
-    params = ", ".join(f"{k}={v}" for k, v in worst.parameters().items())
-    hint = hint or "pass more points or ask for fewer neighbours"
-    raise UserError(
-        f"{what}: {worst.name} ({params}) needs {needed - 1} neighbours per point, "
-        f"so at least {needed} points; {hint}"
-    )
+def _check_points(n: int, needed: int, chosen: Sequence[Estimator], what: str,
+                  hint: str = "pass more points or ask for fewer neighbours") -> None:
+    if n < needed:
+        worst = max(chosen, key=lambda e: e.neighbours_needed())
+        params = ", ".join(f"{k}={v}" for k, v in worst.parameters().items())
+        raise UserError(f"{what}: {worst.name} ({params}) needs {needed - 1} neighbours per point, "
+                        f"so at least {needed} points; {hint}")

@@ -31,11 +31,6 @@ def subsample_sizes(n: int, fraction: float, levels: int, smallest: int) -> list
     return sizes[:1] + [s for s in sizes[1:] if s >= smallest and s < sizes[0]]
 
 
-def subsamples(rng: np.random.Generator, n: int, size: int, repeats: int) -> list[np.ndarray]:
-    """``repeats`` sorted index sets of ``size`` distinct points out of ``n``."""
-    return [np.sort(rng.choice(n, size=size, replace=False)) for _ in range(repeats)]
-
-
 def jackknife_spread(values: Sequence[float], fraction: float) -> float:
     """Standard error of the full-data estimate from estimates on subsamples of fraction f.
 
