@@ -8,11 +8,21 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from autoenc.core.errors import UserError
-from autoenc.measure.intrinsic_dim.estimators import SUBSAMPLE_SIZE, Estimate, Estimator, Sample, make_estimator
+from autoenc.measure.intrinsic_dim.estimators import (
+    SUBSAMPLE_SIZE,
+    Estimate,
+    Estimator,
+    Sample,
+    make_estimator,
+)
 from autoenc.measure.intrinsic_dim.neighbours import DEFAULT_CHUNK_BYTES, knn
 from autoenc.measure.intrinsic_dim.points import as_points, drop_duplicates
 from autoenc.measure.intrinsic_dim.result import IDResult, ScaleCurve
-from autoenc.measure.intrinsic_dim.uncertainty import check_resampling, jackknife_spread, subsample_sizes
+from autoenc.measure.intrinsic_dim.uncertainty import (
+    check_resampling,
+    jackknife_spread,
+    subsample_sizes,
+)
 
 if TYPE_CHECKING:
     import torch
