@@ -9,16 +9,17 @@ import numpy as np
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 
+from autoenc.core.atomic import atomic_file
 from autoenc.measure.latent_map import LatentMap
 
 if TYPE_CHECKING:  # the report draws its curve with this module
     from autoenc.measure.summary import TrainingCurve
-from autoenc.core.atomic import atomic_file
 
 DPI = 100
 
 
-def _figure(width_in: float, height_in: float) -> Figure:
+def agg_figure(width_in: float, height_in: float) -> Figure:
+    """A Figure of that size in inches at :data:`DPI` on its own Agg canvas (no pyplot state)."""
     fig = Figure(figsize=(width_in, height_in), dpi=DPI)
     FigureCanvasAgg(fig)
     return fig
@@ -26,7 +27,7 @@ def _figure(width_in: float, height_in: float) -> Figure:
 
 def latent_map_figure(m: LatentMap, title: str = "") -> Figure:
     """Scatter of the projected codes; categories get a legend, continuous values a colour bar."""
-    fig = _figure(6.4, 5.0)
+    fig = agg_figure(6.4, 5.0)
     ax = fig.add_subplot()
     x, y = m.points[:, 0], m.points[:, 1]
     size = 10 if len(x) <= 2000 else 4
@@ -60,7 +61,7 @@ def _categorical_colours(n: int) -> list:
 def training_curve_figure(curve: TrainingCurve, names: tuple[str, ...] = ("train/loss", "val/loss", "val/recon",
                                                                          "val/kl")) -> Figure:
     """Loss terms against the training step (nats per image)."""
-    fig = _figure(5.0, 3.0)
+    fig = agg_figure(5.0, 3.0)
     ax = fig.add_subplot()
     for name in names:
         if name in curve.series:

@@ -5,10 +5,9 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 import numpy as np
-from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 
-DPI = 100
+from autoenc.render.charts import agg_figure
 
 
 def matrix_figure(matrix: np.ndarray, latent_labels: Sequence[str], factor_names: Sequence[str],
@@ -16,8 +15,7 @@ def matrix_figure(matrix: np.ndarray, latent_labels: Sequence[str], factor_names
     """A (D, K) latents x factors heat map, rows labelled ``latent_labels`` (in the given
     order), columns ``factor_names``, each cell annotated with its value."""
     d, k = matrix.shape
-    fig = Figure(figsize=(1.2 + 0.9 * k + 1.2, 1.0 + 0.35 * d + 0.8), dpi=DPI)
-    FigureCanvasAgg(fig)
+    fig = agg_figure(1.2 + 0.9 * k + 1.2, 1.0 + 0.35 * d + 0.8)
     ax = fig.add_subplot()
     top = vmax if vmax is not None else (float(matrix.max()) if matrix.size and matrix.max() > 0 else 1.0)
     image = ax.imshow(matrix, cmap="viridis", vmin=0.0, vmax=top, aspect="auto")

@@ -13,7 +13,7 @@ import numpy as np
 from autoenc.core.atomic import make_dir
 from autoenc.core.errors import UserError
 
-__all__ = ["Picture", "check_out_dir", "prepare_out_dir", "write_pictures"]
+__all__ = ["Picture", "check_out_dir", "write_pictures"]
 
 
 @dataclass
@@ -31,13 +31,12 @@ class Picture:
 
         from PIL import Image
 
+        buffer = io.BytesIO()
         if isinstance(self.data, list | np.ndarray):
             frame = self.data[0] if isinstance(self.data, list) else self.data
-            buffer = io.BytesIO()
             Image.fromarray(np.asarray(frame).squeeze()).save(buffer, format="PNG")
-            return buffer.getvalue()
-        buffer = io.BytesIO()
-        self.data.savefig(buffer, format="png")
+        else:
+            self.data.savefig(buffer, format="png")
         return buffer.getvalue()
 
     def write(self, directory: str | os.PathLike) -> Path:
@@ -55,11 +54,6 @@ class Picture:
 
             save_figure(self.data, path)
         return path
-
-
-def prepare_out_dir(out: str | os.PathLike) -> Path:
-    """Create the output directory (and parents); one-line error when impossible."""
-    return make_dir(out)
 
 
 def check_out_dir(out: str | os.PathLike) -> Path:
@@ -80,5 +74,5 @@ def check_out_dir(out: str | os.PathLike) -> Path:
 
 def write_pictures(pictures: list[Picture], out: str | os.PathLike) -> list[Path]:
     """Write every picture into directory ``out`` (created)."""
-    directory = prepare_out_dir(out)
+    directory = make_dir(out)
     return [p.write(directory) for p in pictures]
