@@ -215,12 +215,6 @@ def _no_options(what: str, options: dict[str, Any]) -> None:
         raise UserError(f"{', '.join(given)} only {verb} to torchvision encoders, not to {what}; drop {pronoun}")
 
 
-def _torchvision_models() -> list[str]:
-    import torchvision
-
-    return list(torchvision.models.list_models(module=torchvision.models))
-
-
 def _closest(name: str, options: list[str], n: int = 5) -> str:
     close = difflib.get_close_matches(name, options, n=n, cutoff=0.5)
     return ", ".join(close) if close else ", ".join(options[:n]) + ", ..."
@@ -342,7 +336,9 @@ def torchvision_network(model_name: str, *, weights: str | os.PathLike | None = 
     Raises:
         UserError: an unknown model (with close names), weights it does not have, seed with weights.
     """
-    known = _torchvision_models()
+    import torchvision
+
+    known = torchvision.models.list_models(module=torchvision.models)
     if model_name not in known:
         raise UserError(f"unknown torchvision model {model_name!r}; close names: {_closest(model_name, known)} "
                         "(torchvision.models.list_models() lists all)")
