@@ -25,7 +25,7 @@ from autoenc.core.errors import CacheError
 from autoenc.data.transforms import to_float
 from autoenc.features.cache import FEATURES, fsync_dir, save_targets, write_meta
 from autoenc.features.encoders import FrozenEncoder
-from autoenc.features.extract import ExtractionRequest, finish_meta, progress_bar
+from autoenc.features.request import ExtractionRequest, finish_meta, progress_bar
 from autoenc.features.staging import locked_temp_dir, staged_dir
 
 

@@ -229,7 +229,7 @@ def disentangle(encode: Callable[[torch.Tensor], Any], ground_truth: GroundTruth
 def disentanglement_pictures(report: DisentanglementReport) -> list[Any]:
     """``disentanglement_mi.png`` (normalised mutual information) and, when DCI ran,
     ``disentanglement_dci.png`` (importance), rows in the report's latent order."""
-    from autoenc.render.disentanglement_maps import importance_figure, mutual_info_figure
+    from autoenc.render.charts import importance_figure, mutual_info_figure
     from autoenc.render.pictures import Picture
 
     rows = report.latent_order

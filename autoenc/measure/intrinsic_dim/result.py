@@ -46,7 +46,7 @@ class IDResult:
         value: the estimate on all N points (dimensionless; PCA gives an integer).
         spread: its uncertainty from ``repeats`` subsamples without replacement of
             ``fraction * N`` points (delete-d jackknife, see
-            :func:`~autoenc.measure.intrinsic_dim.uncertainty.jackknife_spread`);
+            :func:`~autoenc.measure.intrinsic_dim.estimate.jackknife_spread`);
             None when ``repeats`` was 0.
         n: number of (unique) points the estimate used.
         parameters: the estimator's parameters and the resampling settings.
