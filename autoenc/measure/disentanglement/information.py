@@ -20,6 +20,7 @@ from typing import Any, Literal
 import numpy as np
 from scipy.special import entr, rel_entr
 
+from autoenc.core.constraints import Interval, check_param
 from autoenc.core.errors import UserError
 from autoenc.measure.disentanglement.arrays import MetricResult, check_pair
 
@@ -31,9 +32,7 @@ MIN_SAMPLES_PER_BIN = 5
 
 
 def _check_bins(num_bins: int) -> int:
-    if isinstance(num_bins, bool) or not isinstance(num_bins, int | np.integer) or num_bins < 2:
-        raise UserError(f"num_bins must be an integer >= 2, got {num_bins!r}")
-    return int(num_bins)
+    return int(check_param("num_bins", [Interval(int, 2, None, closed="left")], num_bins))
 
 
 def discretize(codes: np.ndarray, num_bins: int = DEFAULT_BINS, binning: Binning = "equal_width") -> np.ndarray:
