@@ -1,17 +1,11 @@
 """Frozen encoders: any source of features as one ``nn.Module`` mapping images to vectors.
 
-``load_encoder(source)`` accepts
-
-* an autoenc checkpoint (``.ckpt``) or run directory (its best, else last, checkpoint);
-* an :func:`~autoenc.runs.checkpoints.export_encoder` directory (safetensors, no Lightning);
-* ``torchvision:<model>[:<node>]``, e.g. ``torchvision:resnet18`` (pooled features, the input
-  of the classification head) or ``torchvision:resnet18:layer3`` (any graph node, globally
-  average-pooled or flattened);
-* an in-memory :class:`~autoenc.models.AutoencoderModule`.
-
-Each returns a :class:`FrozenEncoder`: eval mode, no gradients, ``(B, C, H, W)`` float in
-[0, 1] -> ``(B, D)`` float32, carrying the input shape it takes, its preprocessing and a
-fingerprint (sha256 of its weights) for feature caches.
+:func:`load_encoder` takes an autoenc checkpoint or run directory (its best, else last,
+checkpoint), an :func:`~autoenc.runs.checkpoints.export_encoder` directory,
+``torchvision:<model>[:<node>]`` (by default the input of the classification head, else any
+graph node, pooled) or an in-memory model, and returns a :class:`FrozenEncoder`: eval mode, no
+gradients, ``(B, C, H, W)`` float in [0, 1] -> ``(B, D)`` float32, carrying the input shape it
+takes, its preprocessing and a fingerprint (sha256 of its weights) for feature caches.
 """
 
 from __future__ import annotations

@@ -1,11 +1,9 @@
 """Compute an encoder's features of a data split once, into an on-disk cache.
 
-``extract_features(encoder, data, cache_dir)`` checks the request against any cache already
-there (reuse when it matches, refuse when it differs), then encodes the images in batches under
-``torch.inference_mode`` and writes the cache into a temporary sibling directory that is renamed
-into place only when complete (temporary directories left by a killed extraction are removed by
-the next one, see :mod:`autoenc.features.staging`). ``devices > 1`` runs the same extraction through
-``Trainer.predict`` (see :mod:`autoenc.features.distributed`).
+``extract_features(encoder, data, cache_dir)`` reuses a matching cache, refuses a different one,
+else encodes the images in batches and writes the cache into a temporary sibling directory
+renamed into place only when complete (:mod:`autoenc.features.staging`); ``devices > 1`` runs
+the same extraction through ``Trainer.predict`` (:mod:`autoenc.features.distributed`).
 """
 
 from __future__ import annotations

@@ -10,7 +10,7 @@ from typing import Any
 
 import numpy as np
 
-from autoenc.core.atomic import make_dir
+from autoenc.core.atomic import check_dir_creatable, make_dir
 from autoenc.core.errors import UserError
 
 __all__ = ["Picture", "check_out_dir", "write_pictures"]
@@ -60,15 +60,12 @@ def check_out_dir(out: str | os.PathLike) -> Path:
     """Refuse an output directory that could not be created, without creating anything: the
     nearest existing ancestor must be a writable directory."""
     path = Path(out).expanduser().absolute()
-    probe = path
-    while not probe.exists():
-        probe = probe.parent
-    if not probe.is_dir():
-        raise UserError(f"cannot create output directory {str(path)!r}: {str(probe)!r} is a file; "
-                        "choose another --out")
-    if not os.access(probe, os.W_OK | os.X_OK):
-        raise UserError(f"cannot create output directory {str(path)!r}: {str(probe)!r} is not writable; "
-                        "choose another --out")
+    try:
+        check_dir_creatable(path)
+    except OSError as err:  # from its nearest existing ancestor-or-self
+        why = "is a file" if isinstance(err, NotADirectoryError) else "is not writable"
+        raise UserError(f"cannot create output directory {str(path)!r}: it or a parent {why}; "
+                        "choose another --out") from None
     return path
 
 
