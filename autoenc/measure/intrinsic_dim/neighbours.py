@@ -71,11 +71,6 @@ class Neighbours:
         return int(self.distances.shape[1])
 
 
-def default_device() -> torch.device:
-    """The first CUDA device when one is available, else the CPU."""
-    return torch.device("cuda" if torch.cuda.is_available() else "cpu")
-
-
 def knn(x: np.ndarray | torch.Tensor, k: int, *, chunk_bytes: int = DEFAULT_CHUNK_BYTES,
         device: str | torch.device | None = None, margin: int | None = None,
         timings: dict[str, float] | None = None) -> Neighbours:
@@ -97,7 +92,7 @@ def knn(x: np.ndarray | torch.Tensor, k: int, *, chunk_bytes: int = DEFAULT_CHUN
     Raises:
         UserError: k out of range or a chunk bound too small for one row.
     """
-    device = torch.device(device) if device is not None else default_device()
+    device = torch.device(device if device is not None else "cuda" if torch.cuda.is_available() else "cpu")
     x64 = torch.as_tensor(np.asarray(x, dtype=np.float64), device=device)
     x64 = x64 - x64.mean(0)  # smaller norms -> smaller float32 rounding in the keys
     n, dim = x64.shape
