@@ -192,11 +192,8 @@ def fingerprint_differences(cached: dict[str, Any], requested: dict[str, Any]) -
     ``"encoder.sha256: 1a2b3c4d5e6f in the cache, 9f8e7d6c5b4a requested"``."""
     a = _flatten({k: cached.get(k) for k in FINGERPRINT_KEYS})
     b = _flatten({k: requested.get(k) for k in FINGERPRINT_KEYS})
-    diffs = []
-    for key in sorted(set(a) | set(b)):
-        if a.get(key) != b.get(key):
-            diffs.append(f"{key}: {_short(a.get(key))} in the cache, {_short(b.get(key))} requested")
-    return diffs
+    return [f"{key}: {_short(a.get(key))} in the cache, {_short(b.get(key))} requested"
+            for key in sorted(set(a) | set(b)) if a.get(key) != b.get(key)]
 
 
 def existing_cache(path: str | os.PathLike, request: dict[str, Any], overwrite: bool) -> FeatureCache | None:

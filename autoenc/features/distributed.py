@@ -135,13 +135,9 @@ class ShardWriter(BasePredictionWriter):
         finally:
             trainer.strategy.barrier("autoenc-cache-merged")
             if trainer.is_global_zero:
-                self._release_shards()
+                self._shard_lock.close()  # removes the shard directory, drops its lock
                 if self._bar is not None:
                     self._bar.close()
-
-    def _release_shards(self) -> None:
-        """Remove the shard directory and drop its lock (rank 0)."""
-        self._shard_lock.close()
 
     def _merge(self, trainer: L.Trainer) -> None:
         n = len(self.request.images)
@@ -157,7 +153,7 @@ class ShardWriter(BasePredictionWriter):
 
     def on_exception(self, trainer: L.Trainer, pl_module: L.LightningModule, exception: BaseException) -> None:
         if trainer.is_global_zero:
-            self._release_shards()
+            self._shard_lock.close()
 
 
 def build_with_trainer(request: ExtractionRequest, path: Path, *, batch_size: int, devices: int,

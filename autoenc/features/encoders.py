@@ -1,17 +1,11 @@
 """Frozen encoders: any source of features as one ``nn.Module`` mapping images to vectors.
 
-``load_encoder(source)`` accepts
-
-* an autoenc checkpoint (``.ckpt``) or run directory (its best, else last, checkpoint);
-* an :func:`~autoenc.runs.checkpoints.export_encoder` directory (safetensors, no Lightning);
-* ``torchvision:<model>[:<node>]``, e.g. ``torchvision:resnet18`` (pooled features, the input
-  of the classification head) or ``torchvision:resnet18:layer3`` (any graph node, globally
-  average-pooled or flattened);
-* an in-memory :class:`~autoenc.models.AutoencoderModule`.
-
-Each returns a :class:`FrozenEncoder`: eval mode, no gradients, ``(B, C, H, W)`` float in
-[0, 1] -> ``(B, D)`` float32, carrying the input shape it takes, its preprocessing and a
-fingerprint (sha256 of its weights) for feature caches.
+:func:`load_encoder` takes an autoenc checkpoint or run directory (its best, else last,
+checkpoint), an :func:`~autoenc.runs.checkpoints.export_encoder` directory,
+``torchvision:<model>[:<node>]`` (by default the input of the classification head, else any
+graph node, pooled) or an in-memory model, and returns a :class:`FrozenEncoder`: eval mode, no
+gradients, ``(B, C, H, W)`` float in [0, 1] -> ``(B, D)`` float32, carrying the input shape it
+takes, its preprocessing and a fingerprint (sha256 of its weights) for feature caches.
 """
 
 from __future__ import annotations
@@ -215,12 +209,6 @@ def _no_options(what: str, options: dict[str, Any]) -> None:
         raise UserError(f"{', '.join(given)} only {verb} to torchvision encoders, not to {what}; drop {pronoun}")
 
 
-def _torchvision_models() -> list[str]:
-    import torchvision
-
-    return list(torchvision.models.list_models(module=torchvision.models))
-
-
 def _closest(name: str, options: list[str], n: int = 5) -> str:
     close = difflib.get_close_matches(name, options, n=n, cutoff=0.5)
     return ", ".join(close) if close else ", ".join(options[:n]) + ", ..."
@@ -342,7 +330,9 @@ def torchvision_network(model_name: str, *, weights: str | os.PathLike | None = 
     Raises:
         UserError: an unknown model (with close names), weights it does not have, seed with weights.
     """
-    known = _torchvision_models()
+    import torchvision
+
+    known = torchvision.models.list_models(module=torchvision.models)
     if model_name not in known:
         raise UserError(f"unknown torchvision model {model_name!r}; close names: {_closest(model_name, known)} "
                         "(torchvision.models.list_models() lists all)")

@@ -1,11 +1,9 @@
 """Compute an encoder's features of a data split once, into an on-disk cache.
 
-``extract_features(encoder, data, cache_dir)`` checks the request against any cache already
-there (reuse when it matches, refuse when it differs), then encodes the images in batches under
-``torch.inference_mode`` and writes the cache into a temporary sibling directory that is renamed
-into place only when complete (temporary directories left by a killed extraction are removed by
-the next one, see :mod:`autoenc.features.staging`). ``devices > 1`` runs the same extraction through
-``Trainer.predict`` (see :mod:`autoenc.features.distributed`).
+``extract_features(encoder, data, cache_dir)`` reuses a matching cache, refuses a different one,
+else encodes the images in batches and writes the cache into a temporary sibling directory
+renamed into place only when complete (:mod:`autoenc.features.staging`); ``devices > 1`` runs
+the same extraction through ``Trainer.predict`` (:mod:`autoenc.features.distributed`).
 """
 
 from __future__ import annotations
@@ -20,6 +18,7 @@ from typing import Any, Literal
 import numpy as np
 import torch
 
+from autoenc.core.constraints import POSITIVE_INT, check_param
 from autoenc.core.errors import UserError
 from autoenc.data.module import ImageDataModule, source_spec
 from autoenc.data.source import ImageArrays
@@ -132,9 +131,8 @@ def _build_local(request: ExtractionRequest, path: Path, batch_size: int, device
 
 def check_run_options(batch_size: int, devices: int) -> None:
     """Refuse a batch size or device count below 1 (before any encoder is loaded)."""
-    for name, value in (("batch_size", batch_size), ("devices", devices)):
-        if not isinstance(value, int) or isinstance(value, bool) or value < 1:
-            raise UserError(f"{name} must be an integer >= 1, got {value!r}")
+    check_param("batch_size", [POSITIVE_INT], batch_size)
+    check_param("devices", [POSITIVE_INT], devices)
 
 
 def extract_features(encoder: FrozenEncoder | str | os.PathLike | torch.nn.Module, data: DataLike,

@@ -262,12 +262,11 @@ def retrain(cache: FeatureCache | str | os.PathLike, *, out: str | os.PathLike |
 
 def _init(head: Head, seed: int) -> Head:
     """Re-initialise the head's linear layers from ``seed`` (torch's default scheme)."""
-    gen_state = torch.random.get_rng_state()
-    torch.manual_seed(seed)
-    for m in head.modules():
-        if isinstance(m, nn.Linear):
-            m.reset_parameters()
-    torch.random.set_rng_state(gen_state)
+    with torch.random.fork_rng(devices=[]):
+        torch.manual_seed(seed)
+        for m in head.modules():
+            if isinstance(m, nn.Linear):
+                m.reset_parameters()
     return head
 
 

@@ -104,9 +104,7 @@ def remove_stale_temps(path: str | os.PathLike) -> list[Path]:
         lock = _lock_of(tmp)
         try:
             lock.acquire(timeout=0)
-        except Timeout:  # held: a live writer
-            continue
-        except (OSError, NotImplementedError):  # cannot lock here: leave it
+        except (Timeout, OSError, NotImplementedError):  # held by a live writer, or cannot lock here: leave it
             continue
         try:
             if tmp.is_dir() and not tmp.is_symlink():

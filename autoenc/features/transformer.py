@@ -15,6 +15,7 @@ Two modes:
 from __future__ import annotations
 
 import math
+from dataclasses import KW_ONLY, dataclass
 from typing import Any
 
 import numpy as np
@@ -22,12 +23,14 @@ import torch
 from sklearn.base import BaseEstimator, ClassNamePrefixFeaturesOutMixin, TransformerMixin
 from sklearn.utils.validation import check_is_fitted, validate_data
 
+from autoenc.core.constraints import POSITIVE_INT, check_params
 from autoenc.core.errors import NonFiniteLossError, UserError
 from autoenc.core.image_inputs import unit_rows
 from autoenc.features.encoders import FrozenEncoder, load_encoder
 from autoenc.models.encoding import batched
 
 
+@dataclass(repr=False, eq=False)
 class AutoencoderFeatures(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator):
     """Autoencoder codes as a scikit-learn transformer: (n_samples, C*H*W) -> (n_samples, D).
 
@@ -51,22 +54,21 @@ class AutoencoderFeatures(ClassNamePrefixFeaturesOutMixin, TransformerMixin, Bas
         (nats per image).
     """
 
-    def __init__(self, encoder: Any = None, *, model: str = "ae", latent_dim: int = 8, net: str = "mlp",
-                 net_options: dict[str, Any] | None = None, likelihood: str = "gaussian", epochs: int = 20,
-                 lr: float = 1e-3, batch_size: int = 64, image_shape: tuple[int, int, int] | None = None,
-                 seed: int = 0, device: str = "cpu") -> None:
-        self.encoder = encoder
-        self.model = model
-        self.latent_dim = latent_dim
-        self.net = net
-        self.net_options = net_options
-        self.likelihood = likelihood
-        self.epochs = epochs
-        self.lr = lr
-        self.batch_size = batch_size
-        self.image_shape = image_shape
-        self.seed = seed
-        self.device = device
+    # The dataclass writes __init__, which only stores the parameters (scikit-learn's contract);
+    # BaseEstimator keeps its own repr and equality.
+    encoder: Any = None
+    _: KW_ONLY
+    model: str = "ae"
+    latent_dim: int = 8
+    net: str = "mlp"
+    net_options: dict[str, Any] | None = None
+    likelihood: str = "gaussian"
+    epochs: int = 20
+    lr: float = 1e-3
+    batch_size: int = 64
+    image_shape: tuple[int, int, int] | None = None
+    seed: int = 0
+    device: str = "cpu"
 
     def __sklearn_tags__(self) -> Any:
         tags = super().__sklearn_tags__()
@@ -111,16 +113,10 @@ class AutoencoderFeatures(ClassNamePrefixFeaturesOutMixin, TransformerMixin, Bas
             return X if getattr(X, "dtype", None) != np.uint8 else X.astype(np.float32) / 255
         return unit_rows(X)
 
-    def _check_options(self) -> None:
-        for name, value, low in (("epochs", self.epochs, 1), ("batch_size", self.batch_size, 1),
-                                 ("latent_dim", self.latent_dim, 1)):
-            if not isinstance(value, int | np.integer) or isinstance(value, bool) or value < low:
-                raise UserError(f"{name} must be an integer >= {low}, got {value!r}")
-
     def _train(self, X: np.ndarray) -> tuple[torch.nn.Module, list[float]]:
         from autoenc.models import MODELS
 
-        self._check_options()
+        check_params({name: [POSITIVE_INT] for name in ("epochs", "batch_size", "latent_dim")}, vars(self))
         options = self.net_options if self.net_options is not None else ({"hidden": [64]} if self.net == "mlp" else {})
         device = torch.device(self.device)
         data = torch.from_numpy(X).view(len(X), *self.image_shape_).to(device)

@@ -166,17 +166,9 @@ class LatentStats:
         """(D,) dimension indices, most informative first (ties: lower index first)."""
         return torch.sort(self.informativeness, descending=True, stable=True).indices
 
-    @property
-    def activity(self) -> torch.Tensor:
-        """(D,) Cov_x(E[z_d|x]), the quantity active units threshold."""
-        return code_variance(self.codes)
-
     def active_units(self, threshold: float = ACTIVE_THRESHOLD) -> int:
-        return int((self.activity > threshold).sum())
-
-    def label(self, dim: int) -> str:
-        """"z3  KL 2.41" / "z3  var 0.850": a row label naming the dimension and its number."""
-        return f"z{dim}  {self.measure} {self.informativeness[dim].item():.3g}"
+        """Dimensions whose Cov_x(E[z_d|x]) exceeds ``threshold``."""
+        return int((code_variance(self.codes) > threshold).sum())
 
 
 def latent_stats(model: AutoencoderModule, images: torch.Tensor,

@@ -15,6 +15,7 @@ The rule (:class:`Rule`) combines two answers and takes the larger:
 from __future__ import annotations
 
 import math
+import statistics
 from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass
 from typing import Any
@@ -63,9 +64,8 @@ def summarize(rows: Sequence[Mapping[str, Any]], metrics: Sequence[str] = SUMMAR
         mean, std = {}, {}
         for m in metrics:
             values = [float(r[m]) for r in mine if r.get(m) is not None and math.isfinite(float(r[m]))]
-            mean[m] = sum(values) / len(values) if values else math.nan
-            std[m] = (math.sqrt(sum((v - mean[m]) ** 2 for v in values) / (len(values) - 1))
-                      if len(values) > 1 else (0.0 if values else math.nan))
+            mean[m] = statistics.fmean(values) if values else math.nan
+            std[m] = statistics.stdev(values) if len(values) > 1 else (0.0 if values else math.nan)
         out.append(SizeSummary(k, len(mine), mean, std))
     return out
 

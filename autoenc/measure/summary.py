@@ -84,10 +84,10 @@ def read_training_curve(path: str | os.PathLike) -> TrainingCurve | None:
 
 def _number(cell: str | None) -> float | None:
     try:
-        value = float(cell) if cell not in (None, "") else None
-    except ValueError:
+        value = float(cell)  # type: ignore[arg-type]
+    except (TypeError, ValueError):  # None, "" (a metric not logged at this step) or text
         return None
-    return value if value is not None and math.isfinite(value) else None
+    return value if math.isfinite(value) else None
 
 
 @dataclass

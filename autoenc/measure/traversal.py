@@ -15,6 +15,7 @@ import torch
 from autoenc.core.errors import UserError
 from autoenc.measure.codes import DEFAULT_BATCH_SIZE, LatentStats, check_dims, code_size
 from autoenc.models.autoencoder_module import AutoencoderModule
+from autoenc.models.encoding import batched
 
 DEFAULT_SIGMA = 3.0
 
@@ -62,14 +63,8 @@ def decode_codes(model: AutoencoderModule, codes: torch.Tensor, batch_size: int 
     if codes.ndim != 2 or codes.shape[1] != size:
         raise UserError(f"codes must be (N, {size}), got {tuple(codes.shape)}")
     codes = codes.reshape(len(codes), *model.latent_shape)
-    out = []
-    with torch.inference_mode():
-        for start in range(0, len(codes), batch_size):
-            out.append(model.decode(codes[start : start + batch_size].to(model.device)).cpu())
-    if not out:
-        c, h, w = model.input_shape
-        return torch.empty((0, c, h, w))
-    return torch.cat(out)
+    out = [images.cpu() for _, (images,) in batched(model.decode, codes, batch_size, model.device)]
+    return torch.cat(out) if out else torch.empty((0, *model.input_shape))
 
 
 def sweep_codes(bases: torch.Tensor, dims: list[int], values: torch.Tensor) -> torch.Tensor:

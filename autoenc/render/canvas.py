@@ -80,12 +80,8 @@ class GridLayout:
         return self.top + PAD + row * (self.cell_h + PAD) + sum(self.caption_h[:row])
 
     @property
-    def grid_width(self) -> int:
-        return self.x(self.cols - 1) + self.cell_w + PAD
-
-    @property
     def width(self) -> int:
-        return max(self.grid_width + MARGIN, self.min_width)
+        return max(self.x(self.cols - 1) + self.cell_w + PAD + MARGIN, self.min_width)
 
     @property
     def height(self) -> int:

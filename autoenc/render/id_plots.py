@@ -50,23 +50,10 @@ def _label(result: IDResult) -> str:
 
 def _estimates(ax, results: Sequence[IDResult], colours: dict[str, str]) -> None:  # type: ignore[no-untyped-def]
     for y, r in enumerate(results):
-        ax.errorbar(
-            r.value,
-            y,
-            xerr=r.spread or 0.0,
-            fmt="s" if r.linear else "o",
-            mfc="white" if r.linear else colours[r.estimator],
-            color=colours[r.estimator],
-            capsize=4,
-        )
-        ax.annotate(
-            f"{r.value:.2f}",
-            (r.value, y),
-            textcoords="offset points",
-            xytext=(0, 7),
-            ha="center",
-            fontsize=8,
-        )
+        ax.errorbar(r.value, y, xerr=r.spread or 0.0, fmt="s" if r.linear else "o",
+                    mfc="white" if r.linear else colours[r.estimator], color=colours[r.estimator], capsize=4)
+        ax.annotate(f"{r.value:.2f}", (r.value, y), textcoords="offset points", xytext=(0, 7), ha="center",
+                    fontsize=8)
     ax.set_yticks(range(len(results)), [_label(r) for r in results])
     ax.set_ylim(-0.7, len(results) - 0.3)
     ax.invert_yaxis()
@@ -75,23 +62,12 @@ def _estimates(ax, results: Sequence[IDResult], colours: dict[str, str]) -> None
     ax.grid(axis="x", alpha=0.3)
 
 
-def _curves(
-    ax, results: Sequence[IDResult], colours: dict[str, str], xlabel: str, title: str
-) -> None:  # type: ignore[no-untyped-def]
-    for r in results:
-        if r.curve is None:
-            continue
+def _curves(ax, results: Sequence[IDResult], colours: dict[str, str], xlabel: str,  # type: ignore[no-untyped-def]
+            title: str) -> None:
+    for r in results:  # each has a curve
         errors = [0.0 if e is None else e for e in r.curve.error]
-        ax.errorbar(
-            r.curve.x,
-            r.curve.value,
-            yerr=errors,
-            marker="o",
-            ms=3,
-            capsize=3,
-            color=colours[r.estimator],
-            label=_label(r),
-        )
+        ax.errorbar(r.curve.x, r.curve.value, yerr=errors, marker="o", ms=3, capsize=3, color=colours[r.estimator],
+                    label=_label(r))
     ax.set_xlabel(xlabel)
     ax.set_ylabel("ID")
     ax.set_title(title)

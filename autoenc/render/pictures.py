@@ -10,10 +10,10 @@ from typing import Any
 
 import numpy as np
 
-from autoenc.core.atomic import make_dir
+from autoenc.core.atomic import check_dir_creatable, make_dir
 from autoenc.core.errors import UserError
 
-__all__ = ["Picture", "check_out_dir", "prepare_out_dir", "write_pictures"]
+__all__ = ["Picture", "check_out_dir", "write_pictures"]
 
 
 @dataclass
@@ -31,13 +31,12 @@ class Picture:
 
         from PIL import Image
 
+        buffer = io.BytesIO()
         if isinstance(self.data, list | np.ndarray):
             frame = self.data[0] if isinstance(self.data, list) else self.data
-            buffer = io.BytesIO()
             Image.fromarray(np.asarray(frame).squeeze()).save(buffer, format="PNG")
-            return buffer.getvalue()
-        buffer = io.BytesIO()
-        self.data.savefig(buffer, format="png")
+        else:
+            self.data.savefig(buffer, format="png")
         return buffer.getvalue()
 
     def write(self, directory: str | os.PathLike) -> Path:
@@ -57,28 +56,20 @@ class Picture:
         return path
 
 
-def prepare_out_dir(out: str | os.PathLike) -> Path:
-    """Create the output directory (and parents); one-line error when impossible."""
-    return make_dir(out)
-
-
 def check_out_dir(out: str | os.PathLike) -> Path:
     """Refuse an output directory that could not be created, without creating anything: the
     nearest existing ancestor must be a writable directory."""
     path = Path(out).expanduser().absolute()
-    probe = path
-    while not probe.exists():
-        probe = probe.parent
-    if not probe.is_dir():
-        raise UserError(f"cannot create output directory {str(path)!r}: {str(probe)!r} is a file; "
-                        "choose another --out")
-    if not os.access(probe, os.W_OK | os.X_OK):
-        raise UserError(f"cannot create output directory {str(path)!r}: {str(probe)!r} is not writable; "
-                        "choose another --out")
+    try:
+        check_dir_creatable(path)
+    except OSError as err:  # from its nearest existing ancestor-or-self
+        why = "is a file" if isinstance(err, NotADirectoryError) else "is not writable"
+        raise UserError(f"cannot create output directory {str(path)!r}: it or a parent {why}; "
+                        "choose another --out") from None
     return path
 
 
 def write_pictures(pictures: list[Picture], out: str | os.PathLike) -> list[Path]:
     """Write every picture into directory ``out`` (created)."""
-    directory = prepare_out_dir(out)
+    directory = make_dir(out)
     return [p.write(directory) for p in pictures]

@@ -24,6 +24,7 @@ from typing import Any
 import numpy as np
 import torch
 
+from autoenc.core.constraints import POSITIVE_INT, Interval, check_param
 from autoenc.core.defaults import DEFAULT_BATCH_SIZE
 from autoenc.core.errors import UserError
 from autoenc.data.ground_truth import GroundTruth, split_pool
@@ -158,15 +159,13 @@ def disentangle(encode: Callable[[torch.Tensor], Any], ground_truth: GroundTruth
         repeats: evaluation draws (split, codes, points), >= 1; ``scores`` are their means and
             ``spread`` their standard deviations and values.
     """
-    if isinstance(repeats, bool) or not isinstance(repeats, int) or repeats < 1:
-        raise UserError(f"repeats must be an integer >= 1, got {repeats!r}")
+    check_param("repeats", [POSITIVE_INT], repeats)
     chosen = check_metrics(metrics, ground_truth.factor_names)
     options = dict(options or {})
     unknown = sorted(set(options) - set(chosen))
     if unknown:
         raise UserError(f"options given for {unknown[0]!r}, which is not among the metrics run")
-    if isinstance(n, bool) or not isinstance(n, int | np.integer) or n < 2:
-        raise UserError(f"n must be an integer >= 2, got {n!r}")
+    check_param("n", [Interval(int, 2, None, closed="left")], n)
     n_test = max(1, int(round(n * test_fraction)))
     values: dict[str, list[float]] = {}
     seconds: dict[str, float] = {}
@@ -218,7 +217,7 @@ def disentangle(encode: Callable[[torch.Tensor], Any], ground_truth: GroundTruth
     spread = {k: _spread(v) for k, v in values.items()}
     settings = {"metrics": chosen, "num_bins": num_bins, "binning": binning, "test_fraction": test_fraction,
                 "repeats": repeats, "seeds": [seed + r for r in range(repeats)],
-                "options": {k: {o: v for o, v in opts.items()} for k, opts in options.items()}}
+                "options": {k: dict(opts) for k, opts in options.items()}}
     return DisentanglementReport(
         scores={k: v["mean"] for k, v in spread.items()}, factor_names=list(ground_truth.factor_names),
         factor_sizes=list(ground_truth.factor_sizes), latent_order=order, latent_labels=labels, mutual_info=mi,
@@ -229,7 +228,7 @@ def disentangle(encode: Callable[[torch.Tensor], Any], ground_truth: GroundTruth
 def disentanglement_pictures(report: DisentanglementReport) -> list[Any]:
     """``disentanglement_mi.png`` (normalised mutual information) and, when DCI ran,
     ``disentanglement_dci.png`` (importance), rows in the report's latent order."""
-    from autoenc.render.disentanglement_maps import importance_figure, mutual_info_figure
+    from autoenc.render.charts import importance_figure, mutual_info_figure
     from autoenc.render.pictures import Picture
 
     rows = report.latent_order

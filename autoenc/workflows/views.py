@@ -103,8 +103,7 @@ def choose_pairs(n: int, pairs: list[tuple[int, int]] | None, count: int, seed: 
     """(P, 2) index pairs: the given ones (checked against ``n``), else ``count`` random pairs
     of distinct images drawn with ``seed``."""
     if pairs is not None:
-        flat = [i for pair in pairs for i in pair]
-        choose_indices(n, flat)  # range check with the standard message
+        choose_indices(n, [i for pair in pairs for i in pair])  # range check with the standard message
         return torch.tensor(pairs, dtype=torch.int64).reshape(-1, 2)
     if count < 1:
         raise UserError(f"count must be >= 1 pair, got {count}")
@@ -123,12 +122,10 @@ def interpolation_view(model: AutoencoderModule, data: ImageArrays, pairs: list[
     from autoenc.render.look_figures import interpolation_figure
 
     check_steps(steps)
-    if method is not None:
-        INTERPOLATIONS.get(method)
+    INTERPOLATIONS.get(method or default_interpolation(model))  # an unknown name, before any work
     idx = choose_pairs(len(data), pairs, count, seed)
     images = data.images[idx.to(data.images.device)]
-    interp = interpolate(model, images[:, 0], images[:, 1], steps, method or default_interpolation(model), idx,
-                         batch_size)
+    interp = interpolate(model, images[:, 0], images[:, 1], steps, method, idx, batch_size)
     return [Picture("interpolation.png", interpolation_figure(interp))]
 
 

@@ -128,17 +128,11 @@ def check_split(codes: Any, factors: Any, codes_test: Any, factors_test: Any, se
     if len(codes_all) < min_samples or len(codes_test) < 1:
         raise UserError(f"{len(codes_all)} training and {len(codes_test)} test codes are too few; "
                         f"need at least {min_samples} and 1")
-    raw, raw_test = _array(factors), _array(factors_test)
-    raw = raw[:, None] if raw.ndim == 1 else raw
+    check_factors(factors, len(codes_all))  # shape and count; a factor constant in training cannot be learned
+    raw, raw_test = _array(factors).reshape(len(codes_all), -1), _array(factors_test)
     raw_test = raw_test[:, None] if raw_test.ndim == 1 else raw_test
-    if raw.ndim != 2 or raw_test.ndim != 2 or raw.shape[1] != raw_test.shape[1]:
-        raise UserError(f"factors {raw.shape} and factors_test {raw_test.shape} must be (N, K) with the same K")
-    if len(raw) != len(codes_all):
-        raise UserError(f"codes and factors must describe the same images: {len(codes_all)} codes but "
-                        f"{len(raw)} rows of factors")
-    if len(raw_test) != len(codes_test):
-        raise UserError(f"codes_test and factors_test must describe the same images: {len(codes_test)} codes "
-                        f"but {len(raw_test)} rows of factors_test")
-    check_factors(raw, len(raw))  # a factor constant in the training codes cannot be learned
+    if raw_test.shape != (len(codes_test), raw.shape[1]):
+        raise UserError(f"factors_test must hold one row of {raw.shape[1]} factor indices per test code, "
+                        f"({len(codes_test)}, {raw.shape[1]}), got shape {raw_test.shape}")
     joint = check_factors(np.concatenate([raw, raw_test]), what="factors and factors_test")
     return codes_all, joint[: len(raw)], codes_test, joint[len(raw):]

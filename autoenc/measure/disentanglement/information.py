@@ -18,7 +18,9 @@ from __future__ import annotations
 from typing import Any, Literal
 
 import numpy as np
+from scipy.special import entr, rel_entr
 
+from autoenc.core.constraints import Interval, check_param
 from autoenc.core.errors import UserError
 from autoenc.measure.disentanglement.arrays import MetricResult, check_pair
 
@@ -30,15 +32,7 @@ MIN_SAMPLES_PER_BIN = 5
 
 
 def _check_bins(num_bins: int) -> int:
-    if isinstance(num_bins, bool) or not isinstance(num_bins, int | np.integer) or num_bins < 2:
-        raise UserError(f"num_bins must be an integer >= 2, got {num_bins!r}")
-    return int(num_bins)
-
-
-def _check_binning(binning: str) -> str:
-    if binning not in BINNINGS:
-        raise UserError(f"binning must be one of {', '.join(BINNINGS)}, got {binning!r}")
-    return binning
+    return int(check_param("num_bins", [Interval(int, 2, None, closed="left")], num_bins))
 
 
 def discretize(codes: np.ndarray, num_bins: int = DEFAULT_BINS, binning: Binning = "equal_width") -> np.ndarray:
@@ -49,7 +43,8 @@ def discretize(codes: np.ndarray, num_bins: int = DEFAULT_BINS, binning: Binning
     disentanglement_lib). ``quantile``: the edges are the latent's k / num_bins quantiles
     (equal counts; tied values share a bin). A constant latent lands in one bin."""
     num_bins = _check_bins(num_bins)
-    _check_binning(binning)
+    if binning not in BINNINGS:
+        raise UserError(f"binning must be one of {', '.join(BINNINGS)}, got {binning!r}")
     out = np.empty(codes.shape, dtype=np.int64)
     for j in range(codes.shape[1]):
         if binning == "quantile":
@@ -58,13 +53,6 @@ def discretize(codes: np.ndarray, num_bins: int = DEFAULT_BINS, binning: Binning
             edges = np.histogram_bin_edges(codes[:, j], num_bins)
         out[:, j] = np.clip(np.searchsorted(edges[:-1], codes[:, j], side="right") - 1, 0, num_bins - 1)
     return out
-
-
-def _xlogy_sum(p: np.ndarray, q: np.ndarray, axis: tuple[int, ...]) -> np.ndarray:
-    """sum p * log(p / q) over ``axis``, with 0 log 0 = 0."""
-    with np.errstate(divide="ignore", invalid="ignore"):
-        terms = np.where(p > 0, p * np.log(np.where(p > 0, p, 1.0) / np.where(q > 0, q, 1.0)), 0.0)
-    return terms.sum(axis=axis)
 
 
 def discrete_mutual_info(bins: np.ndarray, factors: np.ndarray) -> np.ndarray:
@@ -87,18 +75,14 @@ def discrete_mutual_info(bins: np.ndarray, factors: np.ndarray) -> np.ndarray:
         cell = ((bins + offsets) * values + factors[:, k : k + 1]).ravel()
         joint = np.bincount(cell, minlength=d * num_bins * values).reshape(d, num_bins, values) / n
         p_factor = np.bincount(factors[:, k], minlength=values) / n
-        out[:, k] = _xlogy_sum(joint, p_bin[:, :, None] * p_factor[None, None, :], axis=(1, 2))
+        # sum p log(p / q) with 0 log 0 = 0 (q > 0 wherever p > 0: q is the product of p's marginals)
+        out[:, k] = rel_entr(joint, p_bin[:, :, None] * p_factor[None, None, :]).sum(axis=(1, 2))
     return np.maximum(out, 0.0)
 
 
 def discrete_entropy(factors: np.ndarray) -> np.ndarray:
     """factors (N, K) int64 -> (K,) entropies H(v_k) in nats."""
-    out = np.empty(factors.shape[1])
-    for k in range(factors.shape[1]):
-        p = np.bincount(factors[:, k]) / len(factors)
-        p = p[p > 0]
-        out[k] = -(p * np.log(p)).sum()
-    return out
+    return np.array([entr(np.bincount(factors[:, k]) / len(factors)).sum() for k in range(factors.shape[1])])
 
 
 def _checked(codes: Any, factors: Any, num_bins: int, what: str) -> tuple[np.ndarray, np.ndarray]:

@@ -35,6 +35,7 @@ from typing import Any
 import numpy as np
 import torch
 
+from autoenc.core.constraints import POSITIVE_INT, check_param
 from autoenc.core.errors import UserError
 from autoenc.core.memory import check_items_fit
 from autoenc.data.ground_truth import GroundTruth, ImagePool, split_pool, whole_pool
@@ -46,9 +47,7 @@ DEFAULT_CHUNK_IMAGES = 4096
 
 
 def _positive(value: int, name: str) -> int:
-    if isinstance(value, bool) or not isinstance(value, int | np.integer) or value < 1:
-        raise UserError(f"{name} must be an integer >= 1, got {value!r}")
-    return int(value)
+    return int(check_param(name, [POSITIVE_INT], value))
 
 
 def _check_factors(ground_truth: GroundTruth, metric: str) -> None:

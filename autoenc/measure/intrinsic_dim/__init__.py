@@ -27,23 +27,7 @@ from autoenc.measure.intrinsic_dim.points import DuplicatePointsWarning, as_poin
 from autoenc.measure.intrinsic_dim.result import IDResult, ScaleCurve
 
 __all__ = [
-    "DEFAULT_CHUNK_BYTES",
-    "DEFAULT_ESTIMATORS",
-    "ESTIMATORS",
-    "MLE",
-    "PCA",
-    "DuplicatePointsWarning",
-    "Estimate",
-    "Estimator",
-    "Gride",
-    "IDResult",
-    "Neighbours",
-    "Sample",
-    "ScaleCurve",
-    "TwoNN",
-    "as_points",
-    "drop_duplicates",
-    "estimate_all",
-    "knn",
-    "make_estimator",
+    "DEFAULT_CHUNK_BYTES", "DEFAULT_ESTIMATORS", "ESTIMATORS", "MLE", "PCA", "DuplicatePointsWarning",
+    "Estimate", "Estimator", "Gride", "IDResult", "Neighbours", "Sample", "ScaleCurve", "TwoNN", "as_points",
+    "drop_duplicates", "estimate_all", "knn", "make_estimator",
 ]

@@ -90,9 +90,7 @@ def make_estimator(name: str, **parameters: Any) -> Estimator:
     valid = [f.name for f in dataclasses.fields(cls)]  # type: ignore[arg-type]
     unknown = sorted(set(parameters) - set(valid))
     if unknown:
-        raise UserError(
-            f"{name} has no parameter {', '.join(unknown)}; valid: {', '.join(valid) or '(none)'}"
-        )
+        raise UserError(f"{name} has no parameter {', '.join(unknown)}; valid: {', '.join(valid) or '(none)'}")
     return cls(**parameters)
 
 
@@ -112,9 +110,7 @@ class TwoNN(Estimator):
 
     def __post_init__(self) -> None:
         if not 0.0 <= self.discard_fraction < 1.0:
-            raise UserError(
-                f"twonn discard_fraction must be in [0, 1), got {self.discard_fraction}"
-            )
+            raise UserError(f"twonn discard_fraction must be in [0, 1), got {self.discard_fraction}")
 
     def neighbours_needed(self) -> int:
         return 2
@@ -125,10 +121,8 @@ class TwoNN(Estimator):
         n = len(mu)
         keep = min(int(n * (1 - self.discard_fraction)), n - 1)
         if keep < 2:
-            raise UserError(
-                f"twonn keeps {keep} of {n} ratios with discard_fraction="
-                f"{self.discard_fraction}; use more points or a smaller discard_fraction"
-            )
+            raise UserError(f"twonn keeps {keep} of {n} ratios with discard_fraction={self.discard_fraction}; "
+                            "use more points or a smaller discard_fraction")
         log_mu = np.log(mu[:keep])
         if not log_mu @ log_mu > 0:  # every kept ratio is 1: no scale information (ties of discrete data)
             raise UserError("twonn: every point's first and second neighbours are equally far (ratio 1), as in "
@@ -208,12 +202,8 @@ class Gride(Estimator):
         value, stderr = gride_mle(sample.distances, self.n1, 2 * self.n1)
         ranks = [2**i for i in range(int(np.log2(self.max_rank)))]
         fits = [gride_mle(sample.distances, n1, 2 * n1) for n1 in ranks]
-        curve = ScaleCurve(
-            NEIGHBOUR_RANK,
-            x=[float(n1) for n1 in ranks],
-            value=[d for d, _ in fits],
-            error=[e for _, e in fits],
-        )
+        curve = ScaleCurve(NEIGHBOUR_RANK, x=[float(n1) for n1 in ranks], value=[d for d, _ in fits],
+                           error=[e for _, e in fits])
         return Estimate(value, {"stderr": stderr, "n2": float(2 * self.n1)}, curve)
 
 

@@ -71,20 +71,9 @@ class Neighbours:
         return int(self.distances.shape[1])
 
 
-def default_device() -> torch.device:
-    """The first CUDA device when one is available, else the CPU."""
-    return torch.device("cuda" if torch.cuda.is_available() else "cpu")
-
-
-def knn(
-    x: np.ndarray | torch.Tensor,
-    k: int,
-    *,
-    chunk_bytes: int = DEFAULT_CHUNK_BYTES,
-    device: str | torch.device | None = None,
-    margin: int | None = None,
-    timings: dict[str, float] | None = None,
-) -> Neighbours:
+def knn(x: np.ndarray | torch.Tensor, k: int, *, chunk_bytes: int = DEFAULT_CHUNK_BYTES,
+        device: str | torch.device | None = None, margin: int | None = None,
+        timings: dict[str, float] | None = None) -> Neighbours:
     """Exact Euclidean k nearest neighbours of every row of ``x`` among the other rows.
 
     Args:
@@ -103,7 +92,7 @@ def knn(
     Raises:
         UserError: k out of range or a chunk bound too small for one row.
     """
-    device = torch.device(device) if device is not None else default_device()
+    device = torch.device(device if device is not None else "cuda" if torch.cuda.is_available() else "cpu")
     x64 = torch.as_tensor(np.asarray(x, dtype=np.float64), device=device)
     x64 = x64 - x64.mean(0)  # smaller norms -> smaller float32 rounding in the keys
     n, dim = x64.shape
@@ -127,17 +116,16 @@ def knn(
     keys_buf = torch.empty(rows, points.shape[0], dtype=torch.float32, device=device)
     diff_buf = torch.empty(rows * m, dim, dtype=torch.float64, device=device)
     uncertified: list[torch.Tensor] = []
-    clock = _Clock(timings, device)
     with _highest_matmul_precision():
         for start in range(0, n, rows):
             stop = min(start + rows, n)
-            with clock("gemm"):
+            with _timed(timings, "gemm", device):
                 keys = torch.mm(queries[start:stop], points.T, out=keys_buf[: stop - start])
                 arange = torch.arange(stop - start, device=device)
                 keys[arange, arange + start] = float("inf")  # not its own neighbour
-            with clock("select"):
+            with _timed(timings, "select", device):
                 cand_key, cand = _smallest(keys, m)
-            with clock("refine"):
+            with _timed(timings, "refine", device):
                 d, i = _refine(x64, x64[start:stop], cand, k, diff_buf)
                 bound = cand_key.max(1).values.double() + sq[start:stop] - delta[start:stop]
                 ok = (d[:, -1] / scale) ** 2 <= bound
@@ -146,7 +134,7 @@ def knn(
                     uncertified.append(torch.nonzero(~ok).flatten() + start)
         del keys_buf
         fallback = torch.cat(uncertified) if uncertified else torch.empty(0, dtype=torch.int64)
-        with clock("refine"):
+        with _timed(timings, "refine", device):
             for part in torch.split(fallback, max(1, rows // 2)) if uncertified else ():
                 dist[part], index[part] = _exact_rows(x64, part, k)
     return Neighbours(dist.cpu().numpy(), index.cpu().numpy(), int(fallback.numel()))
@@ -157,10 +145,8 @@ def _rows_per_chunk(n: int, m: int, dim: int, chunk_bytes: int) -> int:
     per_row = max(4 * (n + _GROUPS), 8 * m * (dim + 1))
     rows = int(chunk_bytes) // per_row
     if rows < 1:
-        raise UserError(
-            f"chunk_bytes={chunk_bytes} is smaller than one row of the distance block "
-            f"({per_row} bytes for N={n}, D={dim}); raise chunk_bytes"
-        )
+        raise UserError(f"chunk_bytes={chunk_bytes} is smaller than one row of the distance block "
+                        f"({per_row} bytes for N={n}, D={dim}); raise chunk_bytes")
     return min(rows, n)
 
 
@@ -208,9 +194,8 @@ def _smallest(keys: torch.Tensor, m: int) -> tuple[torch.Tensor, torch.Tensor]:
     return values, columns
 
 
-def _refine(
-    x64: torch.Tensor, queries: torch.Tensor, cand: torch.Tensor, k: int, buf: torch.Tensor
-) -> tuple[torch.Tensor, torch.Tensor]:
+def _refine(x64: torch.Tensor, queries: torch.Tensor, cand: torch.Tensor, k: int,
+            buf: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
     """Exact float64 distances from ``queries`` (r, D) to their candidates ``cand`` (r, m)
     computed from coordinate differences (no cancellation) in ``buf`` (>= r * m, D);
     the k nearest, ascending: ((r, k) float64, (r, k) int64)."""
@@ -229,8 +214,7 @@ def _exact_rows(x64: torch.Tensor, rows: torch.Tensor, k: int) -> tuple[torch.Te
     """
     d = torch.cdist(x64[rows], x64, compute_mode="donot_use_mm_for_euclid_dist")  # (r, N)
     d[torch.arange(rows.numel(), device=x64.device), rows] = float("inf")
-    dist, index = torch.topk(d, k, dim=1, largest=False, sorted=True)
-    return dist, index
+    return torch.topk(d, k, dim=1, largest=False, sorted=True)
 
 
 @contextlib.contextmanager
@@ -244,22 +228,15 @@ def _highest_matmul_precision() -> Iterator[None]:
         torch.set_float32_matmul_precision(previous)
 
 
-class _Clock:
-    """Accumulates wall time per step into ``timings`` (no-op when it is None)."""
-
-    def __init__(self, timings: dict[str, float] | None, device: torch.device) -> None:
-        self.timings = timings
-        self.cuda = device.type == "cuda"
-
-    @contextlib.contextmanager
-    def __call__(self, step: str) -> Iterator[None]:
-        if self.timings is None:
-            yield
-            return
-        if self.cuda:
-            torch.cuda.synchronize()
-        start = time.perf_counter()
+@contextlib.contextmanager
+def _timed(timings: dict[str, float] | None, step: str, device: torch.device) -> Iterator[None]:
+    """Add the wall time of the block to ``timings[step]`` (no-op when ``timings`` is None)."""
+    if timings is None:
         yield
-        if self.cuda:
-            torch.cuda.synchronize()
-        self.timings[step] = self.timings.get(step, 0.0) + time.perf_counter() - start
+        return
+    sync = torch.cuda.synchronize if device.type == "cuda" else lambda: None
+    sync()
+    start = time.perf_counter()
+    yield
+    sync()
+    timings[step] = timings.get(step, 0.0) + time.perf_counter() - start

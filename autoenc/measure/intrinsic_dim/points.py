@@ -31,25 +31,18 @@ def as_points(x: Any) -> np.ndarray:
     except (TypeError, ValueError) as err:
         raise UserError(f"points must be a numeric (N, D) array: {err}") from None
     if arr.dtype.kind not in "biuf":
-        raise UserError(
-            f"points must be a real-valued (N, D) array, got dtype {arr.dtype}; "
-            "convert it with np.asarray(x, dtype=float)"
-        )
+        raise UserError(f"points must be a real-valued (N, D) array, got dtype {arr.dtype}; "
+                        "convert it with np.asarray(x, dtype=float)")
     if arr.ndim < 2:
-        raise UserError(
-            f"points must be an (N, D) array (or (N, C, H, W) images), got shape "
-            f"{arr.shape}; for N scalars use x.reshape(-1, 1)"
-        )
+        raise UserError(f"points must be an (N, D) array (or (N, C, H, W) images), got shape {arr.shape}; "
+                        "for N scalars use x.reshape(-1, 1)")
     if arr.size == 0:
         raise UserError(f"points array is empty (shape {arr.shape}); pass at least a few points")
     points = np.asarray(arr.reshape(arr.shape[0], -1), dtype=np.float64)
     bad = ~np.isfinite(points)
     if bad.any():
-        rows = int(bad.any(1).sum())
-        raise UserError(
-            f"points contain {int(bad.sum())} NaN or inf values in {rows} of {len(points)} "
-            "rows; drop those rows or fix the values first"
-        )
+        raise UserError(f"points contain {int(bad.sum())} NaN or inf values in {int(bad.any(1).sum())} of "
+                        f"{len(points)} rows; drop those rows or fix the values first")
     return points
 
 
@@ -72,14 +65,9 @@ def drop_duplicates(points: np.ndarray) -> tuple[np.ndarray, int]:
     _, first = np.unique(rows, return_index=True)
     dropped = len(points) - len(first)
     if len(first) == 1 and len(points) > 1:
-        raise UserError(
-            f"all {len(points)} points are identical; the intrinsic dimension is undefined"
-        )
+        raise UserError(f"all {len(points)} points are identical; the intrinsic dimension is undefined")
     if dropped:
-        warnings.warn(
-            f"dropped {dropped} duplicate points of {len(points)} (zero distances break "
-            f"TwoNN, MLE and Gride); estimating on the {len(first)} unique points",
-            DuplicatePointsWarning,
-            stacklevel=3,
-        )
+        warnings.warn(f"dropped {dropped} duplicate points of {len(points)} (zero distances break TwoNN, MLE "
+                      f"and Gride); estimating on the {len(first)} unique points", DuplicatePointsWarning,
+                      stacklevel=3)
     return clean[np.sort(first)], dropped

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import math
 import os
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -29,21 +29,12 @@ class ScaleCurve:
     error: list[float | None]
 
     def to_dict(self) -> dict[str, Any]:
-        return {
-            "axis": self.axis,
-            "x": [_number(v) for v in self.x],
-            "value": [_number(v) for v in self.value],
-            "error": [_number(v) for v in self.error],
-        }
+        return _json(asdict(self))
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> ScaleCurve:
-        return cls(
-            axis=str(data["axis"]),
-            x=[_float(v) for v in data["x"]],
-            value=[_float(v) for v in data["value"]],
-            error=[None if v is None else float(v) for v in data["error"]],
-        )
+        return cls(str(data["axis"]), x=[_float(v) for v in data["x"]], value=[_float(v) for v in data["value"]],
+                   error=[None if v is None else float(v) for v in data["error"]])
 
 
 @dataclass(frozen=True)
@@ -55,7 +46,7 @@ class IDResult:
         value: the estimate on all N points (dimensionless; PCA gives an integer).
         spread: its uncertainty from ``repeats`` subsamples without replacement of
             ``fraction * N`` points (delete-d jackknife, see
-            :func:`~autoenc.measure.intrinsic_dim.uncertainty.jackknife_spread`);
+            :func:`~autoenc.measure.intrinsic_dim.estimate.jackknife_spread`);
             None when ``repeats`` was 0.
         n: number of (unique) points the estimate used.
         parameters: the estimator's parameters and the resampling settings.
@@ -79,61 +70,39 @@ class IDResult:
 
     def to_dict(self) -> dict[str, Any]:
         """Plain JSON types; non-finite numbers become None (JSON has no NaN)."""
-        return {
-            "estimator": self.estimator,
-            "value": _number(self.value),
-            "spread": _number(self.spread),
-            "n": int(self.n),
-            "parameters": {k: _plain(v) for k, v in self.parameters.items()},
-            "linear": bool(self.linear),
-            "extra": {k: _number(v) for k, v in self.extra.items()},
-            "curve": None if self.curve is None else self.curve.to_dict(),
-            "duplicates": int(self.duplicates),
-        }
+        return _json(asdict(self))
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> IDResult:
         """Inverse of :meth:`to_dict` (None values come back as NaN, spread stays None)."""
         curve = data.get("curve")
-        return cls(
-            estimator=str(data["estimator"]),
-            value=_float(data["value"]),
-            spread=None if data.get("spread") is None else float(data["spread"]),
-            n=int(data["n"]),
-            parameters=dict(data.get("parameters", {})),
-            linear=bool(data.get("linear", False)),
-            extra={k: _float(v) for k, v in data.get("extra", {}).items()},
-            curve=None if curve is None else ScaleCurve.from_dict(curve),
-            duplicates=int(data.get("duplicates", 0)),
-        )
-
-
-def _number(value: float | int | None) -> float | int | None:
-    if value is None:
-        return None
-    if isinstance(value, int) and not isinstance(value, bool):
-        return value
-    value = float(value)
-    return value if math.isfinite(value) else None
+        return cls(estimator=str(data["estimator"]), value=_float(data["value"]),
+                   spread=None if data.get("spread") is None else float(data["spread"]), n=int(data["n"]),
+                   parameters=dict(data.get("parameters", {})), linear=bool(data.get("linear", False)),
+                   extra={k: _float(v) for k, v in data.get("extra", {}).items()},
+                   curve=None if curve is None else ScaleCurve.from_dict(curve),
+                   duplicates=int(data.get("duplicates", 0)))
 
 
 def _float(value: float | None) -> float:
     return math.nan if value is None else float(value)
 
 
-def _plain(value: Any) -> Any:
-    """numpy scalars and tuples -> JSON types."""
-    if isinstance(value, (list, tuple)):
-        return [_plain(v) for v in value]
+def _json(value: Any) -> Any:
+    """Plain JSON types: numpy scalars -> Python numbers, tuples -> lists, NaN and inf -> None."""
+    if isinstance(value, dict):
+        return {k: _json(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_json(v) for v in value]
     if hasattr(value, "item"):
-        return value.item()
-    return value
+        value = value.item()
+    return None if isinstance(value, float) and not math.isfinite(value) else value
 
 
 def write_results(results: list[IDResult], path: str | os.PathLike[str], **meta: Any) -> Path:
     """Write ``{**meta, "results": [r.to_dict() ...]}`` as JSON to ``path``; returns it."""
     path = Path(path)
-    payload = {**{k: _plain(v) for k, v in meta.items()}, "results": [r.to_dict() for r in results]}
+    payload = {**_json(meta), "results": [r.to_dict() for r in results]}
     path.write_text(json.dumps(payload, indent=2, allow_nan=False) + "\n")
     return path
 
