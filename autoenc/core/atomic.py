@@ -24,11 +24,17 @@ _ADVICE = "choose another output path"
 
 
 # -- file-system errors as one line -------------------------------------------------------------
-def _file_in_the_way(path: Path) -> Path | None:
-    """The nearest existing ancestor-or-self of ``path`` when it is not a directory."""
+def _nearest_existing(path: Path) -> Path:
+    """The nearest existing ancestor-or-self of ``path`` (absolute)."""
     probe = path.absolute()
     while not probe.exists() and probe != probe.parent:
         probe = probe.parent
+    return probe
+
+
+def _file_in_the_way(path: Path) -> Path | None:
+    """The nearest existing ancestor-or-self of ``path`` when it is not a directory."""
+    probe = _nearest_existing(path)
     return probe if probe.exists() and not probe.is_dir() else None
 
 
@@ -91,11 +97,9 @@ def naming(path: str | os.PathLike) -> Iterator[None]:
 def first_missing(directory: Path) -> Path | None:
     """The highest ancestor-or-self of ``directory`` that does not exist: the first directory
     ``mkdir(parents=True)`` would create (None when ``directory`` exists)."""
-    top = None
-    probe = directory.absolute()
-    while not probe.exists() and probe != probe.parent:
-        top, probe = probe, probe.parent
-    return top
+    path = directory.absolute()
+    nearest = _nearest_existing(path)
+    return None if nearest == path else Path(*path.parts[: len(nearest.parts) + 1])
 
 
 def remove_empty(directory: Path, top: Path | None) -> None:
@@ -122,9 +126,7 @@ def check_dir_creatable(directory: str | os.PathLike) -> Path:
         NotADirectoryError / PermissionError: naming ``directory`` (see :func:`file_error_message`).
     """
     directory = Path(directory).expanduser()
-    probe = directory.absolute()
-    while not probe.exists() and probe != probe.parent:
-        probe = probe.parent
+    probe = _nearest_existing(directory)
     if not probe.is_dir():
         raise NotADirectoryError(errno.ENOTDIR, os.strerror(errno.ENOTDIR), str(directory))
     if not os.access(probe, os.W_OK | os.X_OK):

@@ -213,16 +213,16 @@ def declared_constraints(cls: type) -> dict[str, Sequence[Constraint]]:
 FOREIGN_PACKAGES = ("builtins", "lightning", "torch")
 
 
-def constructor_parameters(cls: type) -> list[str]:
+def constructor_parameters(cls: type, foreign: tuple[str, ...] = FOREIGN_PACKAGES) -> list[str]:
     """The named parameters a user can give ``cls(...)``: those of its ``__init__`` and, while
-    an ``__init__`` passes ``**kwargs`` on, those of the bases' (stopping at classes of
-    :data:`FOREIGN_PACKAGES`, e.g. Lightning's)."""
+    an ``__init__`` passes ``**kwargs`` on, those of the bases' (stopping at classes of the
+    ``foreign`` packages, by default Lightning's, torch's and builtins')."""
     names: list[str] = []
     for klass in cls.__mro__:
         init = vars(klass).get("__init__")
         if init is None:
             continue
-        if klass.__module__.split(".")[0] in FOREIGN_PACKAGES:
+        if klass.__module__.split(".")[0] in foreign:
             break
         params = list(inspect.signature(init).parameters.values())[1:]
         names += [p.name for p in params if p.kind not in (p.VAR_POSITIONAL, p.VAR_KEYWORD) and p.name not in names]

@@ -84,9 +84,10 @@ def merge_overrides(config: dict[str, Any], overrides: Mapping[str, Any]) -> dic
 
 def _refuse_unknown(where: str, cls: type, given: Mapping[str, Any], linked: tuple[str, ...] = ()) -> None:
     """One line naming an option ``cls`` does not take, the ones it does, and the closest."""
-    from autoenc.core.config_errors import accepted_options, not_accepted
+    from autoenc.core.config_errors import not_accepted
+    from autoenc.core.constraints import constructor_parameters
 
-    accepted = accepted_options(cls)
+    accepted = constructor_parameters(cls, foreign=())
     for key in given:
         if key not in accepted or key in linked:
             raise UserError(f"{where}: {not_accepted(cls, key, hidden=linked)}")
