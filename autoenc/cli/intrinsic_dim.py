@@ -111,6 +111,7 @@ def intrinsic_dim(
     from autoenc.core.atomic import check_dir_creatable, staged_files
     from autoenc.measure.intrinsic_dim import estimate_all, make_estimator
     from autoenc.measure.intrinsic_dim.result import write_results
+    from autoenc.render.id_plots import plot_id_results
 
     check_device(device)
     check_dir_creatable(out)
@@ -144,8 +145,9 @@ def intrinsic_dim(
             suffix = "" if len(measured) == 1 else f"_{label}"
             write_results(results, stage / JSON_NAME.replace(".json", f"{suffix}.json"),
                           input=described, measured=label, shape=shape, **context)
-            _plot(results, stage / PLOT_NAME.replace(".png", f"{suffix}.png"),
-                  title=f"{label}: N = {results[0].n}, D = {shape[-1] if len(shape) == 2 else shape[1:]}")
+            fig = plot_id_results(results, title=f"{label}: N = {results[0].n}, "
+                                  f"D = {shape[-1] if len(shape) == 2 else shape[1:]}")
+            fig.savefig(stage / PLOT_NAME.replace(".png", f"{suffix}.png"), dpi=120)
     for label, (shape, results) in measured.items():
         print(f"{label} {tuple(shape)}" + "".join(f"; {k} {v}" for k, v in context.items()))
         for r in results:
@@ -238,10 +240,3 @@ def _estimator_parameters(given: dict[str, Any], names: list[str]) -> dict[str, 
         params.setdefault(name, {})[parameter] = value
     return params
 
-
-def _plot(results: Any, path: Path, title: str) -> Path:
-    from autoenc.render.id_plots import plot_id_results
-
-    fig = plot_id_results(results, title=title)
-    fig.savefig(path, dpi=120)
-    return path
