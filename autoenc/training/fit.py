@@ -65,20 +65,15 @@ def merge_overrides(config: dict[str, Any], overrides: Mapping[str, Any]) -> dic
     nested options; mappings merge key by key; a ``model`` mapping of plain options goes into
     the model's ``init_args``. Returns ``config`` (changed in place)."""
     for key, value in overrides.items():
-        *parents, leaf = key.split(".")
-        nested: Any = {leaf: value}
-        for parent in reversed(parents):
-            nested = {parent: nested}
-        head = key.split(".")[0]
-        update = nested[head]
+        head, *rest = key.split(".")
+        update = value
+        for part in reversed(rest):
+            update = {part: update}
         model = config.get("model")
         if head == "model" and isinstance(update, Mapping) and isinstance(model, dict) and "class_path" in model \
                 and not ({"class_path", "init_args"} & set(update)):
             update = {"init_args": update}
-        if isinstance(update, Mapping) and isinstance(config.get(head), dict):
-            _merge(config[head], update)
-        else:
-            config[head] = copy.deepcopy(update)
+        _merge(config, {head: update})
     return config
 
 
