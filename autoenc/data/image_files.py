@@ -29,17 +29,12 @@ def decode_image(path: Path, image_size: int | None, channels: int, crop: int | 
         with Image.open(path) as im:
             im = to_8bit(im, path).convert("L" if channels == 1 else "RGB")
             if crop is not None:
-                w, h = im.size
-                c = min(crop, w, h)
-                left, top = (w - c) // 2, (h - c) // 2
-                im = im.crop((left, top, left + c, top + c))
+                im = _centre_square(im, min(crop, *im.size))
             if image_size is not None:
                 w, h = im.size
                 scale = image_size / min(w, h)
                 nw, nh = max(image_size, round(w * scale)), max(image_size, round(h * scale))
-                im = im.resize((nw, nh), Image.Resampling.BILINEAR, reducing_gap=None)
-                left, top = (nw - image_size) // 2, (nh - image_size) // 2
-                im = im.crop((left, top, left + image_size, top + image_size))
+                im = _centre_square(im.resize((nw, nh), Image.Resampling.BILINEAR, reducing_gap=None), image_size)
             array = np.asarray(im, dtype=np.uint8)
     except DataError:
         raise
@@ -48,6 +43,13 @@ def decode_image(path: Path, image_size: int | None, channels: int, crop: int | 
     if array.ndim == 2:
         array = array[:, :, None]
     return torch.from_numpy(array.copy()).permute(2, 0, 1)
+
+
+def _centre_square(im, side: int):
+    """The ``side`` x ``side`` pixels at the centre of PIL image ``im``."""
+    w, h = im.size
+    left, top = (w - side) // 2, (h - side) // 2
+    return im.crop((left, top, left + side, top + side))
 
 
 def to_8bit(im, path: Path):
