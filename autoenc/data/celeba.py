@@ -23,9 +23,9 @@ from autoenc.core.constraints import (
     Options,
 )
 from autoenc.core.errors import DataError, first_line
-from autoenc.data.files import verify_md5
+from autoenc.data.files import DatasetFiles, verify_md5
 from autoenc.data.image_files import ImageFileDataset, load_into_memory
-from autoenc.data.source import DatasetFiles, ImageArrays, check_channels, register_source
+from autoenc.data.source import ImageArrays, check_channels, register_source
 
 _SPLIT_CODES = {"train": 0, "valid": 1, "test": 2}
 

@@ -18,8 +18,8 @@ import numpy as np
 import torch
 
 from autoenc.core.errors import DataError
-from autoenc.data.files import download, extract_archive_atomic, verify_md5
-from autoenc.data.source import DatasetFiles, ImageArrays, register_source
+from autoenc.data.files import DatasetFiles, download, extract_archive_atomic, verify_md5
+from autoenc.data.source import ImageArrays, register_source
 from autoenc.data.transforms import labelled_arrays
 
 

@@ -21,8 +21,8 @@ import numpy as np
 import torch
 
 from autoenc.core.errors import DataError
-from autoenc.data.files import download, find_file, verify_md5
-from autoenc.data.source import DatasetFiles, ImageArrays, register_source
+from autoenc.data.files import DatasetFiles, download, find_file, verify_md5
+from autoenc.data.source import ImageArrays, register_source
 from autoenc.data.transforms import labelled_arrays
 
 # IDX type codes (http://yann.lecun.com/exdb/mnist/, "THE IDX FILE FORMAT").

@@ -11,21 +11,11 @@ from __future__ import annotations
 
 import os
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any, ClassVar
 
 import torch
 
-from autoenc.core.constraints import (
-    BOOL,
-    Constraint,
-    InstanceOf,
-    Interval,
-    Null,
-    Options,
-    check_param,
-    check_params,
-)
+from autoenc.core.constraints import Constraint, Interval, Null, Options, check_param
 from autoenc.core.registry import Registry
 
 #: What ``image_size`` and ``channels`` accept wherever they are given (data module, sources).
@@ -135,29 +125,3 @@ def check_channels(channels: int | None) -> None:
     """Refuse channel counts other than 1 and 3 (see :data:`CHANNELS`)."""
     check_param("channels", CHANNELS, channels)
 
-
-class DatasetFiles(ImageSource):
-    """Base of the sources read from a published dataset's files in ``root / folder``: the
-    options ``root`` (None: :func:`default_root`), ``split`` (``all`` = every split present),
-    ``download`` (fetch missing files in :meth:`prepare`) and ``check_md5``."""
-
-    folder: ClassVar[str] = ""
-    parameter_constraints: ClassVar[dict[str, list[Constraint]]] = {
-        "root": [InstanceOf(str, "a folder path"), Null(note="$AUTOENC_DATA or ./data")],
-        "split": [Options(("all", "train", "test"))], "download": [BOOL], "check_md5": [BOOL],
-    }
-
-    def _set_options(self, values: dict[str, Any]) -> None:
-        """Check the constructor's arguments ``values`` (its ``locals()``) and keep them, in
-        the declared order."""
-        check_params(self.parameter_constraints, values, owner=self.name)
-        for name in self.parameter_constraints:
-            setattr(self, name, values[name])
-        if self.root is None:
-            self.root = default_root()
-
-    def _dir(self) -> Path:
-        return Path(self.root).expanduser() / self.folder
-
-    def _wanted(self) -> list[str]:
-        return ["train", "test"] if self.split == "all" else [self.split]
