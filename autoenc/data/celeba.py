@@ -24,7 +24,7 @@ from autoenc.core.constraints import (
 )
 from autoenc.core.errors import DataError, first_line
 from autoenc.data.files import DatasetFiles, verify_md5
-from autoenc.data.image_files import ImageFileDataset, load_into_memory
+from autoenc.data.image_files import ImageFileDataset
 from autoenc.data.source import ImageArrays, check_channels, register_source
 
 _SPLIT_CODES = {"train": 0, "valid": 1, "test": 2}
@@ -131,12 +131,7 @@ class CelebA(DatasetFiles):
 
     def load(self, image_size: int | None, channels: int | None) -> ImageArrays:
         dataset, names = self._dataset_and_names(image_size, channels)
-        return ImageArrays(
-            images=load_into_memory(dataset),
-            targets=dataset.targets,
-            target_names=names,
-            description={"source": self.name, "split": self.split, "crop": self.crop},
-        )
+        return dataset.arrays(names, {"source": self.name, "split": self.split, "crop": self.crop})
 
     def stream(self, image_size: int | None, channels: int | None) -> ImageFileDataset:
         return self._dataset_and_names(image_size, channels)[0]

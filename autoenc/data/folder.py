@@ -12,7 +12,6 @@ from autoenc.data.image_files import (
     IMAGE_EXTENSIONS,
     ImageFileDataset,
     decode_image,
-    load_into_memory,
 )
 from autoenc.data.source import ImageArrays, ImageSource, check_channels, register_source
 
@@ -79,12 +78,8 @@ class ImageFolder(ImageSource):
 
     def load(self, image_size: int | None, channels: int | None) -> ImageArrays:
         dataset, classes = self._dataset(image_size, channels)
-        return ImageArrays(
-            images=load_into_memory(dataset),
-            targets=dataset.targets,
-            target_names=classes,
-            description={"source": self.name, "root": str(Path(self.root).resolve()), "files": len(dataset)},
-        )
+        return dataset.arrays(classes, {"source": self.name, "root": str(Path(self.root).resolve()),
+                                        "files": len(dataset)})
 
     def stream(self, image_size: int | None, channels: int | None) -> ImageFileDataset:
         return self._dataset(image_size, channels)[0]

@@ -4,12 +4,14 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import torch
 from torch.utils.data import DataLoader, Dataset
 
 from autoenc.core.errors import DataError
+from autoenc.data.source import ImageArrays
 
 IMAGE_EXTENSIONS = (".png", ".jpg", ".jpeg", ".bmp", ".gif", ".webp", ".tif", ".tiff", ".ppm", ".pgm")
 
@@ -102,6 +104,10 @@ class ImageFileDataset(Dataset):
         image = decode_image(self.files[i], self.image_size, self.channels, self.crop)
         target = self.targets[i] if self.targets is not None else torch.tensor(-1)
         return image, target
+
+    def arrays(self, target_names: list[str] | None, description: dict[str, Any]) -> ImageArrays:
+        """Every image decoded into memory (:func:`load_into_memory`) with the targets."""
+        return ImageArrays(load_into_memory(self), self.targets, target_names, description)
 
 
 def load_into_memory(dataset: ImageFileDataset, workers: int = 2, batch_size: int = 256):
