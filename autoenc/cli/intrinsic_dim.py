@@ -189,13 +189,10 @@ def _inputs(path: Path | None, data: Any, split: str) -> tuple[dict[str, Any], d
 
 def _checkpoint_inputs(path: Path, data: Any, split: str) -> tuple[dict[str, Any], dict[str, Any]]:
     from autoenc.measure.codes import active_units, encode_all
-    from autoenc.runs.run import Run, check_input_shape
+    from autoenc.runs.run import open_with_data
 
-    opened = Run.open(path, num_workers=0)
-    model, dm = opened.model, opened.datamodule
-    if data is not None:
-        dm = data
-        check_input_shape(model, dm.input_shape)
+    opened, dm = open_with_data(path, data, num_workers=0)
+    model = opened.model
     images = dm.arrays(split).images
     codes = encode_all(model, images).numpy()
     context: dict[str, Any] = {"latent_dim": model.latent_dim}

@@ -75,18 +75,19 @@ class Interval(Constraint):
         base = numbers.Integral if self.kind is int else numbers.Real
         if isinstance(value, bool) or not isinstance(value, base):
             return False
-        left_in = self.closed in ("left", "both")
-        right_in = self.closed in ("right", "both")
+        left_in, right_in = self._closed_sides()
         if self.left is not None and not (value >= self.left if left_in else value > self.left):
             return False
         if self.right is not None and not (value <= self.right if right_in else value < self.right):
             return False
         return value == value  # NaN is not a number
 
+    def _closed_sides(self) -> tuple[bool, bool]:
+        return self.closed in ("left", "both"), self.closed in ("right", "both")
+
     def describe(self) -> str:
         what = "an integer" if self.kind is int else "a number"
-        left_in = self.closed in ("left", "both")
-        right_in = self.closed in ("right", "both")
+        left_in, right_in = self._closed_sides()
         if self.left is not None and self.right is not None:
             return f"{what} in {'[' if left_in else '('}{self.left}, {self.right}{']' if right_in else ')'}"
         if self.left is not None:
