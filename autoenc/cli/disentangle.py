@@ -68,14 +68,12 @@ def disentangle_run(run: str, *, out: Path | None = None, n: int = 10_000, metri
 
     from autoenc.render.pictures import check_out_dir
     from autoenc.runs.checkpoints import resolve_checkpoint
-    from autoenc.runs.run import Run, check_input_shape, run_directory
+    from autoenc.runs.run import open_with_data, run_directory
     from autoenc.workflows.disentangle_run import disentangle_model, write_disentanglement
 
     directory = check_out_dir(out if out is not None else run_directory(resolve_checkpoint(run)) / "disentanglement")
-    opened = Run.open(run)
+    opened, dm = open_with_data(run, data)
     model = opened.model
-    dm = data if data is not None else opened.datamodule
-    check_input_shape(model, dm.input_shape)
     ground_truth = _ground_truth(dm, labels, factors)
     chosen = check_metrics(names, ground_truth.factor_names)
     options = {"factor_vae": {"num_train": vote_points, "num_eval": max(1, vote_points // 2)},

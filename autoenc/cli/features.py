@@ -14,11 +14,11 @@ closed pipe cuts short (``autoenc probe ... | head -1``) ends quietly.
 from __future__ import annotations
 
 import os
-import sys
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
 from autoenc.cli._generate import Generated
+from autoenc.cli.main import silence_stdout
 from autoenc.cli.option_checks import (
     FLAG,
     NAME,
@@ -45,9 +45,7 @@ def emit(text: str) -> bool:
         print(text, flush=True)
         return True
     except BrokenPipeError:
-        devnull = os.open(os.devnull, os.O_WRONLY)
-        os.dup2(devnull, sys.stdout.fileno())
-        os.close(devnull)
+        silence_stdout()
         return False
 
 

@@ -41,14 +41,10 @@ def layer_profile(path: Path | None, *, layers: str, out: Path, data: Any, split
         model: Any = source
         images = data.arrays(split).images
     else:
-        from autoenc.runs.run import Run, check_input_shape
+        from autoenc.runs.run import open_with_data
 
-        opened = Run.open(path, num_workers=0)
-        model, dm = opened.model, opened.datamodule
-        if data is not None:
-            check_input_shape(model, data.input_shape)
-            dm = data
-        images = dm.arrays(split).images
+        opened, dm = open_with_data(path, data, num_workers=0)
+        model, images = opened.model, dm.arrays(split).images
     profile = id_by_layer(model, images, layers, weights=weights, image_size=resize,
                           max_points=DEFAULT_POINTS if max_points is None else max_points,
                           repeats=repeats, fraction=fraction, seed=seed, device=device)

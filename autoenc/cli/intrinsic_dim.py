@@ -111,6 +111,7 @@ def intrinsic_dim(
     from autoenc.core.atomic import check_dir_creatable, staged_files
     from autoenc.measure.intrinsic_dim import estimate_all, make_estimator
     from autoenc.measure.intrinsic_dim.result import write_results
+    from autoenc.render.id_plots import plot_id_results
 
     check_device(device)
     check_dir_creatable(out)
@@ -144,8 +145,9 @@ def intrinsic_dim(
             suffix = "" if len(measured) == 1 else f"_{label}"
             write_results(results, stage / JSON_NAME.replace(".json", f"{suffix}.json"),
                           input=described, measured=label, shape=shape, **context)
-            _plot(results, stage / PLOT_NAME.replace(".png", f"{suffix}.png"),
-                  title=f"{label}: N = {results[0].n}, D = {shape[-1] if len(shape) == 2 else shape[1:]}")
+            fig = plot_id_results(results, title=f"{label}: N = {results[0].n}, "
+                                  f"D = {shape[-1] if len(shape) == 2 else shape[1:]}")
+            fig.savefig(stage / PLOT_NAME.replace(".png", f"{suffix}.png"), dpi=120)
     for label, (shape, results) in measured.items():
         print(f"{label} {tuple(shape)}" + "".join(f"; {k} {v}" for k, v in context.items()))
         for r in results:
@@ -187,13 +189,10 @@ def _inputs(path: Path | None, data: Any, split: str) -> tuple[dict[str, Any], d
 
 def _checkpoint_inputs(path: Path, data: Any, split: str) -> tuple[dict[str, Any], dict[str, Any]]:
     from autoenc.measure.codes import active_units, encode_all
-    from autoenc.runs.run import Run, check_input_shape
+    from autoenc.runs.run import open_with_data
 
-    opened = Run.open(path, num_workers=0)
-    model, dm = opened.model, opened.datamodule
-    if data is not None:
-        dm = data
-        check_input_shape(model, dm.input_shape)
+    opened, dm = open_with_data(path, data, num_workers=0)
+    model = opened.model
     images = dm.arrays(split).images
     codes = encode_all(model, images).numpy()
     context: dict[str, Any] = {"latent_dim": model.latent_dim}
@@ -238,10 +237,3 @@ def _estimator_parameters(given: dict[str, Any], names: list[str]) -> dict[str, 
         params.setdefault(name, {})[parameter] = value
     return params
 
-
-def _plot(results: Any, path: Path, title: str) -> Path:
-    from autoenc.render.id_plots import plot_id_results
-
-    fig = plot_id_results(results, title=title)
-    fig.savefig(path, dpi=120)
-    return path

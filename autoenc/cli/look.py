@@ -70,12 +70,10 @@ def load_for_look(run: str, out: Path | None, split: str, batch_size: int, seed:
     output directory that cannot be created before anything is loaded."""
     from autoenc.render.pictures import check_out_dir
     from autoenc.runs.checkpoints import resolve_checkpoint
-    from autoenc.runs.run import Run, check_input_shape, run_directory
+    from autoenc.runs.run import open_with_data, run_directory
 
     directory = check_out_dir(out if out is not None else run_directory(resolve_checkpoint(run)) / out_name)
-    opened = Run.open(run)
-    dm = data if data is not None else opened.datamodule
-    check_input_shape(opened.model, dm.input_shape)
+    opened, dm = open_with_data(run, data)
     return opened.model, dm.arrays(split), directory
 
 

@@ -114,7 +114,7 @@ def _stdout_closed() -> bool:
     return any(events & select.POLLERR for _, events in poller.poll(0))
 
 
-def _silence_stdout() -> None:
+def silence_stdout() -> None:
     """Point stdout at /dev/null so the interpreter's final flush of what is still buffered does
     not fail again (the recipe of Python's documentation for SIGPIPE)."""
     with contextlib.suppress(AttributeError, OSError, ValueError):
@@ -166,7 +166,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     except BrokenPipeError:
         if not _stdout_closed():
             raise  # a pipe of our own (a child process) broke: a bug, with its traceback
-        _silence_stdout()
+        silence_stdout()
         return BROKEN_PIPE
     except UserError as err:
         return _fail(name, first_line(err), debug)

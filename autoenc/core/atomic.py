@@ -24,11 +24,17 @@ _ADVICE = "choose another output path"
 
 
 # -- file-system errors as one line -------------------------------------------------------------
-def _file_in_the_way(path: Path) -> Path | None:
-    """The nearest existing ancestor-or-self of ``path`` when it is not a directory."""
+def _nearest_existing(path: Path) -> Path:
+    """The nearest existing ancestor-or-self of ``path`` (absolute)."""
     probe = path.absolute()
     while not probe.exists() and probe != probe.parent:
         probe = probe.parent
+    return probe
+
+
+def _file_in_the_way(path: Path) -> Path | None:
+    """The nearest existing ancestor-or-self of ``path`` when it is not a directory."""
+    probe = _nearest_existing(path)
     return probe if probe.exists() and not probe.is_dir() else None
 
 
@@ -91,11 +97,9 @@ def naming(path: str | os.PathLike) -> Iterator[None]:
 def first_missing(directory: Path) -> Path | None:
     """The highest ancestor-or-self of ``directory`` that does not exist: the first directory
     ``mkdir(parents=True)`` would create (None when ``directory`` exists)."""
-    top = None
-    probe = directory.absolute()
-    while not probe.exists() and probe != probe.parent:
-        top, probe = probe, probe.parent
-    return top
+    path = directory.absolute()
+    nearest = _nearest_existing(path)
+    return None if nearest == path else Path(*path.parts[: len(nearest.parts) + 1])
 
 
 def remove_empty(directory: Path, top: Path | None) -> None:
@@ -122,9 +126,7 @@ def check_dir_creatable(directory: str | os.PathLike) -> Path:
         NotADirectoryError / PermissionError: naming ``directory`` (see :func:`file_error_message`).
     """
     directory = Path(directory).expanduser()
-    probe = directory.absolute()
-    while not probe.exists() and probe != probe.parent:
-        probe = probe.parent
+    probe = _nearest_existing(directory)
     if not probe.is_dir():
         raise NotADirectoryError(errno.ENOTDIR, os.strerror(errno.ENOTDIR), str(directory))
     if not os.access(probe, os.W_OK | os.X_OK):
@@ -210,22 +212,30 @@ def atomic_file(path: str | os.PathLike, mode: str = "wb") -> Iterator:
         OSError: writing failed; it names ``path`` (see :func:`file_error_message`).
     """
     path = Path(path)
+    with _in_new_parent(path):
+        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+        try:
+            os.chmod(tmp, 0o666 & ~_umask())  # mkstemp makes 0600; give the file the usual mode
+            with os.fdopen(fd, mode) as f:
+                yield f
+                f.flush()
+                os.fsync(f.fileno())
+            os.replace(tmp, path)
+        except BaseException:
+            with contextlib.suppress(FileNotFoundError):
+                os.unlink(tmp)
+            raise
+
+
+@contextlib.contextmanager
+def _in_new_parent(path: Path) -> Iterator[None]:
+    """Create ``path``'s parent (one UserError line when impossible) for the block, whose
+    ``OSError`` then names ``path``; if the block fails, remove the directories created."""
     top = first_missing(path.parent)
     try:
         ensure_parent(path)
         with naming(path):
-            fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-            try:
-                os.chmod(tmp, 0o666 & ~_umask())  # mkstemp makes 0600; give the file the usual mode
-                with os.fdopen(fd, mode) as f:
-                    yield f
-                    f.flush()
-                    os.fsync(f.fileno())
-                os.replace(tmp, path)
-            except BaseException:
-                with contextlib.suppress(FileNotFoundError):
-                    os.unlink(tmp)
-                raise
+            yield
     except BaseException:
         remove_empty(path.parent, top)
         raise
@@ -245,31 +255,25 @@ def atomic_dir(path: str | os.PathLike, overwrite: bool = False) -> Iterator[Pat
     """Yield a temporary sibling directory to fill; rename it to ``path`` on success (replacing
     an existing directory only when ``overwrite``), delete it on failure."""
     path = refuse_existing(path, overwrite)
-    top = first_missing(path.parent)
-    try:
-        ensure_parent(path)
-        with naming(path):
-            try:
-                tmp = Path(tempfile.mkdtemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp"))
-            except OSError as err:  # name the directory asked for, not the temporary name beside it
-                raise UserError(f"cannot write directory {str(path)!r}: {_reason(err, path.parent)}; "
-                                f"{_remedy(err)}") from None
-            try:
-                yield tmp
-                usual_modes(tmp)
-                if path.exists():
-                    old = path.with_name(f".{path.name}.old-{os.getpid()}")
-                    os.replace(path, old)
-                    os.replace(tmp, path)
-                    shutil.rmtree(old, ignore_errors=True)
-                else:
-                    os.replace(tmp, path)
-            except BaseException:
-                shutil.rmtree(tmp, ignore_errors=True)
-                raise
-    except BaseException:
-        remove_empty(path.parent, top)
-        raise
+    with _in_new_parent(path):
+        try:
+            tmp = Path(tempfile.mkdtemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp"))
+        except OSError as err:  # name the directory asked for, not the temporary name beside it
+            raise UserError(f"cannot write directory {str(path)!r}: {_reason(err, path.parent)}; "
+                            f"{_remedy(err)}") from None
+        try:
+            yield tmp
+            usual_modes(tmp)
+            if path.exists():
+                old = path.with_name(f".{path.name}.old-{os.getpid()}")
+                os.replace(path, old)
+                os.replace(tmp, path)
+                shutil.rmtree(old, ignore_errors=True)
+            else:
+                os.replace(tmp, path)
+        except BaseException:
+            shutil.rmtree(tmp, ignore_errors=True)
+            raise
 
 
 @contextlib.contextmanager

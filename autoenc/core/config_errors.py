@@ -16,7 +16,8 @@ import inspect
 import re
 from dataclasses import dataclass, field
 
-from autoenc.core.errors import did_you_mean, first_line
+from autoenc.core.constraints import constructor_parameters
+from autoenc.core.errors import chain, did_you_mean, first_line
 
 _PARSER_KEY = re.compile(r'^Parser key "([^"]+)":?$')
 _CLASS_PATH = re.compile(r"^Problem with given class_path '([^']+)':?$")
@@ -91,25 +92,10 @@ def _expected(types: list[str], given: str | None) -> str:
     return f"expected {' or '.join(names)}{got}"
 
 
-def accepted_options(cls: type) -> list[str]:
-    """Keyword options of ``cls``: its ``__init__``'s, and its bases' while ``**kwargs`` passes
-    them on (as jsonargparse reads them)."""
-    names: list[str] = []
-    for klass in cls.__mro__:
-        if "__init__" not in vars(klass):
-            continue
-        params = inspect.signature(klass.__init__).parameters.values()
-        names += [p.name for p in params if p.name != "self" and p.name not in names
-                  and p.kind in (p.POSITIONAL_OR_KEYWORD, p.KEYWORD_ONLY)]
-        if not any(p.kind == p.VAR_KEYWORD for p in params):
-            break
-    return names
-
-
 def not_accepted(cls: type, option: str, hidden: tuple[str, ...] = ()) -> str:
     """"X does not accept option 'y'; it accepts a, b (did you mean 'b'?)", leaving out the
     ``hidden`` options (linked ones nobody types)."""
-    accepted = [o for o in accepted_options(cls) if o not in hidden]
+    accepted = [o for o in constructor_parameters(cls, foreign=()) if o not in hidden]
     reason = f"{cls.__name__} does not accept option {option!r}; it accepts {', '.join(accepted) or 'no options'}"
     return reason + did_you_mean(option, accepted)
 
@@ -275,15 +261,11 @@ def _unreadable_config(exc: BaseException) -> str | None:
     error behind ``exc`` (jsonargparse lets it through or wraps it)."""
     import yaml
 
-    seen: set[int] = set()
-    current: BaseException | None = exc
-    while current is not None and id(current) not in seen:
+    for current in chain(exc):
         if isinstance(current, UnicodeDecodeError):
             return f"the config is not UTF-8 text (a binary file, or UTF-16?); {CONFIG_HINT}"
         if isinstance(current, yaml.YAMLError):
             return f"the config is not YAML ({_short(' '.join(first_line(current).split()))}); {CONFIG_HINT}"
-        seen.add(id(current))
-        current = current.__cause__ or current.__context__
     return None
 
 

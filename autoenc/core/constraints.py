@@ -75,18 +75,19 @@ class Interval(Constraint):
         base = numbers.Integral if self.kind is int else numbers.Real
         if isinstance(value, bool) or not isinstance(value, base):
             return False
-        left_in = self.closed in ("left", "both")
-        right_in = self.closed in ("right", "both")
+        left_in, right_in = self._closed_sides()
         if self.left is not None and not (value >= self.left if left_in else value > self.left):
             return False
         if self.right is not None and not (value <= self.right if right_in else value < self.right):
             return False
         return value == value  # NaN is not a number
 
+    def _closed_sides(self) -> tuple[bool, bool]:
+        return self.closed in ("left", "both"), self.closed in ("right", "both")
+
     def describe(self) -> str:
         what = "an integer" if self.kind is int else "a number"
-        left_in = self.closed in ("left", "both")
-        right_in = self.closed in ("right", "both")
+        left_in, right_in = self._closed_sides()
         if self.left is not None and self.right is not None:
             return f"{what} in {'[' if left_in else '('}{self.left}, {self.right}{']' if right_in else ')'}"
         if self.left is not None:
@@ -213,16 +214,16 @@ def declared_constraints(cls: type) -> dict[str, Sequence[Constraint]]:
 FOREIGN_PACKAGES = ("builtins", "lightning", "torch")
 
 
-def constructor_parameters(cls: type) -> list[str]:
+def constructor_parameters(cls: type, foreign: tuple[str, ...] = FOREIGN_PACKAGES) -> list[str]:
     """The named parameters a user can give ``cls(...)``: those of its ``__init__`` and, while
-    an ``__init__`` passes ``**kwargs`` on, those of the bases' (stopping at classes of
-    :data:`FOREIGN_PACKAGES`, e.g. Lightning's)."""
+    an ``__init__`` passes ``**kwargs`` on, those of the bases' (stopping at classes of the
+    ``foreign`` packages, by default Lightning's, torch's and builtins')."""
     names: list[str] = []
     for klass in cls.__mro__:
         init = vars(klass).get("__init__")
         if init is None:
             continue
-        if klass.__module__.split(".")[0] in FOREIGN_PACKAGES:
+        if klass.__module__.split(".")[0] in foreign:
             break
         params = list(inspect.signature(init).parameters.values())[1:]
         names += [p.name for p in params if p.kind not in (p.VAR_POSITIONAL, p.VAR_KEYWORD) and p.name not in names]

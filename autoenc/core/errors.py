@@ -8,7 +8,7 @@ It subclasses ``ValueError`` so library callers can catch it the usual way.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 
 
 class UserError(ValueError):
@@ -31,23 +31,20 @@ class NonFiniteLossError(UserError):
     """Training produced a NaN or infinite loss (raised by the guard callback)."""
 
 
-def check(condition: bool, message: str, error: type[UserError] = UserError) -> None:
-    """Raise ``error(message)`` unless ``condition``; for validating user input."""
-    if not condition:
-        raise error(message)
+def chain(exc: BaseException) -> Iterator[BaseException]:
+    """``exc``, then its cause (or context), that one's, ... each once."""
+    seen: set[int] = set()
+    current: BaseException | None = exc
+    while current is not None and id(current) not in seen:
+        yield current
+        seen.add(id(current))
+        current = current.__cause__ or current.__context__
 
 
 def find_user_error(exc: BaseException) -> UserError | None:
     """The :class:`UserError` behind ``exc``: itself, or its cause / context (jsonargparse
     wraps errors raised by constructors in its own ValueError)."""
-    seen: set[int] = set()
-    current: BaseException | None = exc
-    while current is not None and id(current) not in seen:
-        if isinstance(current, UserError):
-            return current
-        seen.add(id(current))
-        current = current.__cause__ or current.__context__
-    return None
+    return next((e for e in chain(exc) if isinstance(e, UserError)), None)
 
 
 def first_line(err: BaseException) -> str:

@@ -26,8 +26,7 @@ TRAINING_BYTES_PER_PARAMETER = 16
 
 def gib(nbytes: float) -> str:
     """``nbytes`` in words: ``1.5 GiB``, ``3.7e+09 GiB``."""
-    value = nbytes / 2**30
-    return f"{value:.3g} GiB"
+    return f"{nbytes / 2**30:.3g} GiB"
 
 
 def available_bytes() -> int:

@@ -38,15 +38,10 @@ class Registry(Generic[T]):
         Raises:
             ValueError: ``name`` is already registered.
         """
-        if obj is not None:
-            self._add(name, obj)
-            return obj
-
-        def decorator(item: T) -> T:
-            self._add(name, item)
-            return item
-
-        return decorator
+        if obj is None:
+            return lambda item: self.register(name, item)
+        self._add(name, obj)
+        return obj
 
     def _add(self, name: str, obj: T) -> None:
         if not name or not isinstance(name, str):

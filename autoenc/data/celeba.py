@@ -18,22 +18,14 @@ import torch
 from autoenc.core.constraints import (
     BOOL,
     Constraint,
-    InstanceOf,
     Interval,
     Null,
     Options,
-    check_params,
 )
 from autoenc.core.errors import DataError, first_line
-from autoenc.data.files import verify_md5
-from autoenc.data.image_files import ImageFileDataset, load_into_memory
-from autoenc.data.source import (
-    ImageArrays,
-    ImageSource,
-    check_channels,
-    default_root,
-    register_source,
-)
+from autoenc.data.files import DatasetFiles, verify_md5
+from autoenc.data.image_files import ImageFileDataset
+from autoenc.data.source import ImageArrays, check_channels, register_source
 
 _SPLIT_CODES = {"train": 0, "valid": 1, "test": 2}
 
@@ -65,7 +57,7 @@ def read_partition(path: Path) -> dict[str, int]:
 
 
 @register_source
-class CelebA(ImageSource):
+class CelebA(DatasetFiles):
     """CelebA aligned faces (178 x 218 JPEG), targets = 40 binary attributes.
 
     Reads torchvision's layout: ``root/celeba/{img_align_celeba/, list_attr_celeba.txt,
@@ -80,24 +72,16 @@ class CelebA(ImageSource):
 
     name = "celeba"
     native_shape = (3, 64, 64)
-    folder: ClassVar[str] = "celeba"
+    folder = "celeba"
     parameter_constraints: ClassVar[dict[str, list[Constraint]]] = {
-        "root": [InstanceOf(str, "a folder path"), Null(note="$AUTOENC_DATA or ./data")], "split": [Options(("all", *_SPLIT_CODES))],
+        "root": DatasetFiles.parameter_constraints["root"], "split": [Options(("all", *_SPLIT_CODES))],
         "crop": [Interval(int, 4, None, closed="left", note="pixels"), Null(note="no crop")],
         "download": [BOOL], "check_md5": [BOOL],
     }
 
     def __init__(self, *, root: str | None = None, split: Literal["all", "train", "valid", "test"] = "all",
                  crop: int | None = 148, download: bool = False, check_md5: bool = True) -> None:
-        check_params(self.parameter_constraints, locals(), owner=self.name)
-        self.root = root if root is not None else default_root()
-        self.split = split
-        self.crop = crop
-        self.download = download
-        self.check_md5 = check_md5
-
-    def _dir(self) -> Path:
-        return Path(self.root).expanduser() / self.folder
+        self._set_options(locals())
 
     def prepare(self) -> None:
         if self.download and not (self._dir() / "list_attr_celeba.txt").is_file():
@@ -140,9 +124,6 @@ class CelebA(ImageSource):
             raise DataError(f"celeba split {self.split!r} is empty in {str(d)!r}")
         return [d / "img_align_celeba" / f for f in files], attrs, names
 
-    def _dataset(self, image_size: int | None, channels: int | None) -> ImageFileDataset:
-        return self._dataset_and_names(image_size, channels)[0]
-
     def _dataset_and_names(self, image_size: int | None, channels: int | None) -> tuple[ImageFileDataset, list[str]]:
         check_channels(channels)
         files, attrs, names = self._index()  # parses the 26 MB attribute list: once per load
@@ -150,15 +131,10 @@ class CelebA(ImageSource):
 
     def load(self, image_size: int | None, channels: int | None) -> ImageArrays:
         dataset, names = self._dataset_and_names(image_size, channels)
-        return ImageArrays(
-            images=load_into_memory(dataset),
-            targets=dataset.targets,
-            target_names=names,
-            description={"source": self.name, "split": self.split, "crop": self.crop},
-        )
+        return dataset.arrays(names, {"source": self.name, "split": self.split, "crop": self.crop})
 
     def stream(self, image_size: int | None, channels: int | None) -> ImageFileDataset:
-        return self._dataset(image_size, channels)
+        return self._dataset_and_names(image_size, channels)[0]
 
     def estimated_bytes(self, image_size: int | None, channels: int | None) -> int:
         n = {"all": 202_599, "train": 162_770, "valid": 19_867, "test": 19_962}[self.split]

@@ -17,10 +17,9 @@ from typing import Any, ClassVar, Literal
 import numpy as np
 import torch
 
-from autoenc.core.constraints import BOOL, Constraint, InstanceOf, Null, Options, check_params
 from autoenc.core.errors import DataError
-from autoenc.data.files import download, extract_archive_atomic, verify_md5
-from autoenc.data.source import ImageArrays, ImageSource, default_root, register_source
+from autoenc.data.files import DatasetFiles, download, extract_archive_atomic, verify_md5
+from autoenc.data.source import ImageArrays, register_source
 from autoenc.data.transforms import labelled_arrays
 
 
@@ -56,7 +55,7 @@ def read_cifar_batch(path: Path) -> tuple[np.ndarray, np.ndarray]:
 
 
 @register_source
-class CIFAR10(ImageSource):
+class CIFAR10(DatasetFiles):
     """CIFAR-10 (Krizhevsky 2009): 32 x 32 RGB, 10 classes; train 50,000 / test 10,000.
 
     Reads ``root/cifar-10-batches-py/{data_batch_1..5, test_batch}``.
@@ -73,30 +72,16 @@ class CIFAR10(ImageSource):
     classes: ClassVar[list[str]] = ["airplane", "automobile", "bird", "cat", "deer", "dog",
                                     "frog", "horse", "ship", "truck"]
     folder = "cifar-10-batches-py"
-    parameter_constraints: ClassVar[dict[str, list[Constraint]]] = {
-        "root": [InstanceOf(str, "a folder path"), Null(note="$AUTOENC_DATA or ./data")], "split": [Options(("all", "train", "test"))],
-        "download": [BOOL], "check_md5": [BOOL],
-    }
 
     def __init__(self, *, root: str | None = None, split: Literal["all", "train", "test"] = "all",
                  download: bool = False, check_md5: bool = True) -> None:
-        check_params(self.parameter_constraints, locals(), owner=self.name)
-        self.root = root if root is not None else default_root()
-        self.split = split
-        self.download = download
-        self.check_md5 = check_md5
+        self._set_options(locals())
 
     @staticmethod
     def _lists() -> dict[str, list[list[str]]]:
         import torchvision.datasets as tvd
 
         return {"train": tvd.CIFAR10.train_list, "test": tvd.CIFAR10.test_list}
-
-    def _dir(self) -> Path:
-        return Path(self.root).expanduser() / self.folder
-
-    def _wanted(self) -> list[str]:
-        return ["train", "test"] if self.split == "all" else [self.split]
 
     def _present(self) -> list[str]:
         lists = self._lists()

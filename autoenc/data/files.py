@@ -1,4 +1,5 @@
-"""File helpers shared by the dataset readers: checksums, locating files, atomic downloads."""
+"""File helpers shared by the dataset readers: checksums, locating files, atomic downloads, and
+the options of the sources read from a published dataset's files (:class:`DatasetFiles`)."""
 
 from __future__ import annotations
 
@@ -9,9 +10,12 @@ import shutil
 import tempfile
 from collections.abc import Iterable, Sequence
 from pathlib import Path
+from typing import Any, ClassVar
 
 from autoenc.core.atomic import first_missing, remove_empty
+from autoenc.core.constraints import BOOL, Constraint, InstanceOf, Null, Options, check_params
 from autoenc.core.errors import DataError, first_line
+from autoenc.data.source import ImageSource, default_root
 
 
 def md5sum(path: Path, chunk: int = 1 << 20) -> str:
@@ -126,3 +130,30 @@ def extract_archive_atomic(archive: Path, into: Path, top: str) -> None:
         if dest.exists():
             shutil.rmtree(dest)
         os.replace(Path(tmp) / top, dest)
+
+
+class DatasetFiles(ImageSource):
+    """Base of the sources read from a published dataset's files in ``root / folder``: the
+    options ``root`` (None: :func:`default_root`), ``split`` (``all`` = every split present),
+    ``download`` (fetch missing files in :meth:`prepare`) and ``check_md5``."""
+
+    folder: ClassVar[str] = ""
+    parameter_constraints: ClassVar[dict[str, list[Constraint]]] = {
+        "root": [InstanceOf(str, "a folder path"), Null(note="$AUTOENC_DATA or ./data")],
+        "split": [Options(("all", "train", "test"))], "download": [BOOL], "check_md5": [BOOL],
+    }
+
+    def _set_options(self, values: dict[str, Any]) -> None:
+        """Check the constructor's arguments ``values`` (its ``locals()``) and keep them, in
+        the declared order."""
+        check_params(self.parameter_constraints, values, owner=self.name)
+        for name in self.parameter_constraints:
+            setattr(self, name, values[name])
+        if self.root is None:
+            self.root = default_root()
+
+    def _dir(self) -> Path:
+        return Path(self.root).expanduser() / self.folder
+
+    def _wanted(self) -> list[str]:
+        return ["train", "test"] if self.split == "all" else [self.split]

@@ -12,7 +12,6 @@ from autoenc.data.image_files import (
     IMAGE_EXTENSIONS,
     ImageFileDataset,
     decode_image,
-    load_into_memory,
 )
 from autoenc.data.source import ImageArrays, ImageSource, check_channels, register_source
 
@@ -65,10 +64,11 @@ class ImageFolder(ImageSource):
             )
         return files, None, None
 
-    def _dataset(self, image_size: int | None, channels: int | None) -> ImageFileDataset:
+    def _dataset(self, image_size: int | None, channels: int | None) -> tuple[ImageFileDataset, list[str] | None]:
+        """The images as a dataset, and the class names (None without class subfolders)."""
         check_channels(channels)
-        files, targets, _ = self._scan()
-        return ImageFileDataset(files, targets, image_size, channels or 3, self.crop)
+        files, targets, classes = self._scan()
+        return ImageFileDataset(files, targets, image_size, channels or 3, self.crop), classes
 
     def output_shape(self, image_size: int | None, channels: int | None) -> tuple[int, int, int]:
         check_channels(channels)
@@ -77,18 +77,12 @@ class ImageFolder(ImageSource):
         return tuple(first.shape)  # type: ignore[return-value]
 
     def load(self, image_size: int | None, channels: int | None) -> ImageArrays:
-        files, targets, classes = self._scan()
-        dataset = ImageFileDataset(files, targets, image_size, channels or 3, self.crop)
-        check_channels(channels)
-        return ImageArrays(
-            images=load_into_memory(dataset),
-            targets=targets,
-            target_names=classes,
-            description={"source": self.name, "root": str(Path(self.root).resolve()), "files": len(files)},
-        )
+        dataset, classes = self._dataset(image_size, channels)
+        return dataset.arrays(classes, {"source": self.name, "root": str(Path(self.root).resolve()),
+                                        "files": len(dataset)})
 
     def stream(self, image_size: int | None, channels: int | None) -> ImageFileDataset:
-        return self._dataset(image_size, channels)
+        return self._dataset(image_size, channels)[0]
 
     def estimated_bytes(self, image_size: int | None, channels: int | None) -> int | None:
         if image_size is None:

@@ -20,10 +20,9 @@ from typing import ClassVar, Literal
 import numpy as np
 import torch
 
-from autoenc.core.constraints import BOOL, Constraint, InstanceOf, Null, Options, check_params
 from autoenc.core.errors import DataError
-from autoenc.data.files import download, find_file, verify_md5
-from autoenc.data.source import ImageArrays, ImageSource, default_root, register_source
+from autoenc.data.files import DatasetFiles, download, find_file, verify_md5
+from autoenc.data.source import ImageArrays, register_source
 from autoenc.data.transforms import labelled_arrays
 
 # IDX type codes (http://yann.lecun.com/exdb/mnist/, "THE IDX FILE FORMAT").
@@ -60,7 +59,7 @@ def read_idx(path: str | Path) -> np.ndarray:
     return np.frombuffer(data, dtype=dtype, offset=header).reshape(shape).astype(dtype.newbyteorder("="))
 
 
-class IdxImageSource(ImageSource):
+class IdxImageSource(DatasetFiles):
     """Base of MNIST-format datasets: 28 x 28 grey images with labels 0-9, split into
     ``train`` (60,000) and ``test`` (10,000) in four IDX files, gzipped or not.
 
@@ -74,7 +73,6 @@ class IdxImageSource(ImageSource):
         check_md5: verify known checksums.
     """
 
-    folder: ClassVar[str] = ""
     mirrors: ClassVar[list[str]] = []
     md5s: ClassVar[dict[str, str]] = {}
     classes: ClassVar[list[str]] = [str(i) for i in range(10)]
@@ -84,24 +82,10 @@ class IdxImageSource(ImageSource):
         "test": ("t10k-images-idx3-ubyte", "t10k-labels-idx1-ubyte"),
     }
     _SIZES: ClassVar[dict[str, int]] = {"train": 60_000, "test": 10_000}
-    parameter_constraints: ClassVar[dict[str, list[Constraint]]] = {
-        "root": [InstanceOf(str, "a folder path"), Null(note="$AUTOENC_DATA or ./data")], "split": [Options(("all", "train", "test"))],
-        "download": [BOOL], "check_md5": [BOOL],
-    }
 
-    def __init__(
-        self,
-        *,
-        root: str | None = None,
-        split: Literal["all", "train", "test"] = "all",
-        download: bool = False,
-        check_md5: bool = True,
-    ) -> None:
-        check_params(self.parameter_constraints, locals(), owner=self.name)
-        self.root = root if root is not None else default_root()
-        self.split = split
-        self.download = download
-        self.check_md5 = check_md5
+    def __init__(self, *, root: str | None = None, split: Literal["all", "train", "test"] = "all",
+                 download: bool = False, check_md5: bool = True) -> None:
+        self._set_options(locals())
 
     def _dirs(self) -> list[Path]:
         root = Path(self.root).expanduser()
@@ -110,9 +94,6 @@ class IdxImageSource(ImageSource):
     def _split_files(self, split: str) -> tuple[Path, Path] | None:
         found = [find_file(self._dirs(), (n + ".gz", n)) for n in self._FILES[split]]
         return (found[0], found[1]) if found[0] and found[1] else None
-
-    def _wanted(self) -> list[str]:
-        return ["train", "test"] if self.split == "all" else [self.split]
 
     def prepare(self) -> None:
         if not self.download:

@@ -4,12 +4,14 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import torch
 from torch.utils.data import DataLoader, Dataset
 
 from autoenc.core.errors import DataError
+from autoenc.data.source import ImageArrays
 
 IMAGE_EXTENSIONS = (".png", ".jpg", ".jpeg", ".bmp", ".gif", ".webp", ".tif", ".tiff", ".ppm", ".pgm")
 
@@ -29,17 +31,12 @@ def decode_image(path: Path, image_size: int | None, channels: int, crop: int | 
         with Image.open(path) as im:
             im = to_8bit(im, path).convert("L" if channels == 1 else "RGB")
             if crop is not None:
-                w, h = im.size
-                c = min(crop, w, h)
-                left, top = (w - c) // 2, (h - c) // 2
-                im = im.crop((left, top, left + c, top + c))
+                im = _centre_square(im, min(crop, *im.size))
             if image_size is not None:
                 w, h = im.size
                 scale = image_size / min(w, h)
                 nw, nh = max(image_size, round(w * scale)), max(image_size, round(h * scale))
-                im = im.resize((nw, nh), Image.Resampling.BILINEAR, reducing_gap=None)
-                left, top = (nw - image_size) // 2, (nh - image_size) // 2
-                im = im.crop((left, top, left + image_size, top + image_size))
+                im = _centre_square(im.resize((nw, nh), Image.Resampling.BILINEAR, reducing_gap=None), image_size)
             array = np.asarray(im, dtype=np.uint8)
     except DataError:
         raise
@@ -48,6 +45,13 @@ def decode_image(path: Path, image_size: int | None, channels: int, crop: int | 
     if array.ndim == 2:
         array = array[:, :, None]
     return torch.from_numpy(array.copy()).permute(2, 0, 1)
+
+
+def _centre_square(im, side: int):
+    """The ``side`` x ``side`` pixels at the centre of PIL image ``im``."""
+    w, h = im.size
+    left, top = (w - side) // 2, (h - side) // 2
+    return im.crop((left, top, left + side, top + side))
 
 
 def to_8bit(im, path: Path):
@@ -100,6 +104,10 @@ class ImageFileDataset(Dataset):
         image = decode_image(self.files[i], self.image_size, self.channels, self.crop)
         target = self.targets[i] if self.targets is not None else torch.tensor(-1)
         return image, target
+
+    def arrays(self, target_names: list[str] | None, description: dict[str, Any]) -> ImageArrays:
+        """Every image decoded into memory (:func:`load_into_memory`) with the targets."""
+        return ImageArrays(load_into_memory(self), self.targets, target_names, description)
 
 
 def load_into_memory(dataset: ImageFileDataset, workers: int = 2, batch_size: int = 256):

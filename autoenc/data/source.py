@@ -125,4 +125,3 @@ def check_channels(channels: int | None) -> None:
     """Refuse channel counts other than 1 and 3 (see :data:`CHANNELS`)."""
     check_param("channels", CHANNELS, channels)
 
-

@@ -142,15 +142,6 @@ def num_images(subsets: Subsets | None = None) -> int:
     return math.prod(len(s) for s in _subset_tensors(subsets))
 
 
-def _strides(sizes: Sequence[int]) -> list[int]:
-    """Row-major strides: the last factor (pos_y) varies fastest."""
-    strides, step = [], 1
-    for size in reversed(sizes):
-        strides.append(step)
-        step *= size
-    return strides[::-1]
-
-
 def _as_int64(values: torch.Tensor | np.ndarray | Sequence, what: str) -> torch.Tensor:
     tensor = torch.as_tensor(values)
     if tensor.dtype.is_floating_point or tensor.dtype.is_complex or tensor.dtype == torch.bool:
@@ -181,11 +172,10 @@ def index_to_factors(
     if len(index) and (int(index.min()) < 0 or int(index.max()) >= total):
         bad = int(index.min()) if int(index.min()) < 0 else int(index.max())
         raise UserError(f"sprites image index {bad} is out of range 0..{total - 1}")
-    columns = [
-        grid[(index // stride) % size]
-        for grid, size, stride in zip(grids, sizes, _strides(sizes), strict=True)
-    ]
-    return torch.stack(columns, dim=1) if len(index) else torch.zeros(0, 5, dtype=torch.int64)
+    if not len(index):
+        return torch.zeros(0, 5, dtype=torch.int64)
+    # row-major over the subsets: the last factor (pos_y) varies fastest
+    return torch.stack([grid[k] for grid, k in zip(grids, torch.unravel_index(index, sizes), strict=True)], dim=1)
 
 
 def factors_to_index(
@@ -208,20 +198,15 @@ def factors_to_index(
     """
     factors = _check_factor_indices(factor_indices)
     grids = _subset_tensors(subsets)
-    sizes = [len(g) for g in grids]
     index = torch.zeros(len(factors), dtype=torch.int64)
-    for col, (name, grid, size, stride) in enumerate(
-        zip(FACTOR_NAMES, grids, FACTOR_SIZES, _strides(sizes), strict=True)
-    ):
+    for col, (name, grid, size) in enumerate(zip(FACTOR_NAMES, grids, FACTOR_SIZES, strict=True)):
         position = torch.full((size,), -1, dtype=torch.int64)
         position[grid] = torch.arange(len(grid))
         found = position[factors[:, col]]
         if bool((found < 0).any()):
             bad = int(factors[:, col][found < 0][0])
-            raise UserError(
-                f"sprites factor {name!r} index {bad} is not in the subset {grid.tolist()}"
-            )
-        index += found * stride
+            raise UserError(f"sprites factor {name!r} index {bad} is not in the subset {grid.tolist()}")
+        index = index * len(grid) + found  # row-major: pos_y varies fastest
     return index
 
 

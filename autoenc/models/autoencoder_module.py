@@ -213,13 +213,10 @@ class AutoencoderModule(L.LightningModule):
         self.likelihood_fn = LIKELIHOODS.get(likelihood)
         input_shape = tuple(int(s) for s in input_shape)
         self.save_hyperparameters(ignore=sorted(legacy))
-        for key in legacy:
+        # save_hyperparameters records the keyword arguments as the call gave them, older net keys included
+        for key in [*legacy, *LEGACY_NET_HPARAMS]:
             self.hparams.pop(key, None)
         self.hparams["input_shape"] = list(input_shape)  # plain types only (weights_only loading)
-        # save_hyperparameters records the keyword arguments as the call gave them, older net keys included
-        self.hparams.pop("encoder", None)
-        self.hparams.pop("decoder", None)
-        self.hparams.pop("net_options", None)
         self.hparams["net"] = net.config()
         self.input_shape = input_shape
         self.net = net
@@ -330,14 +327,12 @@ class AutoencoderModule(L.LightningModule):
     def validation_step(self, batch: Any, batch_idx: int) -> None:
         self._add_eval_batch(self(batch[0]), len(batch[0]))
 
-    def test_step(self, batch: Any, batch_idx: int) -> None:
-        self._add_eval_batch(self(batch[0]), len(batch[0]))
+    test_step = validation_step
 
     def on_validation_epoch_start(self) -> None:
         self._eval_sums: tuple[list[str], torch.Tensor, int] | None = None
 
-    def on_test_epoch_start(self) -> None:
-        self._eval_sums = None
+    on_test_epoch_start = on_validation_epoch_start
 
     def on_validation_epoch_end(self) -> None:
         self._log_eval("val")

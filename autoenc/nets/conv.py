@@ -51,13 +51,8 @@ class ConvEncoder(StagedEncoder):
 
 
 class ConvDecoder(StagedDecoder):
-    """Mirror of :class:`ConvEncoder`: (B, latent_dim) -> (B, C, H, W) logits.
-
-    Linear to the encoder's last feature map (widths[-1], H', W') (spatial: a 1x1 conv from
-    latent_dim channels), then the stages in reverse: ``blocks_per_stage`` stride-1 blocks,
-    and a block to the previous stage's width that doubles H and W (4x4 stride-2 transposed
-    conv) where the encoder halved them; a final 3x3 conv maps widths[0] channels to C logits.
-    """
+    """Mirror of :class:`ConvEncoder`: (B, latent_dim) -> (B, C, H, W) logits (the module
+    docstring says how)."""
 
     blocks = ConvBlocks
 

@@ -33,9 +33,7 @@ MIN_CHANNELS_PER_GROUP = 4
 def group_count(channels: int) -> int:
     """Number of GroupNorm groups for ``channels``: the largest divisor <= 32 leaving >= 4
     channels per group (1 for fewer than 8 channels)."""
-    fits = [
-        g for g in range(1, 33) if channels % g == 0 and channels // g >= MIN_CHANNELS_PER_GROUP
-    ]
+    fits = [g for g in range(1, 33) if channels % g == 0 and channels // g >= MIN_CHANNELS_PER_GROUP]
     return max(fits, default=1)
 
 
@@ -56,13 +54,8 @@ def make_norm(name: str, channels: int) -> nn.Module:
     return NORMS.get(name)(channels)
 
 
-def conv_block(
-    in_channels: int,
-    out_channels: int,
-    stride: int = 1,
-    norm: Norm = "batch",
-    activation: Activation = "relu",
-) -> nn.Sequential:
+def conv_block(in_channels: int, out_channels: int, stride: int = 1, norm: Norm = "batch",
+               activation: Activation = "relu") -> nn.Sequential:
     """3x3 conv (padding 1) -> norm -> activation: (B, in, H, W) -> (B, out, H/s, W/s)."""
     return nn.Sequential(
         nn.Conv2d(in_channels, out_channels, 3, stride, 1, bias=norm == "none"),
@@ -71,9 +64,7 @@ def conv_block(
     )
 
 
-def up_block(
-    in_channels: int, out_channels: int, norm: Norm = "batch", activation: Activation = "relu"
-) -> nn.Sequential:
+def up_block(in_channels: int, out_channels: int, norm: Norm = "batch", activation: Activation = "relu") -> nn.Sequential:
     """4x4 stride-2 transposed conv -> norm -> activation: (B, in, H, W) -> (B, out, 2H, 2W).
 
     A kernel divisible by the stride spreads every input pixel evenly, which avoids the
@@ -99,15 +90,8 @@ class Bottleneck(nn.Module):
 
     expansion = 4
 
-    def __init__(
-        self,
-        in_channels: int,
-        width: int,
-        *,
-        stride: int = 1,
-        norm: Norm = "batch",
-        activation: Activation = "relu",
-    ) -> None:
+    def __init__(self, in_channels: int, width: int, *, stride: int = 1, norm: Norm = "batch",
+                 activation: Activation = "relu") -> None:
         super().__init__()
         out_channels = width * self.expansion
         bias = norm == "none"

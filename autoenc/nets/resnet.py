@@ -53,14 +53,8 @@ class ResNetEncoder(StagedEncoder):
 
 
 class ResNetDecoder(StagedDecoder):
-    """Mirror of :class:`ResNetEncoder`: (B, latent_dim) -> (B, C, H, W) logits.
-
-    Linear to (4 * widths[-1], H', W') (spatial: a 1x1 conv from latent_dim channels); for
-    each stage in reverse, ``blocks_per_stage - 1`` stride-1
-    :class:`~autoenc.nets.layers.UpBottleneck` blocks and one that narrows to the previous
-    stage (4 * widths[i - 1] channels) and doubles H and W where the encoder halved them; a
-    3x3 conv from 4 * widths[0] channels to C logits.
-    """
+    """Mirror of :class:`ResNetEncoder`: (B, latent_dim) -> (B, C, H, W) logits (the module
+    docstring says how)."""
 
     blocks = ResNetBlocks
 

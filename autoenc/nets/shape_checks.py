@@ -17,7 +17,6 @@ from autoenc.core.errors import UserError
 MIN_AUTO_SIZE = 4
 
 
-
 def check_shape(shape: object, name: str) -> tuple[int, int, int]:
     """``shape`` as a ``(C, H, W)`` tuple of positive ints; refuses anything else."""
     c, h, w = (int(s) for s in check_param(name, [IMAGE_SHAPE], shape))
@@ -44,19 +43,13 @@ def auto_downsamples(height: int, width: int, n_stages: int) -> int:
     :data:`MIN_AUTO_SIZE`: 8x8 -> 1 (4x4), 28x28 -> 2 (7x7), 32x32 -> 3 (4x4), 64x64 -> 3 (8x8)
     with three stages.
     """
-    k = 0
-    while (
-        k < n_stages
-        and k < _halvings(height, width)
-        and min(height, width) // 2 ** (k + 1) >= MIN_AUTO_SIZE
-    ):
+    k, most = 0, min(n_stages, _halvings(height, width))
+    while k < most and min(height, width) // 2 ** (k + 1) >= MIN_AUTO_SIZE:
         k += 1
     return k
 
 
-def stage_strides(
-    height: int, width: int, n_stages: int, downsamples: int | None, net: str
-) -> tuple[int, ...]:
+def stage_strides(height: int, width: int, n_stages: int, downsamples: int | None, net: str) -> tuple[int, ...]:
     """The stride (2 or 1) of each stage: the first ``downsamples`` stages halve H and W.
 
     Args:
@@ -84,11 +77,9 @@ def stage_strides(
             else:
                 sizes = f"an image height and width that are multiples of {factor}"
             most = min(n_stages, _halvings(height, width))
-            raise UserError(
-                f"image size {size} is not divisible by 2**{k} = {factor} that the {net} "
-                f"with downsamples={k} needs; use {sizes}, downsamples <= {most}, "
-                f"or leave downsamples unset to choose automatically"
-            )
+            raise UserError(f"image size {size} is not divisible by 2**{k} = {factor} that the {net} "
+                            f"with downsamples={k} needs; use {sizes}, downsamples <= {most}, "
+                            f"or leave downsamples unset to choose automatically")
     return (2,) * k + (1,) * (n_stages - k)
 
 

@@ -16,7 +16,18 @@ from torch import Tensor, nn
 from autoenc.core.errors import UserError
 
 
-class Encoder(nn.Sequential):
+class _ShapedStack(nn.Sequential):
+    """A named ``nn.Sequential`` that knows its last feature map and code shapes."""
+
+    def __init__(self, layers: OrderedDict[str, nn.Module], name: str, feature_shape: tuple[int, ...],
+                 code_shape: tuple[int, ...]) -> None:
+        super().__init__(layers)
+        self.name = name
+        self.feature_shape = feature_shape
+        self.code_shape = code_shape
+
+
+class Encoder(_ShapedStack):
     """Images -> vectors: (B, C, H, W) float -> (B, out_features).
 
     Attributes:
@@ -28,22 +39,11 @@ class Encoder(nn.Sequential):
             for a spatial code.
     """
 
-    def __init__(
-        self,
-        layers: OrderedDict[str, nn.Module],
-        *,
-        name: str,
-        input_shape: tuple[int, int, int],
-        out_features: int,
-        feature_shape: tuple[int, ...],
-        code_shape: tuple[int, ...] | None = None,
-    ) -> None:
-        super().__init__(layers)
-        self.name = name
+    def __init__(self, layers: OrderedDict[str, nn.Module], *, name: str, input_shape: tuple[int, int, int],
+                 out_features: int, feature_shape: tuple[int, ...], code_shape: tuple[int, ...] | None = None) -> None:
+        super().__init__(layers, name, feature_shape, code_shape or (out_features,))
         self.input_shape = input_shape
         self.out_features = out_features
-        self.feature_shape = feature_shape
-        self.code_shape = code_shape or (out_features,)
 
     def forward(self, x: Tensor) -> Tensor:
         """x: (B, C, H, W) float -> (B, *code_shape)."""
@@ -65,7 +65,7 @@ def _float32_under_autocast(out: Tensor) -> Tensor:
     return out
 
 
-class Decoder(nn.Sequential):
+class Decoder(_ShapedStack):
     """Codes -> image logits: (B, *code_shape) -> (B, C, H, W), no final sigmoid.
 
     Attributes:
@@ -75,22 +75,11 @@ class Decoder(nn.Sequential):
         code_shape: ``(latent_dim,)``, or ``(latent_dim, h, w)`` for a spatial code.
     """
 
-    def __init__(
-        self,
-        layers: OrderedDict[str, nn.Module],
-        *,
-        name: str,
-        output_shape: tuple[int, int, int],
-        latent_dim: int,
-        feature_shape: tuple[int, ...],
-        code_shape: tuple[int, ...] | None = None,
-    ) -> None:
-        super().__init__(layers)
-        self.name = name
+    def __init__(self, layers: OrderedDict[str, nn.Module], *, name: str, output_shape: tuple[int, int, int],
+                 latent_dim: int, feature_shape: tuple[int, ...], code_shape: tuple[int, ...] | None = None) -> None:
+        super().__init__(layers, name, feature_shape, code_shape or (latent_dim,))
         self.output_shape = output_shape
         self.latent_dim = latent_dim
-        self.feature_shape = feature_shape
-        self.code_shape = code_shape or (latent_dim,)
 
     def forward(self, z: Tensor) -> Tensor:
         """z: (B, *code_shape) -> (B, C, H, W) logits."""

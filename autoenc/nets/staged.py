@@ -72,13 +72,6 @@ class StageBlocks:
         raise NotImplementedError
 
 
-def _plan(
-    blocks: type[StageBlocks], shape: object, size: object, names: tuple[str, str], role: str,
-    options: StagedNetOptions,
-) -> StagePlan:
-    return StagePlan(shape, names[0], size, names[1], f"{blocks.name} {role}", options, blocks.expansion)
-
-
 class StagedEncoder(Encoder):
     """Images -> codes through the stages of ``blocks``: (B, C, H, W) -> (B, out_features),
     or with ``spatial`` a 1x1 conv to (B, out_features, h, w) maps at the last stage's
@@ -95,7 +88,8 @@ class StagedEncoder(Encoder):
 
     def __init__(self, input_shape: tuple[int, int, int], out_features: int, options: StagedNetOptions,
                  *, spatial: bool = False) -> None:
-        plan = _plan(self.blocks, input_shape, out_features, ("input_shape", "out_features"), "encoder", options)
+        plan = StagePlan(input_shape, "input_shape", out_features, "out_features", f"{self.blocks.name} encoder",
+                         options, self.blocks.expansion)
         make = self.blocks(plan.norm, plan.activation)
         layers: OrderedDict[str, nn.Module] = OrderedDict()
         channels = plan.shape[0]
@@ -132,7 +126,8 @@ class StagedDecoder(Decoder):
 
     def __init__(self, output_shape: tuple[int, int, int], latent_dim: int, options: StagedNetOptions,
                  *, spatial: bool = False) -> None:
-        plan = _plan(self.blocks, output_shape, latent_dim, ("output_shape", "latent_dim"), "decoder", options)
+        plan = StagePlan(output_shape, "output_shape", latent_dim, "latent_dim", f"{self.blocks.name} decoder",
+                         options, self.blocks.expansion)
         make = self.blocks(plan.norm, plan.activation)
         layers: OrderedDict[str, nn.Module] = OrderedDict()
         if spatial:

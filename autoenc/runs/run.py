@@ -37,9 +37,8 @@ if TYPE_CHECKING:
     from autoenc.models.autoencoder_module import AutoencoderModule
 
 __all__ = ["CHECKPOINTS", "LAST", "FolderName", "Run", "RunLocation", "check_input_shape", "check_run_name",
-
-           "find_last_checkpoint", "has_checkpoint", "locate_run", "remove_if_unused", "reserve_version",
-           "run_directory", "versions"]
+           "find_last_checkpoint", "has_checkpoint", "locate_run", "open_with_data", "remove_if_unused",
+           "reserve_version", "run_directory", "versions"]
 
 CHECKPOINTS = "checkpoints"
 LAST = "last.ckpt"
@@ -290,3 +289,13 @@ class Run:
     def __repr__(self) -> str:
         return (f"Run({str(self.path)!r}, {type(self.model).__name__}, latent_dim={self.latent_dim}, "
                 f"epoch={self.epoch}, step={self.global_step})")
+
+
+def open_with_data(path: str | os.PathLike, data: ImageDataModule | None, **data_overrides: Any
+                   ) -> tuple[Run, ImageDataModule]:
+    """:meth:`Run.open` and the data to use with its model: ``data``, refused when its images
+    are not the model's input shape, or (None) the run's own."""
+    opened = Run.open(path, **data_overrides)
+    if data is not None:
+        check_input_shape(opened.model, data.input_shape)
+    return opened, opened.datamodule if data is None else data

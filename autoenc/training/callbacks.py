@@ -95,8 +95,7 @@ class NonFiniteLossGuard(L.Callback):
 
 
 def _last_checkpoint(trainer) -> str | None:
-    paths = [cb.path for cb in trainer.checkpoint_callbacks if isinstance(cb, LastCheckpoint) and cb.path]
-    return paths[0] if paths else None
+    return next((cb.path for cb in trainer.checkpoint_callbacks if isinstance(cb, LastCheckpoint) and cb.path), None)
 
 
 class LastCheckpoint(RunCheckpoint):
@@ -136,12 +135,10 @@ class EpochSummary(L.Callback):
         self._count = 0
         self._start = 0.0
 
-    def on_train_start(self, trainer, pl_module) -> None:
-        # a resume in the middle of an epoch skips that epoch's on_train_epoch_start
-        self._sum, self._count, self._start = None, 0, time.perf_counter()
-
     def on_train_epoch_start(self, trainer, pl_module) -> None:
         self._sum, self._count, self._start = None, 0, time.perf_counter()
+
+    on_train_start = on_train_epoch_start  # a resume in the middle of an epoch skips its on_train_epoch_start
 
     def on_train_batch_end(self, trainer, pl_module, outputs, batch, batch_idx) -> None:
         loss = outputs.get("loss") if isinstance(outputs, dict) else outputs

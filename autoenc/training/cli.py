@@ -407,31 +407,23 @@ def _check_model_class(ckpt: dict[str, Any], model_config: Any, ckpt_path: str) 
         )
 
 
-def _plain(value: Any) -> Any:
-    """``value`` as YAML would hold it (Namespaces as dicts, tuples as lists), or a marker for
-    objects that have no plain form (those are not compared)."""
-    if hasattr(value, "as_dict"):
-        value = value.as_dict()
-    if isinstance(value, dict):
-        return {str(k): _plain(v) for k, v in value.items()}
-    if isinstance(value, list | tuple):
-        return [_plain(v) for v in value]
-    if value is None or isinstance(value, str | int | float | bool):
-        return value
-    return _NOT_PLAIN
-
-
 _NOT_PLAIN = object()
 
 
-def _contains_unplain(value: Any) -> bool:
-    if value is _NOT_PLAIN:
-        return True
+def _plain(value: Any) -> Any:
+    """``value`` as YAML would hold it (Namespaces as dicts, tuples as lists), or
+    :data:`_NOT_PLAIN` when it holds an object without a plain form (those are not compared)."""
+    if hasattr(value, "as_dict"):
+        value = value.as_dict()
     if isinstance(value, dict):
-        return any(_contains_unplain(v) for v in value.values())
-    if isinstance(value, list):
-        return any(_contains_unplain(v) for v in value)
-    return False
+        value = {str(k): _plain(v) for k, v in value.items()}
+        return _NOT_PLAIN if any(v is _NOT_PLAIN for v in value.values()) else value
+    if isinstance(value, list | tuple):
+        value = [_plain(v) for v in value]
+        return _NOT_PLAIN if any(v is _NOT_PLAIN for v in value) else value
+    if value is None or isinstance(value, str | int | float | bool):
+        return value
+    return _NOT_PLAIN
 
 
 def _check_model_options(ckpt: dict[str, Any], model_config: Any, ckpt_path: str) -> None:
@@ -444,7 +436,7 @@ def _check_model_options(ckpt: dict[str, Any], model_config: Any, ckpt_path: str
     given = init_args.as_dict() if hasattr(init_args, "as_dict") else dict(init_args)
     for key in sorted(set(given) & set(saved) - {"input_shape"}):  # input_shape is linked from the data
         mine, theirs = _plain(given[key]), _plain(saved[key])
-        if mine is None or _contains_unplain(mine) or _contains_unplain(theirs):
+        if mine is None or mine is _NOT_PLAIN or theirs is _NOT_PLAIN:
             continue  # null: "not set", filled in by the model (e.g. tc_dataset_size from the data)
         if isinstance(mine, int | float) and isinstance(theirs, int | float) and not isinstance(mine, bool) \
                 and not isinstance(theirs, bool) and float(mine) == float(theirs):
@@ -477,11 +469,7 @@ def _check_trains_something(trainer: Any) -> None:
     directory holding only its config."""
     from autoenc.core.constraints import Interval, Null, Options, check_param
 
-    if trainer is None:
-        return
-    if trainer.get("max_epochs") is not None:
-        check_param("--trainer.max_epochs", [Interval(int, 1, None, closed="left"), Options([-1], note="no limit")],
-                    trainer.get("max_epochs"))
-    if trainer.get("max_steps") is not None:
-        check_param("--trainer.max_steps", [Interval(int, 1, None, closed="left"), Options([-1], note="no limit"),
-                                           Null()], trainer.get("max_steps"))
+    for key, unset in (("max_epochs", []), ("max_steps", [Null()])):
+        if trainer is not None and trainer.get(key) is not None:
+            check_param(f"--trainer.{key}", [Interval(int, 1, None, closed="left"), Options([-1], note="no limit"),
+                                             *unset], trainer.get(key))

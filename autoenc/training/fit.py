@@ -65,28 +65,24 @@ def merge_overrides(config: dict[str, Any], overrides: Mapping[str, Any]) -> dic
     nested options; mappings merge key by key; a ``model`` mapping of plain options goes into
     the model's ``init_args``. Returns ``config`` (changed in place)."""
     for key, value in overrides.items():
-        *parents, leaf = key.split(".")
-        nested: Any = {leaf: value}
-        for parent in reversed(parents):
-            nested = {parent: nested}
-        head = key.split(".")[0]
-        update = nested[head]
+        head, *rest = key.split(".")
+        update = value
+        for part in reversed(rest):
+            update = {part: update}
         model = config.get("model")
         if head == "model" and isinstance(update, Mapping) and isinstance(model, dict) and "class_path" in model \
                 and not ({"class_path", "init_args"} & set(update)):
             update = {"init_args": update}
-        if isinstance(update, Mapping) and isinstance(config.get(head), dict):
-            _merge(config[head], update)
-        else:
-            config[head] = copy.deepcopy(update)
+        _merge(config, {head: update})
     return config
 
 
 def _refuse_unknown(where: str, cls: type, given: Mapping[str, Any], linked: tuple[str, ...] = ()) -> None:
     """One line naming an option ``cls`` does not take, the ones it does, and the closest."""
-    from autoenc.core.config_errors import accepted_options, not_accepted
+    from autoenc.core.config_errors import not_accepted
+    from autoenc.core.constraints import constructor_parameters
 
-    accepted = accepted_options(cls)
+    accepted = constructor_parameters(cls, foreign=())
     for key in given:
         if key not in accepted or key in linked:
             raise UserError(f"{where}: {not_accepted(cls, key, hidden=linked)}")
