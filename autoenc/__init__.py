@@ -8,7 +8,8 @@ and so are the subpackages (``autoenc.features.AutoencoderFeatures``,
   :func:`export_encoder`;
 - look: :func:`reconstruct`, :func:`traverse`, :func:`sample`, :func:`interpolate`,
   :func:`latent_map`, :func:`report`;
-- measure: :func:`estimate_id`, :func:`id_by_layer` (one estimate per layer);
+- measure: :func:`estimate_id`, :func:`id_by_layer` (one estimate per layer), :func:`sweep`
+  (train several bottleneck sizes, recommend one);
 - reuse: :func:`extract_features`, :func:`open_cache`, :func:`probe`, :func:`label_efficiency`,
   :func:`retrain` (a new last layer) and :func:`load_classifier` (``predict`` on images),
   :class:`AutoencoderFeatures` (a scikit-learn transformer), :func:`load_encoder`.
@@ -44,6 +45,7 @@ _EXPORTS = {
     "load_classifier": "autoenc.features.classifier",
     "label_efficiency": "autoenc.features.label_efficiency",
     "id_by_layer": "autoenc.workflows.layer_ids",
+    "sweep": "autoenc.workflows.sweep",
     "AutoencoderFeatures": "autoenc.features",
     "UserError": "autoenc.core.errors",
 }

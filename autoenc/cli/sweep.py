@@ -21,7 +21,8 @@ from typing import Any, Literal
 
 from autoenc.cli._generate import Generated
 from autoenc.cli.option_checks import FLAG, NAME, OPTIONAL_PATH, PATH, Ints
-from autoenc.core.constraints import POSITIVE_INT, InstanceOf, Interval, ListOf, Null, Options
+from autoenc.core.constraints import Null
+from autoenc.workflows.sweep.sweep_options import SWEEP_PARAMS
 
 
 def sweep_latent_sizes(
@@ -69,21 +70,10 @@ def sweep_latent_sizes(
             sweep_labels.png); needs class labels.
         draws: label efficiency: random draws per count (the interval is over them).
     """
-    from autoenc.workflows.sweep.plan import check_sizes
+    options = dict(locals())
+    from autoenc.workflows.sweep import sweep
 
-    sizes = check_sizes(latent_dims)
-
-    from autoenc.core.atomic import staged_files
-    from autoenc.workflows.sweep import EvalSettings, Rule, make_plan, run_sweep, write_outputs
-
-    rule = Rule(recon_tolerance, id_tolerance)
-    plan = make_plan(config, sizes, seeds, out=out, ordered=ordered, max_epochs=max_epochs, overrides=fit,
-                     size_option=size_option)
-    settings = EvalSettings(id_repeats=id_repeats, probe=probe, labels_per_class=labels_per_class, draws=draws)
-    result = run_sweep(plan, jobs=jobs, settings=settings, rule=rule, write=False,
-                       log=lambda s: print(f"sweep: {s}", flush=True))
-    with staged_files(plan.out) as stage:  # the result files appear together or not at all
-        write_outputs(result, stage)
+    result = sweep(**options, log=lambda s: print(f"sweep: {s}", flush=True))
     skipped = sum(t.status == "skipped" for t in result.trained)
     if skipped:
         print(f"sweep: {skipped} of {len(result.trained)} runs were already finished (skipped)")
@@ -95,14 +85,10 @@ def sweep_latent_sizes(
         print()
     print(result.recommendation_text())
     extra = ", sweep_labels.png" if result.label_curves else ""
-    print(f"\nwrote {plan.out}/sweep.csv, sweep.json, sweep.png{extra}, recommendation.txt")
+    print(f"\nwrote {result.out}/sweep.csv, sweep.json, sweep.png{extra}, recommendation.txt")
     return 0
 
 
-main = Generated(sweep_latent_sizes, "autoenc sweep", positional=("config",), params={
-    "config": [PATH], "latent_dims": [ListOf(POSITIVE_INT, non_empty=True)], "seeds": [POSITIVE_INT],
-    "jobs": [POSITIVE_INT], "out": OPTIONAL_PATH, "max_epochs": [POSITIVE_INT, Null()], "ordered": [FLAG],
-    "fit": [InstanceOf(dict, "a mapping of option to value"), Null()], "recon_tolerance": [Interval(float, 0, 1, closed="left")],
-    "id_tolerance": [Interval(float, 0, None, closed="left")], "id_repeats": [Options([0]), Interval(int, 2, None, closed="left")],
-    "probe": [FLAG], "size_option": [Options(["latent_dim", "latent_channels", "k"])],
-    "labels_per_class": [NAME, Null()], "draws": [POSITIVE_INT]})
+main = Generated(sweep_latent_sizes, "autoenc sweep", positional=("config",),
+                 params={"config": [PATH], **SWEEP_PARAMS, "out": OPTIONAL_PATH, "ordered": [FLAG], "probe": [FLAG],
+                         "labels_per_class": [NAME, Null()]})

@@ -135,3 +135,28 @@ def test_settings_parse_counts_once() -> None:
         EvalSettings(labels_per_class="")
     with pytest.raises(UserError, match="draws must be"):
         EvalSettings(labels_per_class="1", draws=0)
+
+
+def test_python_sweep_has_the_cli_options_and_resumes_the_cli_sweep(config: Path, sweep_dir: Path) -> None:
+    import autoenc
+
+    result = autoenc.sweep(config, [2, 16], out=sweep_dir, id_repeats=0, labels_per_class="1,10,all", draws=3,
+                           log=lambda line: None)
+    assert result.out == sweep_dir and {t.status for t in result.trained} == {"skipped"}
+    written = json.loads((sweep_dir / "sweep.json").read_text())
+    assert result.to_dict()["label_efficiency"] == written["label_efficiency"]
+    assert result.recommendation.latent_dim == written["recommendation"]["latent_dim"]
+
+
+@pytest.mark.parametrize(("options", "message"), [
+    ({"seeds": 0}, r"seeds must be an integer >= 1, got 0"),
+    ({"draws": 1.5}, r"draws must be an integer >= 1"),
+    ({"size_option": "width"}, r"size_option must be one of"),
+])
+def test_python_sweep_refuses_bad_options_before_anything_is_written(config: Path, tmp_path: Path, options: dict,
+                                                                     message: str) -> None:
+    import autoenc
+
+    with pytest.raises(UserError, match=message):
+        autoenc.sweep(config, [2, 16], out=tmp_path / "s", **options)
+    assert not (tmp_path / "s").exists()

@@ -7,69 +7,50 @@ nested-dropout model at the largest), measure each size on the validation split,
 
 Modules: :mod:`.plan` (sizes x seeds, the sweep directory, completion markers),
 :mod:`.runner` (training, in-process or J child processes), :mod:`.evaluate` (metrics of a
-model at each code size), :mod:`.recommend` (summaries and the rule), :mod:`.api` (the whole
-sweep and its files).
+model at each code size), :mod:`.recommend` (summaries and the rule), :mod:`.orchestrate` (the whole
+sweep and its files), :mod:`.sweep_options` (the constraints of its options).
 """
 
-from autoenc.measure.recommend import (
-    METRICS,
-    Recommendation,
-    Rule,
-    SizeSummary,
-    recommend,
-    recommend_summary,
-    summarize,
-)
-from autoenc.workflows.sweep.evaluate import (
-    CodeMetrics,
-    EvalSettings,
-    evaluate_model,
-    evaluate_run,
-    reconstruction_terms,
-)
-from autoenc.workflows.sweep.orchestrate import (
-    ROW_COLUMNS,
-    SweepResult,
-    evaluate_sweep,
-    read_sweep,
-    run_sweep,
-    write_outputs,
-)
-from autoenc.workflows.sweep.plan import (
-    RunSpec,
-    SweepPlan,
-    make_plan,
-    parse_sizes,
-    read_model_config,
-    run_state,
-)
-from autoenc.workflows.sweep.runner import TrainOutcome, train_all
+from __future__ import annotations
 
-__all__ = [
-    "METRICS",
-    "ROW_COLUMNS",
-    "CodeMetrics",
-    "EvalSettings",
-    "Recommendation",
-    "Rule",
-    "RunSpec",
-    "SizeSummary",
-    "SweepPlan",
-    "SweepResult",
-    "TrainOutcome",
-    "evaluate_model",
-    "evaluate_run",
-    "evaluate_sweep",
-    "make_plan",
-    "parse_sizes",
-    "read_model_config",
-    "read_sweep",
-    "recommend",
-    "recommend_summary",
-    "reconstruction_terms",
-    "run_state",
-    "run_sweep",
-    "summarize",
-    "train_all",
-    "write_outputs",
-]
+from typing import Any
+
+from autoenc.core.lazy import exported
+
+#: public name -> module that defines it (imported on first use: ``sweep_options`` stays torch-free)
+_EXPORTS = {
+    "CodeMetrics": "autoenc.workflows.sweep.evaluate",
+    "EvalSettings": "autoenc.workflows.sweep.evaluate",
+    "METRICS": "autoenc.measure.recommend",
+    "ROW_COLUMNS": "autoenc.workflows.sweep.orchestrate",
+    "Recommendation": "autoenc.measure.recommend",
+    "Rule": "autoenc.measure.recommend",
+    "RunSpec": "autoenc.workflows.sweep.plan",
+    "SizeSummary": "autoenc.measure.recommend",
+    "SweepPlan": "autoenc.workflows.sweep.plan",
+    "SweepResult": "autoenc.workflows.sweep.orchestrate",
+    "TrainOutcome": "autoenc.workflows.sweep.runner",
+    "evaluate_model": "autoenc.workflows.sweep.evaluate",
+    "evaluate_run": "autoenc.workflows.sweep.evaluate",
+    "evaluate_sweep": "autoenc.workflows.sweep.orchestrate",
+    "make_plan": "autoenc.workflows.sweep.plan",
+    "parse_sizes": "autoenc.workflows.sweep.plan",
+    "read_model_config": "autoenc.workflows.sweep.plan",
+    "read_sweep": "autoenc.workflows.sweep.orchestrate",
+    "recommend": "autoenc.measure.recommend",
+    "recommend_summary": "autoenc.measure.recommend",
+    "reconstruction_terms": "autoenc.workflows.sweep.evaluate",
+    "run_state": "autoenc.workflows.sweep.plan",
+    "run_sweep": "autoenc.workflows.sweep.orchestrate",
+    "summarize": "autoenc.measure.recommend",
+    "sweep": "autoenc.workflows.sweep.orchestrate",
+    "train_all": "autoenc.workflows.sweep.runner",
+    "write_outputs": "autoenc.workflows.sweep.orchestrate",
+}
+
+__all__ = sorted(_EXPORTS)
+
+
+def __getattr__(name: str) -> Any:
+    value = globals()[name] = exported(__name__, _EXPORTS, name)
+    return value

@@ -20,12 +20,13 @@ import json
 import math
 import os
 import shutil
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from autoenc.core.atomic import atomic_file
+from autoenc.core.atomic import atomic_file, staged_files
+from autoenc.core.constraints import check_params
 from autoenc.core.errors import UserError
 from autoenc.measure.label_curve import LabelEfficiency, pool_curves
 from autoenc.measure.recommend import (
@@ -41,7 +42,9 @@ from autoenc.workflows.sweep.plan import (
     EVALUATION,
     FORMAT,
     SweepPlan,
+    check_sizes,
     check_sweep_dir,
+    make_plan,
     prepare_sweep_dir,
     read_marker,
     run_root,
@@ -49,6 +52,7 @@ from autoenc.workflows.sweep.plan import (
 )
 from autoenc.workflows.sweep.runner import TrainOutcome, check_config_builds, train_all
 from autoenc.workflows.sweep.sweep_cost import sweep_cost_line
+from autoenc.workflows.sweep.sweep_options import SWEEP_PARAMS
 
 if TYPE_CHECKING:
     from autoenc.data.module import ImageDataModule
@@ -79,12 +83,14 @@ class SweepResult(SweepCurves):
         trained: what this invocation did to each run (empty when read back from disk).
         label_curves: size -> probe accuracy against labels per class, pooled over seeds
             (:func:`~autoenc.measure.label_curve.pool_curves`); empty without ``labels_per_class``.
+        out: the sweep directory (None when the result was built elsewhere).
     """
 
     rows: list[dict[str, Any]] = field(default_factory=list)
     variational: bool = False
     trained: list[TrainOutcome] = field(default_factory=list)
     label_curves: dict[int, LabelEfficiency] = field(default_factory=dict)
+    out: Path | None = None
 
     def to_dict(self) -> dict[str, Any]:
         curves = {"label_efficiency": [{"latent_dim": k, **c.to_dict()} for k, c in self.label_curves.items()]}
@@ -276,9 +282,40 @@ def run_sweep(plan: SweepPlan, *, jobs: int = 1, settings: EvalSettings = EvalSe
     result = SweepResult(name=plan.name, ordered=plan.ordered, sizes=list(plan.sizes), seeds=list(plan.seeds),
                          rows=rows, summary=summary, recommendation=recommend_summary(summary, rule),
                          variational=any(r["neg_elbo"] is not None for r in rows), trained=trained,
-                         size_option=plan.size_option, label_curves=_label_curves(measured))
+                         size_option=plan.size_option, label_curves=_label_curves(measured), out=plan.out)
     if write:
         write_outputs(result, plan.out)
+    return result
+
+
+def sweep(config: str | os.PathLike, latent_dims: Sequence[int], *, seeds: int = 1, jobs: int = 1,
+          out: str | os.PathLike | None = None, max_epochs: int | None = None, ordered: bool = False,
+          fit: dict[str, Any] | None = None, recon_tolerance: float = 0.05, id_tolerance: float = 0.10,
+          id_repeats: int = 5, probe: bool = True, size_option: str = "latent_dim",
+          labels_per_class: str | Sequence[int | str] | None = None, draws: int = 5,
+          log: Log = print) -> SweepResult:
+    """``autoenc sweep`` in Python, with its option names: train ``config`` at each of
+    ``latent_dims`` (``seeds`` runs each, or one ordered model per seed), measure each size,
+    recommend one, and write the result files to ``out`` together (all or none).
+
+    >>> result = sweep("configs/digits_ae.yaml", [2, 4, 8], labels_per_class="1,10,all")  # doctest: +SKIP
+    >>> result.recommendation.latent_dim  # doctest: +SKIP
+
+    See ``autoenc sweep --help`` for each option. Returns the :class:`SweepResult` (rows, summary,
+    recommendation, label curves); rerunning resumes.
+
+    Raises:
+        UserError: a refused option, a bad config, a failed run (rerun to resume).
+    """
+    options = dict(locals())
+    check_params(SWEEP_PARAMS, options)
+    plan = make_plan(config, check_sizes(latent_dims), seeds, out=out, ordered=ordered, max_epochs=max_epochs,
+                     overrides=fit, size_option=size_option)
+    settings = EvalSettings(id_repeats=id_repeats, probe=probe, labels_per_class=labels_per_class, draws=draws)
+    result = run_sweep(plan, jobs=jobs, settings=settings, rule=Rule(recon_tolerance, id_tolerance), log=log,
+                       write=False)
+    with staged_files(plan.out) as stage:  # the result files appear together or not at all
+        write_outputs(result, stage)
     return result
 
 
