@@ -17,9 +17,7 @@ and so are the subpackages (``autoenc.features.AutoencoderFeatures``,
 
 from __future__ import annotations
 
-from typing import Any
-
-from autoenc.core.lazy import exported
+from autoenc.core.lazy import lazy_api
 
 __version__ = "0.1.0"
 
@@ -53,10 +51,4 @@ _EXPORTS = {
 __all__ = sorted(_EXPORTS)
 
 
-def __getattr__(name: str) -> Any:
-    value = globals()[name] = exported(__name__, _EXPORTS, name)
-    return value
-
-
-def __dir__() -> list[str]:
-    return sorted([*globals(), *_EXPORTS])
+__getattr__, __dir__ = lazy_api(__name__, _EXPORTS, globals())

@@ -11,32 +11,18 @@ The names below are imported on first use, so importing a torch-free module of t
 
 from __future__ import annotations
 
-from typing import Any
+from autoenc.core.lazy import by_module, lazy_api
 
-from autoenc.core.lazy import exported
-
-#: public name -> module that defines it
-_EXPORTS = {
-    "FeatureCache": "autoenc.features.cache",
-    "fingerprint_differences": "autoenc.features.cache",
-    "open_cache": "autoenc.features.cache",
-    "ENCODER_LOADERS": "autoenc.features.encoders",
-    "FrozenEncoder": "autoenc.features.encoders",
-    "load_encoder": "autoenc.features.encoders",
-    "extract_features": "autoenc.features.extract",
-    "PROBES": "autoenc.features.probes",
-    "ProbeResult": "autoenc.features.probes",
-    "probe": "autoenc.features.probes",
-    "AutoencoderFeatures": "autoenc.features.transformer",
-}
+#: module -> the public names it defines (each imported on first use)
+_EXPORTS = by_module({
+    "autoenc.features.cache": ("FeatureCache", "fingerprint_differences", "open_cache"),
+    "autoenc.features.encoders": ("ENCODER_LOADERS", "FrozenEncoder", "load_encoder"),
+    "autoenc.features.extract": ("extract_features",),
+    "autoenc.features.probes": ("PROBES", "ProbeResult", "probe"),
+    "autoenc.features.transformer": ("AutoencoderFeatures",),
+})
 
 __all__ = sorted(_EXPORTS)
 
 
-def __getattr__(name: str) -> Any:
-    value = globals()[name] = exported(__name__, _EXPORTS, name)
-    return value
-
-
-def __dir__() -> list[str]:
-    return sorted([*globals(), *_EXPORTS])
+__getattr__, __dir__ = lazy_api(__name__, _EXPORTS, globals())

@@ -10,18 +10,13 @@ from pathlib import Path
 
 import pytest
 import yaml
+from _tiny_configs import tiny_config
 
 from autoenc.cli.main import main
 from autoenc.workflows.sweep import make_plan, read_sweep, run_sweep
 from autoenc.workflows.sweep.plan import MARKER, run_root, run_state
 
-CONFIG = {
-    "name": "tiny_ae", "seed_everything": 0,
-    "data": {"source": "digits", "batch_size": 128, "val_fraction": 0.15},
-    "model": {"class_path": "Autoencoder",
-              "init_args": {"net": {"class_path": "MLPNet", "init_args": {"hidden": [64]}}, "lr": 0.005}},
-    "trainer": {"max_epochs": 8, "log_every_n_steps": 5},
-}
+CONFIG = tiny_config("tiny_ae", "Autoencoder", 8)
 
 
 @pytest.fixture(scope="module")

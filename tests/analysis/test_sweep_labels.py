@@ -9,6 +9,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 import yaml
+from _tiny_configs import tiny_config
 
 from autoenc.cli.main import main
 from autoenc.core.errors import UserError
@@ -16,13 +17,7 @@ from autoenc.data.module import ImageDataModule
 from autoenc.models import Autoencoder
 from autoenc.workflows.sweep import EvalSettings, evaluate_model, read_sweep
 
-CONFIG = {
-    "name": "tiny_ae", "seed_everything": 0,
-    "data": {"source": "digits", "batch_size": 128, "val_fraction": 0.15},
-    "model": {"class_path": "Autoencoder",
-              "init_args": {"net": {"class_path": "MLPNet", "init_args": {"hidden": [64]}}, "lr": 0.005}},
-    "trainer": {"max_epochs": 6, "log_every_n_steps": 5},
-}
+CONFIG = tiny_config("tiny_ae", "Autoencoder", 6)
 COUNTS = ["1", "10", "all"]
 
 

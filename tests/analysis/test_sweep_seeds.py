@@ -7,16 +7,11 @@ from pathlib import Path
 
 import pytest
 import yaml
+from _tiny_configs import tiny_config
 
 from autoenc.workflows.sweep import make_plan, run_sweep
 
-CONFIG = {
-    "name": "tiny_vae", "seed_everything": 0,
-    "data": {"source": "digits", "batch_size": 128, "val_fraction": 0.15},
-    "model": {"class_path": "VariationalAutoencoder",
-              "init_args": {"net": {"class_path": "MLPNet", "init_args": {"hidden": [64]}}, "lr": 0.005}},
-    "trainer": {"max_epochs": 5, "log_every_n_steps": 5},
-}
+CONFIG = tiny_config("tiny_vae", "VariationalAutoencoder", 5)
 
 
 def test_same_seeds_same_recommendation_in_process_and_in_child_processes(tmp_path: Path) -> None:

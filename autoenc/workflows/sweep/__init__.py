@@ -13,44 +13,18 @@ sweep and its files), :mod:`.sweep_options` (the constraints of its options).
 
 from __future__ import annotations
 
-from typing import Any
+from autoenc.core.lazy import by_module, lazy_api
 
-from autoenc.core.lazy import exported
-
-#: public name -> module that defines it (imported on first use: ``sweep_options`` stays torch-free)
-_EXPORTS = {
-    "CodeMetrics": "autoenc.workflows.sweep.evaluate",
-    "EvalSettings": "autoenc.workflows.sweep.evaluate",
-    "METRICS": "autoenc.measure.recommend",
-    "ROW_COLUMNS": "autoenc.workflows.sweep.orchestrate",
-    "Recommendation": "autoenc.measure.recommend",
-    "Rule": "autoenc.measure.recommend",
-    "RunSpec": "autoenc.workflows.sweep.plan",
-    "SizeSummary": "autoenc.measure.recommend",
-    "SweepPlan": "autoenc.workflows.sweep.plan",
-    "SweepResult": "autoenc.workflows.sweep.orchestrate",
-    "TrainOutcome": "autoenc.workflows.sweep.runner",
-    "evaluate_model": "autoenc.workflows.sweep.evaluate",
-    "evaluate_run": "autoenc.workflows.sweep.evaluate",
-    "evaluate_sweep": "autoenc.workflows.sweep.orchestrate",
-    "make_plan": "autoenc.workflows.sweep.plan",
-    "parse_sizes": "autoenc.workflows.sweep.plan",
-    "read_model_config": "autoenc.workflows.sweep.plan",
-    "read_sweep": "autoenc.workflows.sweep.orchestrate",
-    "recommend": "autoenc.measure.recommend",
-    "recommend_summary": "autoenc.measure.recommend",
-    "reconstruction_terms": "autoenc.workflows.sweep.evaluate",
-    "run_state": "autoenc.workflows.sweep.plan",
-    "run_sweep": "autoenc.workflows.sweep.orchestrate",
-    "summarize": "autoenc.measure.recommend",
-    "sweep": "autoenc.workflows.sweep.orchestrate",
-    "train_all": "autoenc.workflows.sweep.runner",
-    "write_outputs": "autoenc.workflows.sweep.orchestrate",
-}
+#: module -> the public names it defines (each imported on first use)
+_EXPORTS = by_module({
+    "autoenc.workflows.sweep.evaluate": ("CodeMetrics", "EvalSettings", "evaluate_model", "evaluate_run", "reconstruction_terms"),
+    "autoenc.measure.recommend": ("METRICS", "Recommendation", "Rule", "SizeSummary", "recommend", "recommend_summary", "summarize"),
+    "autoenc.workflows.sweep.orchestrate": ("ROW_COLUMNS", "SweepResult", "evaluate_sweep", "read_sweep", "run_sweep", "sweep", "write_outputs"),
+    "autoenc.workflows.sweep.plan": ("RunSpec", "SweepPlan", "make_plan", "parse_sizes", "read_model_config", "run_state"),
+    "autoenc.workflows.sweep.runner": ("TrainOutcome", "train_all"),
+})
 
 __all__ = sorted(_EXPORTS)
 
 
-def __getattr__(name: str) -> Any:
-    value = globals()[name] = exported(__name__, _EXPORTS, name)
-    return value
+__getattr__, __dir__ = lazy_api(__name__, _EXPORTS, globals())
