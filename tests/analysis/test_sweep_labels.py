@@ -155,3 +155,13 @@ def test_python_sweep_refuses_bad_options_before_anything_is_written(config: Pat
     with pytest.raises(UserError, match=message):
         autoenc.sweep(config, [2, 16], out=tmp_path / "s", **options)
     assert not (tmp_path / "s").exists()
+
+
+def test_a_rerun_without_labels_per_class_leaves_no_label_figure(config: Path, sweep_dir: Path) -> None:
+    """Last in this file: it rewrites the shared sweep directory without the label curves."""
+    import autoenc
+
+    assert (sweep_dir / "sweep_labels.png").exists()
+    result = autoenc.sweep(config, [2, 16], out=sweep_dir, id_repeats=0, log=lambda line: None)
+    assert not result.label_curves and not (sweep_dir / "sweep_labels.png").exists()
+    assert not json.loads((sweep_dir / "sweep.json").read_text()).get("label_efficiency")

@@ -316,6 +316,8 @@ def sweep(config: str | os.PathLike, latent_dims: Sequence[int], *, seeds: int =
                        write=False)
     with staged_files(plan.out) as stage:  # the result files appear together or not at all
         write_outputs(result, stage)
+    if not result.label_curves:  # a figure of an earlier run with labels_per_class would say otherwise
+        (plan.out / LABELS_FIGURE_NAME).unlink(missing_ok=True)
     return result
 
 
