@@ -71,10 +71,12 @@ def retrain_cache(
 
     from autoenc.cli.option_checks import check_device
     from autoenc.core.atomic import atomic_file
+    from autoenc.features.cache import open_cache
     from autoenc.features.distort import Distortions
     from autoenc.features.retrain import retrain
 
     check_device(device)
+    cache = open_cache(cache)  # a missing or damaged cache is said before what training will do
     distortions = Distortions(crop=random_crop, scale=random_scale, flip=flip_left_right,
                               brightness=random_brightness)
     if distortions.active:
