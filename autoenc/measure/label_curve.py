@@ -11,6 +11,7 @@ from dataclasses import asdict, dataclass, replace
 from typing import Any
 
 import numpy as np
+from scipy.stats import t
 
 ALL = "all"
 
@@ -22,13 +23,7 @@ def t_interval(values: Sequence[float]) -> tuple[float, float]:
     mean = float(values.mean())
     if len(values) < 2:
         return mean, mean
-    try:
-        from scipy.stats import t
-
-        quantile = float(t.ppf(0.975, len(values) - 1))
-    except ImportError:  # the normal quantile: a little narrower than t for few draws
-        quantile = 1.959964
-    half = quantile * float(values.std(ddof=1)) / math.sqrt(len(values))
+    half = float(t.ppf(0.975, len(values) - 1)) * float(values.std(ddof=1)) / math.sqrt(len(values))
     return max(0.0, mean - half), min(1.0, mean + half)
 
 

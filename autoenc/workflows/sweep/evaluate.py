@@ -31,8 +31,15 @@ from typing import Any
 import numpy as np
 import torch
 
+from autoenc.core.constraints import check_params
 from autoenc.core.defaults import DEFAULT_BATCH_SIZE
 from autoenc.core.errors import UserError
+from autoenc.features.label_efficiency import (
+    PARAMS,
+    check_counts,
+    label_efficiency_arrays,
+    parse_counts,
+)
 from autoenc.measure.codes import (
     ACTIVE_THRESHOLD,
     batches,
@@ -68,9 +75,6 @@ class EvalSettings:
 
     def __post_init__(self) -> None:
         # checked here, so a bad count fails before any training
-        from autoenc.core.constraints import check_params
-        from autoenc.features.label_efficiency import PARAMS, parse_counts
-
         check_params(PARAMS, {"draws": self.draws})
         if self.labels_per_class is not None:
             object.__setattr__(self, "labels_per_class", tuple(parse_counts(self.labels_per_class)))
@@ -163,8 +167,6 @@ def class_labels(targets: torch.Tensor | None) -> np.ndarray | None:
 def curve_labels(targets: torch.Tensor | None, labels_per_class: Sequence[int | str]) -> np.ndarray:
     """(N,) class labels of a training split for label efficiency; refuses data without class
     labels and counts its smallest class cannot give (one line each)."""
-    from autoenc.features.label_efficiency import check_counts
-
     labels = class_labels(targets)
     if labels is None:
         raise UserError("labels_per_class needs class labels, and this data has none (unlabelled, or factor "
@@ -240,8 +242,6 @@ def label_curve(train_codes: np.ndarray, train_labels: np.ndarray, val_codes: np
                 settings: EvalSettings) -> LabelEfficiency:
     """Label efficiency of (N_train, k) codes: linear-probe accuracy on the (N_val, k) codes against
     ``settings.labels_per_class`` labelled training items per class, over ``settings.draws`` draws."""
-    from autoenc.features.label_efficiency import label_efficiency_arrays
-
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # ConvergenceWarning on tiny codes, as for probe_accuracy
         return label_efficiency_arrays(train_codes, train_labels, val_codes, val_labels, settings.labels_per_class,
